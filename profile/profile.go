@@ -1,0 +1,266 @@
+// Package profile describes the known ways a distribution wires KFP auth. A profile is data (YAML embedded in the
+// binary, or loaded from a file), never code paths: the mocks, the local tier's generated configs and the checks'
+// expectations are all derived from it.
+package profile
+
+import (
+	"bytes"
+	"embed"
+	"encoding/json"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"sigs.k8s.io/yaml"
+)
+
+//go:embed profiles/*.yaml
+var builtin embed.FS
+
+// Profile is one server profile: a column of the matrix.
+type Profile struct {
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	// MultiUser is false for a standalone KFP without auth: every multi-user check is n/a there.
+	MultiUser bool `json:"multi_user"`
+	// HTTPS serves the embedded gateway over TLS with a generated CA (deployKF's __Secure- cookie needs it).
+	HTTPS   bool     `json:"https"`
+	Gateway *Gateway `json:"gateway,omitempty"`
+	Dex     *Dex     `json:"dex,omitempty"`
+	KFP     KFP      `json:"kfp"`
+	Users   []User   `json:"users,omitempty"`
+	// Capabilities the setup offers (see the Cap* constants in package target). A check that needs a capability
+	// the profile lacks is n/a, never fail.
+	Capabilities []string `json:"capabilities"`
+	// Expect holds what a conforming deployment of this profile shows, for the checks that record behaviour
+	// rather than judge it (which unauthenticated answer, whether the approval screen appears).
+	Expect Expect `json:"expect"`
+}
+
+// Gateway is the auth proxy in front of KFP: oauth2-proxy (Kubeflow 1.9+, deployKF) or oidc-authservice (Kubeflow
+// 1.8), expressed as the oauth2-proxy options they amount to.
+type Gateway struct {
+	// Kind is "oauth2-proxy" or "oidc-authservice"; it names the program, the options below say how it behaves.
+	Kind        string `json:"kind"`
+	Version     string `json:"version,omitempty"`
+	ProxyPrefix string `json:"proxy_prefix"`
+	// StartPath is where a login starts (oauth2-proxy's /oauth2/start); empty where the program has none.
+	StartPath    string `json:"start_path,omitempty"`
+	CallbackPath string `json:"callback_path"`
+	// RedirectURL is the redirect_uri sent to Dex: relative (Kubeflow) or absolute (deployKF, filled from the
+	// gateway URL when it starts with "/").
+	RedirectURL string `json:"redirect_url"`
+	// AbsoluteRedirectURL makes the stack send RedirectURL resolved against the gateway URL (deployKF does).
+	AbsoluteRedirectURL bool   `json:"absolute_redirect_url,omitempty"`
+	ClientID            string `json:"client_id"`
+	ClientSecret        string `json:"client_secret"`
+	Scope               string `json:"scope"`
+	Prompt              string `json:"prompt,omitempty"`
+	ApprovalPrompt      string `json:"approval_prompt,omitempty"`
+	// CodeChallengeMethod is "S256" or "" (no PKCE).
+	CodeChallengeMethod string `json:"code_challenge_method,omitempty"`
+	// LoginPath is the Dex authorization endpoint as the gateway redirects to it (relative, through the gateway).
+	LoginPath string `json:"login_path"`
+	// SkipProviderButton true: unauthenticated browser requests get a 302 to Dex; false: the 403 sign-in page.
+	SkipProviderButton bool `json:"skip_provider_button"`
+	// APIRoutes are regexes (unanchored unless they say ^) on the request URI that get 401 {} instead of a login.
+	APIRoutes []string `json:"api_routes,omitempty"`
+	// DetectAJAX answers 401 {} when Accept is exactly application/json (oauth2-proxy does, authservice does not).
+	DetectAJAX     bool     `json:"detect_ajax"`
+	CookieName     string   `json:"cookie_name"`
+	CookieSecure   bool     `json:"cookie_secure"`
+	CookieHTTPOnly bool     `json:"cookie_httponly"`
+	CookieSameSite string   `json:"cookie_samesite,omitempty"`
+	CookieExpire   Duration `json:"cookie_expire"`
+	// CSRFCookieName is the state cookie; empty means "<cookie_name>_csrf" as oauth2-proxy names it.
+	CSRFCookieName string `json:"csrf_cookie_name,omitempty"`
+	// CSRFPerRequest appends a per-state suffix to the CSRF cookie name (cookie_csrf_per_request).
+	CSRFPerRequest bool   `json:"csrf_per_request"`
+	UserIDHeader   string `json:"userid_header"`
+	UserIDClaim    string `json:"userid_claim"`
+	// SetAuthorizationHeader passes "Authorization: Bearer <id_token>" upstream.
+	SetAuthorizationHeader bool `json:"set_authorization_header"`
+	// SkipJWTBearerTokens accepts a Bearer Dex ID token instead of a cookie (issue: OOB).
+	SkipJWTBearerTokens bool     `json:"skip_jwt_bearer_tokens"`
+	ExtraAudiences      []string `json:"extra_audiences,omitempty"`
+	// ExtraAudiencesPaths limits ExtraAudiences to these path prefixes (deployKF: /pipeline only); empty = all.
+	ExtraAudiencesPaths []string `json:"extra_audiences_paths,omitempty"`
+	// ProviderDisplayName is the sign-in page's button label ("Sign in with Dex").
+	ProviderDisplayName string `json:"provider_display_name,omitempty"`
+}
+
+// Dex is the identity provider's configuration.
+type Dex struct {
+	Version            string      `json:"version,omitempty"`
+	SkipApprovalScreen bool        `json:"skip_approval_screen"`
+	AlwaysShowLogin    bool        `json:"always_show_login"`
+	IDTokenTTL         Duration    `json:"id_token_ttl"`
+	Connectors         []Connector `json:"connectors"`
+	// Clients are provisioned through Dex's gRPC API, besides the gateway's own client.
+	Clients []Client `json:"clients,omitempty"`
+}
+
+// Connector is one Dex connector.
+type Connector struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	Type string `json:"type"`
+}
+
+// Client is one OAuth2 client registered in Dex.
+type Client struct {
+	ID           string   `json:"id"`
+	Name         string   `json:"name"`
+	Secret       string   `json:"secret,omitempty"`
+	Public       bool     `json:"public,omitempty"`
+	RedirectURIs []string `json:"redirect_uris"`
+}
+
+// KFP describes the pipelines API behind the gateway.
+type KFP struct {
+	Version      string `json:"version"`
+	UserIDHeader string `json:"userid_header"`
+	UserIDPrefix string `json:"userid_prefix"`
+	// ErrorFormat is "grpc-gateway-v1" (KFP <= 2.5: an "error" key) or "grpc-gateway-v2" (KFP 2.14+).
+	ErrorFormat string `json:"error_format"`
+	// Namespaces are the Kubeflow Profiles: who owns or contributes to which namespace.
+	Namespaces []Namespace `json:"namespaces,omitempty"`
+}
+
+// Namespace is a Kubeflow Profile: a namespace, its owner and its contributors.
+type Namespace struct {
+	Name         string   `json:"name"`
+	Owner        string   `json:"owner"`
+	Contributors []string `json:"contributors,omitempty"`
+}
+
+// User is a login the profile provisions.
+type User struct {
+	Email     string   `json:"email"`
+	Username  string   `json:"username,omitempty"`
+	UserID    string   `json:"user_id,omitempty"`
+	Password  string   `json:"password"`
+	Connector string   `json:"connector"`
+	Namespace string   `json:"namespace,omitempty"`
+	Groups    []string `json:"groups,omitempty"`
+}
+
+// Expect is what a conforming deployment of the profile shows on the wire.
+type Expect struct {
+	// Unauthenticated is the class of answer to an unauthenticated browser GET of the pipeline UI:
+	// "redirect" (302 to Dex), "sign-in-page" (403 HTML) or "open" (200, no auth).
+	Unauthenticated string `json:"unauthenticated"`
+	// APIUnauthenticatedStatus is the status of an unauthenticated GET of a /pipeline/apis path.
+	APIUnauthenticatedStatus int  `json:"api_unauthenticated_status"`
+	ApprovalScreen           bool `json:"approval_screen"`
+	// APIVersions lists the KFP REST versions served: "v1beta1", "v2beta1".
+	APIVersions []string `json:"api_versions"`
+	// LoginChain is the golden redirect chain of a successful Dex login started at the pipeline URL: one
+	// "METHOD /path STATUS" per hop, paths without queries (DEX-LOCAL-002 compares with it).
+	LoginChain []string `json:"login_chain,omitempty"`
+	// Verdicts are the statuses a conforming deployment of this profile gets where that is not pass (or n/a
+	// for a missing capability): "DEX-LOCAL-004: warn". The suites assert them.
+	Verdicts map[string]string `json:"verdicts,omitempty"`
+}
+
+// Has reports whether the profile declares capability c.
+func (p *Profile) Has(c string) bool {
+	for _, v := range p.Capabilities {
+		if v == c {
+			return true
+		}
+	}
+	return false
+}
+
+// Validate checks that the profile is complete enough to start a stack from.
+func (p *Profile) Validate() error {
+	var errs []string
+	if p.Name == "" {
+		errs = append(errs, "name is empty")
+	}
+	if p.MultiUser {
+		if p.Gateway == nil {
+			errs = append(errs, "a multi-user profile needs gateway")
+		}
+		if p.Dex == nil {
+			errs = append(errs, "a multi-user profile needs dex")
+		}
+		if len(p.Users) == 0 {
+			errs = append(errs, "a multi-user profile needs at least one user")
+		}
+	}
+	if g := p.Gateway; g != nil {
+		if g.CookieName == "" || g.ClientID == "" || g.CallbackPath == "" || g.LoginPath == "" {
+			errs = append(errs, "gateway needs cookie_name, client_id, callback_path and login_path")
+		}
+		if strings.HasPrefix(g.CookieName, "__Secure-") && !g.CookieSecure {
+			errs = append(errs, "a __Secure- cookie must be secure")
+		}
+	}
+	for _, u := range p.Users {
+		if u.Email == "" || u.Password == "" || u.Connector == "" {
+			errs = append(errs, fmt.Sprintf("user %q needs email, password and connector", u.Email))
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("profile %q: %s", p.Name, strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// Names lists the built-in profiles in matrix order.
+func Names() []string { return []string{"kubeflow", "kubeflow-1.8", "deploykf", "standalone"} }
+
+// Get returns a fresh copy of a built-in profile.
+func Get(name string) (*Profile, error) {
+	b, err := builtin.ReadFile("profiles/" + name + ".yaml")
+	if err != nil {
+		known := Names()
+		sort.Strings(known)
+		return nil, fmt.Errorf("unknown profile %q (known: %s)", name, strings.Join(known, ", "))
+	}
+	return parse(b, name)
+}
+
+// Load reads a profile from a YAML file.
+func Load(path string) (*Profile, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read profile: %w", err)
+	}
+	return parse(b, path)
+}
+
+func parse(b []byte, source string) (*Profile, error) {
+	var p Profile
+	if err := yaml.UnmarshalStrict(bytes.TrimSpace(b), &p); err != nil {
+		return nil, fmt.Errorf("profile %s: %w", source, err)
+	}
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+// Duration is a time.Duration spelled as Go spells it ("24h", "30s") in YAML and JSON.
+type Duration struct{ time.Duration }
+
+// MarshalJSON writes the duration as a string such as "24h0m0s".
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(d.String()) }
+
+// UnmarshalJSON reads "24h"-style strings.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("duration must be a string such as \"24h\": %w", err)
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	d.Duration = v
+	return nil
+}

@@ -1,0 +1,174 @@
+// Package result is the result model shared by every check, runner and report: a Result per check, a Run per
+// target. JSON is the source of truth; every other format is a rendering of it.
+package result
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// Status is the verdict of one check. The JSON spellings are a contract (ARCHITECTURE.md).
+type Status string
+
+const (
+	Pass  Status = "pass"
+	Fail  Status = "fail"
+	Warn  Status = "warn"
+	Skip  Status = "skip"
+	NA    Status = "n/a"
+	Error Status = "error"
+)
+
+// Statuses lists every status in display order.
+var Statuses = []Status{Pass, Warn, Fail, Error, Skip, NA}
+
+// Valid reports whether s is one of the contract's spellings.
+func (s Status) Valid() bool {
+	for _, v := range Statuses {
+		if s == v {
+			return true
+		}
+	}
+	return false
+}
+
+// UnmarshalJSON refuses statuses outside the contract, so a hand-edited run file cannot smuggle in "passed".
+func (s *Status) UnmarshalJSON(b []byte) error {
+	var v string
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	if !Status(v).Valid() {
+		return fmt.Errorf("unknown status %q (want one of pass, fail, warn, skip, n/a, error)", v)
+	}
+	*s = Status(v)
+	return nil
+}
+
+// Reason is a stable, machine-readable code that says why a check did not pass. Users act on it; never rename one.
+type Reason string
+
+const (
+	ReasonNone               Reason = ""
+	InvalidCredentials       Reason = "INVALID_CREDENTIALS"
+	NoIdentity               Reason = "NO_IDENTITY"
+	GatewayConfig            Reason = "GATEWAY_CONFIG"
+	K8sRBAC                  Reason = "K8S_RBAC"
+	Audience                 Reason = "AUDIENCE"
+	VersionMismatch          Reason = "VERSION_MISMATCH"
+	Unreachable              Reason = "UNREACHABLE"
+	Unsecured                Reason = "UNSECURED"
+	TLSError                 Reason = "TLS_ERROR"
+	TLSSelfSigned            Reason = "TLS_SELF_SIGNED"
+	RedirectLoop             Reason = "REDIRECT_LOOP"
+	UnexpectedResponse       Reason = "UNEXPECTED_RESPONSE"
+	LoginFlow                Reason = "LOGIN_FLOW"
+	ApprovalScreen           Reason = "APPROVAL_SCREEN"
+	CookieFlags              Reason = "COOKIE_FLAGS"
+	ServerError              Reason = "SERVER_ERROR"
+	Timeout                  Reason = "TIMEOUT"
+	NotSupported             Reason = "NOT_SUPPORTED"
+	MissingCapability        Reason = "MISSING_CAPABILITY"
+	ConfigError              Reason = "CONFIG_ERROR"
+	NoCredentials            Reason = "NO_CREDENTIALS"
+	MeshAuthz                Reason = "MESH_AUTHZ"
+	ExpectedDeviation        Reason = "EXPECTED_DEVIATION"
+	UnexpectedPass           Reason = "UNEXPECTED_PASS"
+	Internal                 Reason = "INTERNAL"
+	Interrupted              Reason = "INTERRUPTED"
+	ResponseTooLarge         Reason = "RESPONSE_TOO_LARGE"
+	NotHTML                  Reason = "NOT_HTML"
+	SessionNotAccepted       Reason = "SESSION_NOT_ACCEPTED"
+	IdentityMismatch         Reason = "IDENTITY_MISMATCH"
+	UnclassifiedGatewayReply Reason = "UNCLASSIFIED_GATEWAY_REPLY"
+)
+
+// Exchange is one HTTP request and its answer, kept as evidence. Secrets are redacted before it is stored.
+type Exchange struct {
+	Method   string            `json:"method"`
+	URL      string            `json:"url"`
+	Status   int               `json:"status,omitempty"`
+	Location string            `json:"location,omitempty"`
+	Headers  map[string]string `json:"headers,omitempty"`
+	Note     string            `json:"note,omitempty"`
+}
+
+// Result is the outcome of one check against one target.
+type Result struct {
+	ID         string     `json:"id"`
+	Title      string     `json:"title,omitempty"`
+	Family     string     `json:"family,omitempty"`
+	Severity   string     `json:"severity,omitempty"`
+	Status     Status     `json:"status"`
+	Reason     Reason     `json:"reason,omitempty"`
+	Message    string     `json:"message,omitempty"`
+	Expected   string     `json:"expected,omitempty"`
+	Actual     string     `json:"actual,omitempty"`
+	References []string   `json:"references,omitempty"`
+	Evidence   []Exchange `json:"evidence,omitempty"`
+	DurationMS int64      `json:"duration_ms"`
+	// Deviation is set when an expected-deviation entry matched this check: the reason given in that file.
+	Deviation string `json:"deviation,omitempty"`
+}
+
+// Run is one execution of the catalogue against one target.
+type Run struct {
+	ToolVersion string    `json:"tool_version"`
+	Target      string    `json:"target"`
+	Profile     string    `json:"profile"`
+	Tier        string    `json:"tier"`
+	Started     time.Time `json:"started"`
+	Finished    time.Time `json:"finished"`
+	// Aborted says why the run stopped before every check ran (interrupt, deadline); an aborted run is never a pass.
+	Aborted string   `json:"aborted,omitempty"`
+	Results []Result `json:"results"`
+}
+
+// Counts tallies the results of a run by status.
+func (r *Run) Counts() map[Status]int {
+	c := map[Status]int{}
+	for _, res := range r.Results {
+		c[res.Status]++
+	}
+	return c
+}
+
+// Unexpected reports how many results count against the exit code: fail and error that no expected-deviation
+// entry covers, and passes that an entry expected to fail.
+func (r *Run) Unexpected() int {
+	n := 0
+	for _, res := range r.Results {
+		if res.Unexpected() {
+			n++
+		}
+	}
+	return n
+}
+
+// Unexpected says whether this result counts against the exit code.
+func (r Result) Unexpected() bool {
+	switch r.Status {
+	case Fail, Error:
+		return r.Deviation == ""
+	case Pass:
+		return r.Deviation != ""
+	}
+	return false
+}
+
+// Verdict rolls a run up to one status the way Sonobuoy does: empty or aborted is never a pass.
+func (r *Run) Verdict() Status {
+	if len(r.Results) == 0 || r.Aborted != "" {
+		return Error
+	}
+	if r.Unexpected() > 0 {
+		return Fail
+	}
+	for _, res := range r.Results {
+		if res.Status == Warn {
+			return Warn
+		}
+	}
+	return Pass
+}
