@@ -1,0 +1,170 @@
+// Package target is the one thing every check sees: where the gateway, the pipeline API and Dex are, who can log
+// in, how to trust TLS, and which capabilities the setup offers. A target comes from an embedded stack, from
+// `serve`'s description, or from a target file; the file and the description share one schema.
+package target
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"sigs.k8s.io/yaml"
+)
+
+// File is the target file schema (YAML or JSON), which is also what `kfp-authcheck serve` writes.
+type File struct {
+	Profile         string     `json:"profile,omitempty"`
+	Tier            string     `json:"tier,omitempty"`
+	GatewayURL      string     `json:"gateway_url"`
+	PipelineURL     string     `json:"pipeline_url,omitempty"`
+	IssuerURL       string     `json:"issuer_url,omitempty"`
+	InClusterAPIURL string     `json:"in_cluster_api_url,omitempty"`
+	DexGRPCAddr     string     `json:"dex_grpc_addr,omitempty"`
+	TLS             *TLSConfig `json:"tls,omitempty"`
+	Kubeconfig      string     `json:"kubeconfig,omitempty"`
+	Context         string     `json:"context,omitempty"`
+	Users           []UserSpec `json:"users,omitempty"`
+	OOBClientID     string     `json:"oob_client_id,omitempty"`
+}
+
+// TLSConfig says how to trust the gateway's certificate.
+type TLSConfig struct {
+	SkipVerify bool   `json:"skip_verify,omitempty"`
+	CAFile     string `json:"ca_file,omitempty"`
+}
+
+// UserSpec is a login as the file gives it: the password inline, from an environment variable, or from a file.
+type UserSpec struct {
+	Email        string `json:"email"`
+	Username     string `json:"username,omitempty"`
+	Password     string `json:"password,omitempty"`
+	PasswordEnv  string `json:"password_env,omitempty"`
+	PasswordFile string `json:"password_file,omitempty"`
+	Connector    string `json:"connector,omitempty"`
+	Namespace    string `json:"namespace,omitempty"`
+}
+
+// maxFileSize bounds a target file: anything larger is not a hand-written target.
+const maxFileSize = 1 << 20
+
+// LoadFile reads and validates a target file. Relative paths inside it (ca_file, password_file, kubeconfig) are
+// resolved against the file's directory.
+func LoadFile(path string) (*File, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("target file: %w", err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("target file %s: %w", path, err)
+	}
+	if len(b) > maxFileSize {
+		return nil, fmt.Errorf("target file %s: larger than %d bytes", path, maxFileSize)
+	}
+	tf, err := ParseFile(b)
+	if err != nil {
+		return nil, fmt.Errorf("target file %s: %w", path, err)
+	}
+	tf.resolvePaths(filepath.Dir(path))
+	return tf, nil
+}
+
+// ParseFile parses YAML or JSON strictly: an unknown key is an error that names it.
+func ParseFile(b []byte) (*File, error) {
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 {
+		return nil, errors.New("empty")
+	}
+	var tf File
+	if err := yaml.UnmarshalStrict(b, &tf); err != nil {
+		return nil, cleanYAMLError(err)
+	}
+	if err := tf.Validate(); err != nil {
+		return nil, err
+	}
+	return &tf, nil
+}
+
+// cleanYAMLError turns the decoder's wording into one line that names the offending key.
+func cleanYAMLError(err error) error {
+	msg := err.Error()
+	if i := strings.Index(msg, `unknown field "`); i >= 0 {
+		rest := msg[i+len(`unknown field "`):]
+		if j := strings.Index(rest, `"`); j >= 0 {
+			return fmt.Errorf("unknown key %q", rest[:j])
+		}
+	}
+	return fmt.Errorf("not a valid target file: %s", strings.TrimPrefix(msg, "error converting YAML to JSON: "))
+}
+
+// Validate checks the file's fields without touching the network or the environment.
+func (f *File) Validate() error {
+	var errs []string
+	if f.GatewayURL == "" {
+		errs = append(errs, "gateway_url is required")
+	}
+	for key, v := range map[string]string{"gateway_url": f.GatewayURL, "pipeline_url": f.PipelineURL,
+		"issuer_url": f.IssuerURL, "in_cluster_api_url": f.InClusterAPIURL} {
+		if v == "" {
+			continue
+		}
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Sprintf("%s %q is not an http(s) URL", key, v))
+		}
+	}
+	if f.TLS != nil && f.TLS.SkipVerify && f.TLS.CAFile != "" {
+		errs = append(errs, "tls: give skip_verify or ca_file, not both")
+	}
+	for i, u := range f.Users {
+		n := 0
+		for _, s := range []string{u.Password, u.PasswordEnv, u.PasswordFile} {
+			if s != "" {
+				n++
+			}
+		}
+		if u.Email == "" {
+			errs = append(errs, fmt.Sprintf("users[%d]: email is required", i))
+		}
+		if n != 1 {
+			errs = append(errs, fmt.Sprintf("users[%d] (%s): give exactly one of password, password_env, password_file", i, u.Email))
+		}
+		switch u.Connector {
+		case "", "local", "ldap":
+		default:
+			errs = append(errs, fmt.Sprintf("users[%d] (%s): connector %q is not local or ldap", i, u.Email, u.Connector))
+		}
+	}
+	if len(errs) > 0 {
+		return errors.New(strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+func (f *File) resolvePaths(dir string) {
+	abs := func(p string) string {
+		if p == "" || filepath.IsAbs(p) {
+			return p
+		}
+		return filepath.Join(dir, p)
+	}
+	if f.TLS != nil {
+		f.TLS.CAFile = abs(f.TLS.CAFile)
+	}
+	f.Kubeconfig = abs(f.Kubeconfig)
+	for i := range f.Users {
+		f.Users[i].PasswordFile = abs(f.Users[i].PasswordFile)
+	}
+}
+
+// Marshal renders the file as indented JSON (valid YAML too), for `serve`'s description.
+func (f *File) Marshal() ([]byte, error) {
+	return json.MarshalIndent(f, "", "  ")
+}

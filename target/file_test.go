@@ -1,0 +1,86 @@
+package target
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestParseFileRejectsBadInputWithClearErrors(t *testing.T) {
+	for name, tc := range map[string]struct{ in, want string }{
+		"empty":            {"", "empty"},
+		"unknown key":      {"gateway_url: http://gw\nusres: []\n", `unknown key "usres"`},
+		"no gateway":       {"pipeline_url: http://gw/pipeline\n", "gateway_url is required"},
+		"not a URL":        {"gateway_url: ftp://gw\n", "is not an http(s) URL"},
+		"two passwords":    {"gateway_url: http://gw\nusers: [{email: a@b, password: x, password_env: Y}]\n", "exactly one of"},
+		"no password":      {"gateway_url: http://gw\nusers: [{email: a@b}]\n", "exactly one of"},
+		"bad connector":    {"gateway_url: http://gw\nusers: [{email: a@b, password: x, connector: github}]\n", "not local or ldap"},
+		"both TLS options": {"gateway_url: https://gw\ntls: {skip_verify: true, ca_file: ca.pem}\n", "not both"},
+		"not YAML":         {"gateway_url: [unclosed\n", "not a valid target file"},
+		"binary garbage":   {"\x00\x01\x02", "not a valid target file"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := ParseFile([]byte(tc.in))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want one containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestFromFileResolvesPasswordsAndDefaults(t *testing.T) {
+	dir := t.TempDir()
+	pwFile := filepath.Join(dir, "pw")
+	if err := os.WriteFile(pwFile, []byte("from-file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := ParseFile([]byte(`
+gateway_url: https://kf.example.com/
+profile: kubeflow
+users:
+  - {email: a@example.com, password_env: PW_A, namespace: ns-a}
+  - {email: b@example.com, password_file: ` + pwFile + `, connector: ldap, username: bee}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"PW_A": "from-env"}
+	tg, err := FromFile(f, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tg.PipelineURL != "https://kf.example.com/pipeline" || tg.IssuerURL != "https://kf.example.com/dex" {
+		t.Errorf("defaults: pipeline %s issuer %s", tg.PipelineURL, tg.IssuerURL)
+	}
+	if tg.Users[0].Password != "from-env" || tg.Users[1].Password != "from-file" {
+		t.Errorf("passwords not resolved")
+	}
+	if tg.Users[1].LoginName() != "bee" || tg.Users[0].LoginName() != "a@example.com" {
+		t.Errorf("login names: %q %q", tg.Users[0].LoginName(), tg.Users[1].LoginName())
+	}
+	if !tg.Has(CapHTTPS) || !tg.Has(CapDexLocal) || !tg.Has(CapMultiUser) {
+		t.Errorf("capabilities %v", tg.CapabilityList())
+	}
+	if got := tg.Redactor.String("pw is from-env and from-file"); strings.Contains(got, "from-env") || strings.Contains(got, "from-file") {
+		t.Errorf("passwords not registered with the redactor: %q", got)
+	}
+	delete(env, "PW_A")
+	if _, err := FromFile(f, func(k string) (string, bool) { v, ok := env[k]; return v, ok }); err == nil ||
+		!strings.Contains(err.Error(), "PW_A is not set") {
+		t.Errorf("unset password_env: %v", err)
+	}
+}
+
+func TestCAFileMustHoldACertificate(t *testing.T) {
+	dir := t.TempDir()
+	ca := filepath.Join(dir, "ca.pem")
+	os.WriteFile(ca, []byte("not a certificate"), 0o600)
+	f, err := ParseFile([]byte("gateway_url: https://gw\ntls: {ca_file: " + ca + "}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := FromFile(f, nil); err == nil || !strings.Contains(err.Error(), "no PEM certificate") {
+		t.Fatalf("got %v", err)
+	}
+}

@@ -1,0 +1,282 @@
+package target
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net/url"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/kfp-authcheck/kfp-authcheck/internal/redact"
+	"github.com/kfp-authcheck/kfp-authcheck/profile"
+	"github.com/kfp-authcheck/kfp-authcheck/result"
+)
+
+// Capabilities a setup can offer. A check lists those it needs; where the target lacks one the result is n/a.
+const (
+	CapGateway       = "gateway"        // an auth gateway (oauth2-proxy, oidc-authservice) guards the pipeline URL
+	CapDex           = "dex"            // Dex is the identity provider behind the gateway
+	CapDexLocal      = "dex-local"      // Dex static passwords (the local connector) with at least one user
+	CapDexLDAP       = "dex-ldap"       // Dex's LDAP connector with at least one LDAP user
+	CapCookieSession = "cookie-session" // a browser login yields a gateway session cookie
+	CapHTTPS         = "https"          // the gateway is served over TLS
+	CapOOBClient     = "oob-client"     // a public OOB client (kubeflow-pipelines-sdk) is registered in Dex
+	CapMultiUser     = "multi-user"     // KFP runs in multi-user mode
+	CapClock         = "clock"          // the stack's clock can be moved forward (embedded tier only)
+)
+
+// Tiers.
+const (
+	TierEmbedded = "embedded"
+	TierLocal    = "local"
+	TierKind     = "kind"
+	TierLive     = "live"
+)
+
+// Target is what every check sees.
+type Target struct {
+	Name            string
+	Tier            string
+	Profile         *profile.Profile // the expectations to compare with; nil for a live target of unknown kind
+	GatewayURL      string
+	PipelineURL     string
+	IssuerURL       string
+	InClusterAPIURL string
+	DexGRPCAddr     string
+	TLS             *tls.Config
+	SkipVerify      bool
+	Users           []User
+	OOBClientID     string
+	Capabilities    map[string]bool
+	// Redactor knows every secret of this target; evidence and messages pass through it.
+	Redactor *redact.Redactor
+	// RequestTimeout bounds each HTTP request a check makes.
+	RequestTimeout time.Duration
+	// Clock moves the stack's time forward, where the tier can (embedded); nil elsewhere.
+	Clock Clock
+}
+
+// Clock is a stack clock that checks may move forward to expire tokens and sessions without waiting.
+type Clock interface {
+	Advance(d time.Duration)
+}
+
+// User is a login with its password resolved.
+type User struct {
+	Email     string
+	Username  string
+	Password  string
+	Connector string
+	Namespace string
+}
+
+// LoginName is what the user types into Dex's form: the username where it differs (LDAP), else the email.
+func (u User) LoginName() string {
+	if u.Username != "" && u.Connector == "ldap" {
+		return u.Username
+	}
+	return u.Email
+}
+
+// Has reports whether the target offers capability c.
+func (t *Target) Has(c string) bool { return t.Capabilities[c] }
+
+// UsersFor returns the users that log in through connector c.
+func (t *Target) UsersFor(c string) []User {
+	var out []User
+	for _, u := range t.Users {
+		if u.Connector == c {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+// CapabilityList lists the capabilities in a stable order, for printing.
+func (t *Target) CapabilityList() []string {
+	var out []string
+	for c, ok := range t.Capabilities {
+		if ok {
+			out = append(out, c)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// ProfileName is the profile's name, or "" for a target compared against no profile.
+func (t *Target) ProfileName() string {
+	if t.Profile == nil {
+		return ""
+	}
+	return t.Profile.Name
+}
+
+// Getenv is how passwords named by password_env are looked up; tests replace it.
+type Getenv func(string) (string, bool)
+
+// FromFile turns a validated target file into a Target: passwords are resolved, TLS trust is built, the profile
+// (if named) supplies expectations and capabilities.
+func FromFile(f *File, getenv Getenv) (*Target, error) {
+	if getenv == nil {
+		getenv = os.LookupEnv
+	}
+	gw := strings.TrimRight(f.GatewayURL, "/")
+	t := &Target{
+		Name:            gw,
+		Tier:            f.Tier,
+		GatewayURL:      gw,
+		PipelineURL:     orDefault(f.PipelineURL, gw+"/pipeline"),
+		IssuerURL:       orDefault(f.IssuerURL, gw+"/dex"),
+		InClusterAPIURL: f.InClusterAPIURL,
+		DexGRPCAddr:     f.DexGRPCAddr,
+		OOBClientID:     f.OOBClientID,
+		Capabilities:    map[string]bool{},
+		Redactor:        redact.New(),
+		RequestTimeout:  15 * time.Second,
+	}
+	if t.Tier == "" {
+		t.Tier = TierLive
+	}
+	if f.Profile != "" && f.Profile != "auto" {
+		p, err := profile.Get(f.Profile)
+		if err != nil {
+			return nil, err
+		}
+		t.Profile = p
+	}
+	tlsConf, err := buildTLS(f.TLS)
+	if err != nil {
+		return nil, err
+	}
+	t.TLS = tlsConf
+	t.SkipVerify = f.TLS != nil && f.TLS.SkipVerify
+	for i, us := range f.Users {
+		pw, err := resolvePassword(us, getenv)
+		if err != nil {
+			return nil, fmt.Errorf("users[%d] (%s): %w", i, us.Email, err)
+		}
+		t.Redactor.Add(pw)
+		t.Users = append(t.Users, User{Email: us.Email, Username: us.Username, Password: pw,
+			Connector: orDefault(us.Connector, "local"), Namespace: us.Namespace})
+	}
+	t.inferCapabilities()
+	return t, nil
+}
+
+// inferCapabilities takes the profile's declared capabilities, or infers what a live target offers from its file.
+func (t *Target) inferCapabilities() {
+	if t.Profile != nil {
+		for _, c := range t.Profile.Capabilities {
+			t.Capabilities[c] = true
+		}
+		if t.Profile.MultiUser {
+			t.Capabilities[CapMultiUser] = true
+		}
+	} else if len(t.Users) > 0 {
+		// A live target with logins but no profile: assume the common Kubeflow shape and let SETUP-001 tell.
+		for _, c := range []string{CapGateway, CapDex, CapCookieSession, CapMultiUser} {
+			t.Capabilities[c] = true
+		}
+	}
+	if len(t.UsersFor("local")) == 0 {
+		delete(t.Capabilities, CapDexLocal)
+	} else if t.Capabilities[CapDex] {
+		t.Capabilities[CapDexLocal] = true
+	}
+	if len(t.UsersFor("ldap")) == 0 {
+		delete(t.Capabilities, CapDexLDAP)
+	}
+	if strings.HasPrefix(t.GatewayURL, "https://") {
+		t.Capabilities[CapHTTPS] = true
+	} else {
+		delete(t.Capabilities, CapHTTPS)
+	}
+	if t.OOBClientID != "" {
+		t.Capabilities[CapOOBClient] = true
+	}
+}
+
+func resolvePassword(u UserSpec, getenv Getenv) (string, error) {
+	switch {
+	case u.Password != "":
+		return u.Password, nil
+	case u.PasswordEnv != "":
+		v, ok := getenv(u.PasswordEnv)
+		if !ok || v == "" {
+			return "", fmt.Errorf("password_env %s is not set", u.PasswordEnv)
+		}
+		return v, nil
+	case u.PasswordFile != "":
+		b, err := os.ReadFile(u.PasswordFile)
+		if err != nil {
+			return "", fmt.Errorf("password_file: %w", err)
+		}
+		v := strings.TrimRight(string(b), "\r\n")
+		if v == "" {
+			return "", fmt.Errorf("password_file %s is empty", u.PasswordFile)
+		}
+		return v, nil
+	}
+	return "", fmt.Errorf("no password given")
+}
+
+func buildTLS(c *TLSConfig) (*tls.Config, error) {
+	conf := &tls.Config{MinVersion: tls.VersionTLS12}
+	if c == nil {
+		return conf, nil
+	}
+	if c.SkipVerify {
+		conf.InsecureSkipVerify = true // the user asked for it; SETUP-003 reports it as a warn
+	}
+	if c.CAFile != "" {
+		pem, err := os.ReadFile(c.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("tls.ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("tls.ca_file %s holds no PEM certificate", c.CAFile)
+		}
+		conf.RootCAs = pool
+	}
+	return conf, nil
+}
+
+func orDefault(v, d string) string {
+	if v == "" {
+		return d
+	}
+	return strings.TrimRight(v, "/")
+}
+
+// Origin returns scheme://host of a URL, for building gateway paths.
+func Origin(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	return u.Scheme + "://" + u.Host
+}
+
+// Redact scrubs every secret this target knows (and every token-shaped string) from a result.
+func (t *Target) Redact(r *result.Result) {
+	if t.Redactor == nil {
+		return
+	}
+	r.Message = t.Redactor.String(r.Message)
+	r.Expected = t.Redactor.String(r.Expected)
+	r.Actual = t.Redactor.String(r.Actual)
+	for i := range r.Evidence {
+		e := &r.Evidence[i]
+		e.URL = t.Redactor.URL(e.URL)
+		e.Location = t.Redactor.URL(e.Location)
+		e.Note = t.Redactor.String(e.Note)
+		for k, v := range e.Headers {
+			e.Headers[k] = t.Redactor.Header(k, v)
+		}
+	}
+}
