@@ -1,0 +1,151 @@
+package report
+
+import (
+	"strings"
+
+	"github.com/kfp-authcheck/kfp-authcheck/result"
+)
+
+// Matrix is a merge of runs: a row per check, a column per run.
+type Matrix struct {
+	Columns []Column
+	Rows    []Row
+}
+
+// Column is one run, summarised.
+type Column struct {
+	// Label names the column: "<profile>/<tier>", or the target when the run has no profile; unique in the matrix.
+	Label   string
+	Profile string
+	Tier    string
+	Target  string
+	// Verdict is Run.Verdict: an empty or aborted run is error, never pass.
+	Verdict result.Status
+	// Counts tallies the run's results by status.
+	Counts map[result.Status]int
+	// Aborted is why the run stopped early, empty when it finished.
+	Aborted string
+	// Expected counts failures and errors covered by an expected deviation; Unexpected counts the rest.
+	Expected   int
+	Unexpected int
+	// Missing counts the matrix's checks that this run has no result for.
+	Missing int
+}
+
+// Row is one check across every run.
+type Row struct {
+	ID       string
+	Title    string
+	Family   string
+	Severity string
+	// Cells has one entry per column, in column order.
+	Cells []Cell
+}
+
+// Cell is one check's result in one run.
+type Cell struct {
+	Status  result.Status
+	Reason  result.Reason
+	Message string
+	// Deviation is the expected-deviation reason that covers this result, if any.
+	Deviation  string
+	Missing    bool
+	DurationMS int64
+}
+
+// Expected reports whether the cell is a failure or error that an expected deviation covers.
+func (c Cell) Expected() bool {
+	return !c.Missing && c.Deviation != "" && (c.Status == result.Fail || c.Status == result.Error)
+}
+
+// Unexpected reports whether the cell counts against the verdict: a failure or error no deviation covers, or a
+// pass that a deviation expected to fail.
+func (c Cell) Unexpected() bool {
+	return !c.Missing && result.Result{Status: c.Status, Deviation: c.Deviation}.Unexpected()
+}
+
+// NewMatrix merges runs into a matrix; nil runs are ignored. Within one run the first result for an ID wins.
+func NewMatrix(runs ...*result.Run) *Matrix {
+	var present []*result.Run
+	for _, r := range runs {
+		if r != nil {
+			present = append(present, r)
+		}
+	}
+	m := &Matrix{Columns: make([]Column, len(present))}
+	labels := columnLabels(present)
+	rowOf := map[string]int{}
+	for col, run := range present {
+		m.Columns[col] = Column{
+			Label: labels[col], Profile: run.Profile, Tier: run.Tier, Target: run.Target,
+			Verdict: run.Verdict(), Counts: run.Counts(), Aborted: run.Aborted,
+			Unexpected: run.Unexpected(), Expected: expectedFailures(run),
+		}
+		for _, res := range run.Results {
+			i, ok := rowOf[res.ID]
+			if !ok {
+				i = len(m.Rows)
+				rowOf[res.ID] = i
+				m.Rows = append(m.Rows, Row{ID: res.ID, Cells: missingCells(len(present))})
+			}
+			row := &m.Rows[i]
+			if !row.Cells[col].Missing {
+				continue // a duplicate ID in one run: keep the first
+			}
+			fillMetadata(row, res)
+			row.Cells[col] = Cell{
+				Status: res.Status, Reason: res.Reason, Message: res.Message,
+				Deviation: res.Deviation, DurationMS: res.DurationMS,
+			}
+		}
+	}
+	for i := range m.Rows {
+		if m.Rows[i].Family == "" {
+			m.Rows[i].Family = familyOfID(m.Rows[i].ID)
+		}
+	}
+	sortRows(m.Rows)
+	for col := range m.Columns {
+		for _, row := range m.Rows {
+			if row.Cells[col].Missing {
+				m.Columns[col].Missing++
+			}
+		}
+	}
+	return m
+}
+
+// expectedFailures counts the failures and errors an expected deviation covers: the complement of Run.Unexpected.
+func expectedFailures(run *result.Run) int {
+	n := 0
+	for _, res := range run.Results {
+		if (res.Status == result.Fail || res.Status == result.Error) && res.Deviation != "" {
+			n++
+		}
+	}
+	return n
+}
+
+// Merge is NewMatrix under the name `report merge` uses.
+func Merge(runs ...*result.Run) *Matrix { return NewMatrix(runs...) }
+
+func missingCells(n int) []Cell {
+	cells := make([]Cell, n)
+	for i := range cells {
+		cells[i].Missing = true
+	}
+	return cells
+}
+
+// fillMetadata takes title, family and severity from the first run that states them.
+func fillMetadata(row *Row, res result.Result) {
+	if row.Title == "" {
+		row.Title = strings.TrimSpace(res.Title)
+	}
+	if row.Family == "" {
+		row.Family = strings.TrimSpace(res.Family)
+	}
+	if row.Severity == "" {
+		row.Severity = strings.TrimSpace(res.Severity)
+	}
+}

@@ -1,0 +1,75 @@
+package report
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/kfp-authcheck/kfp-authcheck/result"
+)
+
+func TestTextTwoRunMatrix(t *testing.T) {
+	dex, standalone := twoRuns()
+	var b strings.Builder
+	if err := Text(&b, NewMatrix(dex, standalone)); err != nil {
+		t.Fatal(err)
+	}
+	want := `ID             TITLE                                             dex/embedded       standalone/embedded
+SETUP-001      the pipeline URL is reachable and its unauthe...  pass               FAIL UNSECURED
+DEX-LOCAL-001  static password login | through the gateway       pass               n/a
+OAUTH2P-007    session cookie flags                              warn COOKIE_FLAGS  n/a
+SA-001         ServiceAccount token with the pipelines audience  xfail AUDIENCE     -
+CUSTOM-001     a check of a family outside the catalogue         pass               -
+
+Details:
+  SETUP-001 [standalone/embedded] FAIL UNSECURED: pipeline answered 200 without credentials
+  OAUTH2P-007 [dex/embedded] warn COOKIE_FLAGS: Secure not set on http
+  SA-001 [dex/embedded] xfail AUDIENCE: token with audience kubernetes accepted (expected deviation: KFP 2.0 ignores the audience)
+
+Summary:
+  dex/embedded: verdict warn; 3 pass, 1 warn, 1 fail, 0 error, 0 skip, 0 n/a; 0 unexpected; 1 expected; target http://127.0.0.1:4180
+  standalone/embedded: verdict fail; 0 pass, 0 warn, 1 fail, 0 error, 0 skip, 2 n/a; 1 unexpected; 2 missing; target http://127.0.0.1:8888
+`
+	if got := b.String(); got != want {
+		t.Fatalf("text report differs.\n--- got\n%s\n--- want\n%s", got, want)
+	}
+}
+
+func TestTextEmptyAndAbortedRunsShowVerdictError(t *testing.T) {
+	empty := &result.Run{Profile: "dex", Tier: "local"}
+	aborted := &result.Run{Profile: "dex", Tier: "kind", Aborted: "interrupted\nby SIGINT",
+		Results: []result.Result{{ID: "SETUP-001", Status: result.Pass}}}
+	var b strings.Builder
+	if err := Text(&b, NewMatrix(empty, aborted)); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{
+		"  dex/local: verdict error; 0 pass,",
+		"  dex/kind: verdict error; 1 pass,",
+		"; aborted: interrupted by SIGINT\n", // the newline in the reason cannot break the line
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("text report lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "verdict pass") {
+		t.Errorf("an empty or aborted run rendered as pass:\n%s", out)
+	}
+}
+
+func TestTextKeepsTableRowsOnOneLine(t *testing.T) {
+	run := &result.Run{Profile: "p", Tier: "t", Results: []result.Result{
+		{ID: "SETUP-001", Title: "two\nlines\tand a tab", Status: result.Fail, Reason: result.ServerError, Message: "a\nb"},
+	}}
+	var b strings.Builder
+	if err := Text(&b, NewMatrix(run)); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(b.String(), "\n")
+	if lines[1] != "SETUP-001  two lines and a tab  FAIL SERVER_ERROR" {
+		t.Fatalf("row = %q", lines[1])
+	}
+	if !strings.Contains(b.String(), "  SETUP-001 [p/t] FAIL SERVER_ERROR: a b\n") {
+		t.Fatalf("details line not folded:\n%s", b.String())
+	}
+}
