@@ -1,0 +1,93 @@
+package kfpapi
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+)
+
+// identityHeaderMissing is auth.IdentityHeaderMissingError; its Error() repeats the message, as
+// util.NewUnauthenticatedError(errors.New(msg), msg) does.
+var identityHeaderMissing = newUnauthenticatedError(
+	"Request header error: there is no user identity header.",
+	"Request header error: there is no user identity header.")
+
+// singlePrefixedHeader is auth.singlePrefixedHeaderFromMetadata. grpc-gateway puts one metadata value per
+// header line, so two header lines are two values.
+func singlePrefixedHeader(r *http.Request, header, prefix string) (string, *userError) {
+	values := r.Header.Values(header)
+	if len(values) == 0 {
+		return "", identityHeaderMissing
+	}
+	if len(values) != 1 {
+		return "", newBadRequestError(fmt.Sprintf("Request header error: unexpected number of '%s' headers. Expect 1 got %d", header, len(values)))
+	}
+	if !strings.HasPrefix(values[0], prefix) {
+		return "", newBadRequestError(fmt.Sprintf("Header '%s' is incorrectly formatted. Expected prefix '%s'", header, prefix))
+	}
+	return strings.TrimPrefix(values[0], prefix), nil
+}
+
+// headerIdentity is HTTPHeaderAuthenticator.
+func (s *Server) headerIdentity(r *http.Request) (string, *userError) {
+	return singlePrefixedHeader(r, s.cfg.UserIDHeader, s.cfg.UserIDPrefix)
+}
+
+// tokenIdentity is TokenReviewAuthenticator on "Authorization: Bearer <token>".
+func (s *Server) tokenIdentity(r *http.Request) (string, *userError) {
+	token, uerr := singlePrefixedHeader(r, "Authorization", "Bearer ")
+	if uerr != nil {
+		return "", uerr
+	}
+	if s.cfg.TokenReviewer == nil {
+		return "", newUnauthenticatedError("no TokenReview client in the stand-in", "Request header error: Failed to review the token provided").
+			wrap("Authentication failure")
+	}
+	user, ok, err := s.cfg.TokenReviewer.Review(r.Context(), token, []string{s.cfg.TokenReviewAudience})
+	if err != nil {
+		return "", newUnauthenticatedError(err.Error(), "Request header error: Failed to review the token provided").wrap("Authentication failure")
+	}
+	if !ok {
+		return "", newUnauthenticatedError("Failed to authenticate token review", "Review.Status.Authenticated is false. Error ").
+			wrap("Authentication failure")
+	}
+	return user, nil
+}
+
+// isAuthorized is ResourceManager.IsAuthorized: the authenticators in order (first success wins), then the
+// SubjectAccessReview. Callers skip it outside multi-user mode. attrs must be complete.
+func (s *Server) isAuthorized(r *http.Request, attrs ResourceAttributes) *userError {
+	var failures []string
+	user := ""
+	for _, authenticate := range []func(*http.Request) (string, *userError){s.headerIdentity, s.tokenIdentity} {
+		identity, uerr := authenticate(r)
+		if uerr == nil {
+			user = identity
+			break
+		}
+		failures = append(failures, uerr.chain)
+	}
+	if user == "" {
+		return newUnauthenticatedError(aggregate(failures), "Failed to check authorization. User identity is empty in the request header")
+	}
+	request := attrs.Printed(s.cfg.ErrorFormat == ErrorFormatV2)
+	allowed, reason, err := s.cfg.Authorizer.Authorize(r.Context(), user, attrs)
+	if err != nil {
+		var netErr net.Error
+		if errors.As(err, &netErr) && netErr.Timeout() {
+			return newUnavailableServerError(err.Error(), fmt.Sprintf("Failed to create SubjectAccessReview for user '%s' (request: %s) - try again later", user, request))
+		}
+		return newInternalServerError(err.Error(), fmt.Sprintf("Failed to create SubjectAccessReview for user '%s' (request: %s)", user, request))
+	}
+	if !allowed {
+		return newPermissionDeniedError(fmt.Sprintf("User '%s' is not authorized with reason: %s (request: %s)", user, reason, request))
+	}
+	return nil
+}
+
+// pipelinesAttributes completes attributes for a KFP resource.
+func pipelinesAttributes(resource, verb, namespace, name string) ResourceAttributes {
+	return ResourceAttributes{Namespace: namespace, Verb: verb, Group: RBACGroup, Version: RBACVersion, Resource: resource, Name: name}
+}
