@@ -1,0 +1,423 @@
+// Package embedded starts a whole KFP auth stack in-process for one profile: the Dex stand-in, the gateway
+// stand-in (oauth2-proxy or oidc-authservice as the profile configures it), the KFP API stand-in behind it and an
+// in-cluster API address, all on loopback ports chosen by the kernel. It yields the same Target as every other
+// tier, and the description `kfp-authcheck serve` prints.
+package embedded
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/kfp-authcheck/kfp-authcheck/fixtures"
+	"github.com/kfp-authcheck/kfp-authcheck/internal/redact"
+	"github.com/kfp-authcheck/kfp-authcheck/internal/selfca"
+	"github.com/kfp-authcheck/kfp-authcheck/mocks/dex"
+	kfpmock "github.com/kfp-authcheck/kfp-authcheck/mocks/kfpapi"
+	"github.com/kfp-authcheck/kfp-authcheck/mocks/oauth2proxy"
+	"github.com/kfp-authcheck/kfp-authcheck/profile"
+	"github.com/kfp-authcheck/kfp-authcheck/target"
+)
+
+// Options tune a stack.
+type Options struct {
+	// Listen is the gateway's listen address; default 127.0.0.1:0 (a free port).
+	Listen string
+	// Passwords overrides the profile's passwords by email (tests use canary passwords).
+	Passwords map[string]string
+	// Dir receives the files the stack writes (the CA bundle); default a new temporary directory, removed on Close.
+	Dir string
+}
+
+// Stack is a running embedded stack.
+type Stack struct {
+	Profile         *profile.Profile
+	GatewayURL      string
+	PipelineURL     string
+	IssuerURL       string
+	InClusterAPIURL string
+	DexGRPCAddr     string
+	CAFile          string
+	Users           []profile.User
+	Clock           *Clock
+
+	tlsConfig *tls.Config
+	closers   []func() error
+	ownDir    string
+}
+
+// Start brings the stack up and provisions Dex through its gRPC API. On any error everything started so far is
+// stopped again.
+func Start(ctx context.Context, p *profile.Profile, opts Options) (s *Stack, err error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	started := &Stack{Profile: p, Clock: &Clock{}, tlsConfig: &tls.Config{MinVersion: tls.VersionTLS12}}
+	s = started
+	defer func() {
+		if err != nil {
+			started.Close() // s is already nil here: the return statement set it
+		}
+	}()
+	if err := s.prepareDir(opts.Dir); err != nil {
+		return nil, err
+	}
+	s.Users = usersWithPasswords(p.Users, opts.Passwords)
+
+	listen := opts.Listen
+	if listen == "" {
+		listen = "127.0.0.1:0"
+	}
+	gwLis, err := net.Listen("tcp", listen)
+	if err != nil {
+		return nil, fmt.Errorf("gateway listen %s: %w", listen, err)
+	}
+	var serverTLS *tls.Config
+	scheme := "http"
+	if p.HTTPS {
+		scheme = "https"
+		ca, err := selfca.New()
+		if err != nil {
+			gwLis.Close()
+			return nil, err
+		}
+		s.CAFile = filepath.Join(s.dir(opts.Dir), "ca.pem")
+		if err := os.WriteFile(s.CAFile, ca.CAPEM, 0o644); err != nil {
+			gwLis.Close()
+			return nil, fmt.Errorf("write CA bundle: %w", err)
+		}
+		s.tlsConfig.RootCAs = ca.Pool
+		serverTLS = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{ca.Server}}
+	}
+	s.GatewayURL = scheme + "://" + gwLis.Addr().String()
+	s.PipelineURL = s.GatewayURL + "/pipeline"
+	s.IssuerURL = s.GatewayURL + "/dex"
+
+	kfp, err := kfpmock.New(kfpmock.Config{
+		MultiUser:    p.MultiUser,
+		UserIDHeader: p.KFP.UserIDHeader,
+		UserIDPrefix: p.KFP.UserIDPrefix,
+		ErrorFormat:  p.KFP.ErrorFormat,
+		Authorizer:   profileAuthorizer(p),
+		TagName:      p.KFP.Version,
+		CommitSHA:    "embedded",
+		Now:          s.Clock.Now,
+	})
+	if err != nil {
+		gwLis.Close()
+		return nil, fmt.Errorf("kfp api stand-in: %w", err)
+	}
+	if err := s.serveInCluster(kfp); err != nil {
+		gwLis.Close()
+		return nil, err
+	}
+
+	mux := http.NewServeMux()
+	upstream := http.NewServeMux()
+	upstream.Handle("/pipeline/", http.StripPrefix("/pipeline", kfp.UIHandler()))
+	upstream.Handle("/pipeline", http.RedirectHandler("/pipeline/", http.StatusMovedPermanently))
+	upstream.HandleFunc("/", dashboard)
+	if p.Gateway == nil {
+		mux.Handle("/", upstream)
+	} else {
+		d, err := s.startDex(ctx, p)
+		if err != nil {
+			gwLis.Close()
+			return nil, err
+		}
+		mux.Handle("/dex/", d)
+		proxy, err := oauth2proxy.New(s.proxyConfig(p))
+		if err != nil {
+			gwLis.Close()
+			return nil, fmt.Errorf("gateway stand-in: %w", err)
+		}
+		mux.Handle("/", proxy.Handler(upstream))
+	}
+	s.serve(gwLis, mux, serverTLS)
+	return s, nil
+}
+
+// startDex starts the Dex stand-in and its gRPC API, then provisions users and clients through that API.
+func (s *Stack) startDex(ctx context.Context, p *profile.Profile) (*dex.Server, error) {
+	var conns []dex.ConnectorConfig
+	for _, c := range p.Dex.Connectors {
+		conns = append(conns, dex.ConnectorConfig{ID: c.ID, Name: c.Name, Type: c.Type})
+	}
+	d, err := dex.New(dex.Config{
+		Issuer:             s.IssuerURL,
+		Connectors:         conns,
+		SkipApprovalScreen: p.Dex.SkipApprovalScreen,
+		AlwaysShowLogin:    p.Dex.AlwaysShowLogin,
+		IDTokenTTL:         p.Dex.IDTokenTTL.Duration,
+		Version:            p.Dex.Version,
+		Now:                s.Clock.Now,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("dex stand-in: %w", err)
+	}
+	addr, stop, err := d.StartGRPC("127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("dex gRPC: %w", err)
+	}
+	s.closers = append(s.closers, func() error { stop(); return nil })
+	s.DexGRPCAddr = addr
+	if err := fixtures.ProvisionDex(ctx, addr, dexUsers(s.Users), s.dexClients(p)); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+func (s *Stack) proxyConfig(p *profile.Profile) oauth2proxy.Config {
+	g := p.Gateway
+	secret := make([]byte, 32)
+	_, _ = rand.Read(secret)
+	c := oauth2proxy.Config{
+		ProxyPrefix:            g.ProxyPrefix,
+		StartPath:              g.StartPath,
+		CallbackPath:           g.CallbackPath,
+		RedirectURL:            s.redirectURL(g),
+		RelativeRedirectURL:    !g.AbsoluteRedirectURL,
+		OmitPrompt:             g.OmitPrompt,
+		OIDCNonce:              g.OIDCNonce,
+		ProviderDisplayName:    g.ProviderDisplayName,
+		ClientID:               g.ClientID,
+		ClientSecret:           g.ClientSecret,
+		Scope:                  g.Scope,
+		Prompt:                 g.Prompt,
+		ApprovalPrompt:         g.ApprovalPrompt,
+		CodeChallengeMethod:    g.CodeChallengeMethod,
+		LoginURL:               g.LoginPath,
+		RedeemURL:              s.IssuerURL + "/token",
+		JWKSURL:                s.IssuerURL + "/keys",
+		IssuerURL:              s.IssuerURL,
+		SkipProviderButton:     g.SkipProviderButton,
+		APIRoutes:              g.APIRoutes,
+		DetectAJAX:             g.DetectAJAX,
+		CookieName:             g.CookieName,
+		CookieSecure:           g.CookieSecure,
+		CookieHTTPOnly:         g.CookieHTTPOnly,
+		CookieSameSite:         g.CookieSameSite,
+		CookieExpire:           g.CookieExpire.Duration,
+		CookieSecret:           secret,
+		CSRFCookieName:         g.CSRFCookieName,
+		CSRFPerRequest:         g.CSRFPerRequest,
+		UserIDHeader:           g.UserIDHeader,
+		UserIDClaim:            g.UserIDClaim,
+		SetAuthorizationHeader: g.SetAuthorizationHeader,
+		SkipJWTBearerTokens:    g.SkipJWTBearerTokens,
+		HTTPClient: &http.Client{Timeout: 10 * time.Second,
+			Transport: &http.Transport{TLSClientConfig: s.tlsConfig.Clone()}},
+		Now: s.Clock.Now,
+	}
+	if len(g.ExtraAudiencesPaths) == 0 {
+		c.ExtraAudiences = g.ExtraAudiences
+	} else {
+		c.BearerAudiencesByPath = map[string][]string{}
+		for _, prefix := range g.ExtraAudiencesPaths {
+			c.BearerAudiencesByPath[prefix] = g.ExtraAudiences
+		}
+	}
+	return c
+}
+
+func (s *Stack) redirectURL(g *profile.Gateway) string {
+	if g.AbsoluteRedirectURL && strings.HasPrefix(g.RedirectURL, "/") {
+		return s.GatewayURL + g.RedirectURL
+	}
+	return g.RedirectURL
+}
+
+func (s *Stack) dexClients(p *profile.Profile) []fixtures.DexClient {
+	g := p.Gateway
+	out := []fixtures.DexClient{{ID: g.ClientID, Name: "Dex Login Application", Secret: g.ClientSecret,
+		RedirectURIs: []string{s.redirectURL(g)}}}
+	for _, c := range p.Dex.Clients {
+		out = append(out, fixtures.DexClient{ID: c.ID, Name: c.Name, Secret: c.Secret, Public: c.Public, RedirectURIs: c.RedirectURIs})
+	}
+	return out
+}
+
+// serveInCluster serves the KFP API on its own port, as ml-pipeline:8888 is reached inside the cluster, behind
+// a stand-in for Kubeflow's Istio policy on ml-pipeline: a request that carries the identity header and did not
+// come through the gateway is refused (kubeflow#6702).
+func (s *Stack) serveInCluster(kfp *kfpmock.Server) error {
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("in-cluster API listen: %w", err)
+	}
+	s.InClusterAPIURL = "http://" + lis.Addr().String()
+	header := s.Profile.KFP.UserIDHeader
+	api := kfp.APIHandler()
+	var h http.Handler = api
+	if s.Profile.MultiUser && header != "" {
+		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Header.Get(header) != "" {
+				w.Header().Set("Content-Type", "text/plain")
+				w.WriteHeader(http.StatusForbidden)
+				_, _ = w.Write([]byte("RBAC: access denied"))
+				return
+			}
+			api.ServeHTTP(w, r)
+		})
+	}
+	s.serve(lis, h, nil)
+	return nil
+}
+
+func (s *Stack) serve(lis net.Listener, h http.Handler, tlsConf *tls.Config) {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, TLSConfig: tlsConf,
+		ErrorLog: quietLog()}
+	go func() {
+		var err error
+		if tlsConf != nil {
+			err = srv.ServeTLS(lis, "", "")
+		} else {
+			err = srv.Serve(lis)
+		}
+		_ = err // http.ErrServerClosed on Close; anything else surfaces as unreachable in the checks
+	}()
+	s.closers = append(s.closers, func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return srv.Close()
+		}
+		return nil
+	})
+}
+
+// Close stops everything the stack started and removes its temporary files.
+func (s *Stack) Close() error {
+	var errs []error
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		if err := s.closers[i](); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	s.closers = nil
+	if s.ownDir != "" {
+		if err := os.RemoveAll(s.ownDir); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (s *Stack) prepareDir(dir string) error {
+	if dir != "" {
+		return os.MkdirAll(dir, 0o755)
+	}
+	d, err := os.MkdirTemp("", "kfp-authcheck-stack-")
+	if err != nil {
+		return err
+	}
+	s.ownDir = d
+	return nil
+}
+
+func (s *Stack) dir(given string) string {
+	if given != "" {
+		return given
+	}
+	return s.ownDir
+}
+
+// Target is the stack as checks see it.
+func (s *Stack) Target() *target.Target {
+	t := &target.Target{
+		Name: "embedded:" + s.Profile.Name, Tier: target.TierEmbedded, Profile: s.Profile,
+		GatewayURL: s.GatewayURL, PipelineURL: s.PipelineURL, IssuerURL: s.IssuerURL,
+		InClusterAPIURL: s.InClusterAPIURL, DexGRPCAddr: s.DexGRPCAddr,
+		TLS: s.tlsConfig.Clone(), Capabilities: map[string]bool{}, Redactor: redact.New(),
+		RequestTimeout: 15 * time.Second, Clock: s.Clock,
+	}
+	for _, c := range s.Profile.Capabilities {
+		t.Capabilities[c] = true
+	}
+	if s.Profile.MultiUser {
+		t.Capabilities[target.CapMultiUser] = true
+	}
+	t.Capabilities[target.CapClock] = true
+	for _, u := range s.Users {
+		t.Users = append(t.Users, target.User{Email: u.Email, Username: u.Username, Password: u.Password,
+			Connector: u.Connector, Namespace: u.Namespace})
+		t.Redactor.Add(u.Password)
+	}
+	if s.Profile.Gateway != nil {
+		t.Redactor.Add(s.Profile.Gateway.ClientSecret)
+	}
+	if s.Profile.Has(target.CapOOBClient) {
+		t.OOBClientID = "kubeflow-pipelines-sdk"
+	}
+	return t
+}
+
+// Description is what `serve` prints: a valid target file for this stack.
+func (s *Stack) Description() *target.File {
+	f := &target.File{
+		Profile: s.Profile.Name, Tier: target.TierEmbedded,
+		GatewayURL: s.GatewayURL, PipelineURL: s.PipelineURL, InClusterAPIURL: s.InClusterAPIURL,
+		DexGRPCAddr: s.DexGRPCAddr,
+	}
+	if s.Profile.Dex != nil {
+		f.IssuerURL = s.IssuerURL
+	}
+	if s.CAFile != "" {
+		f.TLS = &target.TLSConfig{CAFile: s.CAFile}
+	}
+	for _, u := range s.Users {
+		us := target.UserSpec{Email: u.Email, Password: u.Password, Connector: u.Connector, Namespace: u.Namespace}
+		if u.Connector == "ldap" && u.Username != u.Email {
+			us.Username = u.Username
+		}
+		f.Users = append(f.Users, us)
+	}
+	if s.Profile.Has(target.CapOOBClient) {
+		f.OOBClientID = "kubeflow-pipelines-sdk"
+	}
+	return f
+}
+
+func usersWithPasswords(users []profile.User, override map[string]string) []profile.User {
+	out := make([]profile.User, len(users))
+	copy(out, users)
+	for i := range out {
+		if pw, ok := override[out[i].Email]; ok {
+			out[i].Password = pw
+		}
+	}
+	return out
+}
+
+func dexUsers(users []profile.User) []fixtures.DexUser {
+	var out []fixtures.DexUser
+	for _, u := range users {
+		if u.Connector != "local" {
+			continue
+		}
+		out = append(out, fixtures.DexUser{Email: u.Email, Username: u.Username, UserID: u.UserID, Password: u.Password})
+	}
+	return out
+}
+
+func profileAuthorizer(p *profile.Profile) kfpmock.Authorizer {
+	members := map[string][]string{}
+	for _, ns := range p.KFP.Namespaces {
+		members[ns.Name] = append([]string{ns.Owner}, ns.Contributors...)
+	}
+	return &kfpmock.ProfileAuthorizer{Members: members}
+}
+
+// dashboard stands in for the central dashboard behind the gateway.
+func dashboard(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_, _ = w.Write([]byte("<!doctype html><title>Kubeflow Central Dashboard</title><h1>Kubeflow</h1>"))
+}
