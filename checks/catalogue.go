@@ -1,0 +1,120 @@
+// Package checks holds every check once: its ID, title, family, severity, references, the capabilities it needs
+// from the Target, and the function that proves it. Both runners (the ginkgo suites and the kfp-authcheck
+// command) take checks from here; no flow logic lives anywhere else.
+package checks
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/kfp-authcheck/kfp-authcheck/result"
+)
+
+// Severity says how much a failure matters: MUST is a broken auth method, SHOULD a weakness.
+type Severity string
+
+const (
+	Must   Severity = "MUST"
+	Should Severity = "SHOULD"
+)
+
+// Families in catalogue order.
+var Families = []string{"SETUP", "DEX-LOCAL", "DEX-LDAP", "OAUTH2P", "OOB", "SA", "RBAC", "M2M", "ISO", "SDK"}
+
+// Check is one entry of the catalogue.
+type Check struct {
+	ID       string
+	Title    string
+	Family   string
+	Severity Severity
+	// References name the field reports and specs that motivated the check (FIELD-REPORTS.md section 7).
+	References []string
+	// Needs lists the target capabilities the check requires; without them the result is n/a.
+	Needs []string
+	// Exclusive checks change shared state (the stack's clock) and run alone, after the others.
+	Exclusive bool
+	Run       func(ctx context.Context, env *Env) result.Result
+}
+
+var registry = map[string]*Check{}
+
+// register adds a check at init time; a duplicate ID is a programming error caught by the catalogue test.
+func register(c *Check) {
+	if _, dup := registry[c.ID]; dup {
+		panic("duplicate check ID " + c.ID)
+	}
+	registry[c.ID] = c
+}
+
+// All returns the catalogue in order: family order, then ID.
+func All() []*Check {
+	out := make([]*Check, 0, len(registry))
+	for _, c := range registry {
+		out = append(out, c)
+	}
+	sort.Slice(out, func(i, j int) bool { return Less(out[i].Family, out[i].ID, out[j].Family, out[j].ID) })
+	return out
+}
+
+// Less orders two checks by family (catalogue order) and then by ID with numeric suffixes compared as numbers.
+func Less(fa, ia, fb, ib string) bool {
+	if fa != fb {
+		return familyRank(fa) < familyRank(fb) || (familyRank(fa) == familyRank(fb) && fa < fb)
+	}
+	return ia < ib // IDs are zero-padded (DEX-LOCAL-001), so string order is numeric order
+}
+
+func familyRank(f string) int {
+	for i, v := range Families {
+		if v == f {
+			return i
+		}
+	}
+	return len(Families)
+}
+
+// Get returns one check by ID.
+func Get(id string) (*Check, bool) {
+	c, ok := registry[strings.ToUpper(id)]
+	return c, ok
+}
+
+// Select resolves a --only list: check IDs, family names or globs on IDs (DEX-LOCAL-00*), comma-separated.
+// An entry that matches nothing is an error, so a typo never yields a silently empty run.
+func Select(only []string) ([]*Check, error) {
+	all := All()
+	if len(only) == 0 {
+		return all, nil
+	}
+	picked := map[string]bool{}
+	for _, raw := range only {
+		pat := strings.ToUpper(strings.TrimSpace(raw))
+		if pat == "" {
+			continue
+		}
+		matched := false
+		for _, c := range all {
+			ok, err := path.Match(pat, c.ID)
+			if err != nil {
+				return nil, fmt.Errorf("--only %q: %w", raw, err)
+			}
+			if ok || c.Family == pat {
+				picked[c.ID] = true
+				matched = true
+			}
+		}
+		if !matched {
+			return nil, fmt.Errorf("--only %q matches no check or family (see `kfp-authcheck list`)", raw)
+		}
+	}
+	var out []*Check
+	for _, c := range all {
+		if picked[c.ID] {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,116 @@
+package checks
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sync"
+
+	"github.com/kfp-authcheck/kfp-authcheck/auth/browser"
+	"github.com/kfp-authcheck/kfp-authcheck/auth/dexlogin"
+	"github.com/kfp-authcheck/kfp-authcheck/kfpapi"
+	"github.com/kfp-authcheck/kfp-authcheck/target"
+)
+
+// Env is what a check runs with: the target, and helpers that build fresh browsers and API clients for it.
+type Env struct {
+	Target *target.Target
+
+	mu       sync.Mutex
+	sessions map[string]*sessionEntry
+}
+
+type sessionEntry struct {
+	once sync.Once
+	sess *dexlogin.Session
+	err  error
+}
+
+// NewEnv wraps a target for a run.
+func NewEnv(t *target.Target) *Env {
+	return &Env{Target: t, sessions: map[string]*sessionEntry{}}
+}
+
+func (e *Env) missing(needs []string) []string {
+	var out []string
+	for _, n := range needs {
+		if !e.Target.Has(n) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// Browser returns a fresh scripted browser (empty cookie jar) that trusts the target's TLS settings and redacts
+// with its redactor: every login attempt gets its own, as DEX-LOCAL-007 demands.
+func (e *Env) Browser() (*browser.Browser, error) {
+	return browser.New(browser.Options{
+		Timeout:   e.Target.RequestTimeout,
+		TLSConfig: e.Target.TLS,
+		Redactor:  e.Target.Redactor,
+	})
+}
+
+// Login runs the Dex login flow for u in a fresh browser.
+func (e *Env) Login(ctx context.Context, u target.User) (*dexlogin.Session, *browser.Browser, error) {
+	b, err := e.Browser()
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := dexlogin.Login(ctx, b, e.loginOptions(u))
+	return s, b, err
+}
+
+func (e *Env) loginOptions(u target.User) dexlogin.Options {
+	return dexlogin.Options{
+		StartURL:  e.Target.PipelineURL + "/",
+		Username:  u.LoginName(),
+		Password:  u.Password,
+		Connector: u.Connector,
+		Approve:   true,
+	}
+}
+
+// SharedSession logs u in once per run and hands the same session to every check that only needs to be
+// logged in (SETUP-002); the checks that test the login itself use Login.
+func (e *Env) SharedSession(ctx context.Context, u target.User) (*dexlogin.Session, error) {
+	e.mu.Lock()
+	ent, ok := e.sessions[u.Email]
+	if !ok {
+		ent = &sessionEntry{}
+		e.sessions[u.Email] = ent
+	}
+	e.mu.Unlock()
+	ent.once.Do(func() { ent.sess, _, ent.err = e.Login(ctx, u) })
+	return ent.sess, ent.err
+}
+
+// API returns a KFP REST client for the pipeline URL that sends the session's cookies (nil: no credentials).
+func (e *Env) API(s *dexlogin.Session) *kfpapi.Client {
+	c := &kfpapi.Client{BaseURL: e.Target.PipelineURL, HTTP: e.HTTPClient()}
+	if s != nil {
+		c.Header = http.Header{"Cookie": {s.CookieHeader()}}
+	}
+	return c
+}
+
+// HTTPClient is a plain client for the target that does not follow redirects, so a check sees each answer as
+// the gateway gave it.
+func (e *Env) HTTPClient() *http.Client {
+	return &http.Client{
+		Timeout:   e.Target.RequestTimeout,
+		Transport: &http.Transport{TLSClientConfig: e.Target.TLS.Clone(), Proxy: http.ProxyFromEnvironment},
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}
+}
+
+// FirstUser returns the first user for a connector, or an error that says none is configured.
+func (e *Env) FirstUser(connector string) (target.User, error) {
+	us := e.Target.UsersFor(connector)
+	if len(us) == 0 {
+		return target.User{}, fmt.Errorf("the target has no %s user", connector)
+	}
+	return us[0], nil
+}
