@@ -1,0 +1,39 @@
+# kfp-authcheck: the main job, the tests and the checks that CI runs.
+GO       ?= go
+BIN      := bin/kfp-authcheck
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -X main.version=$(VERSION)
+PKGS     := ./...
+
+.PHONY: all build run test unit lint fmt vet bench clean help
+
+all: lint test
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
+
+build: ## build bin/kfp-authcheck
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/kfp-authcheck
+
+run: build ## the main job: the matrix of every profile against the embedded stacks
+	./$(BIN) run --progress always
+
+test: lint unit ## what CI runs: lint, then every test (unit tests and the ginkgo suites)
+
+unit: ## go test of every package, the ginkgo suites included
+	$(GO) test -count=1 -timeout 15m $(PKGS)
+
+lint: fmt vet ## gofmt and go vet
+
+fmt: ## fail if gofmt would change a file
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+vet: ## go vet
+	$(GO) vet $(PKGS)
+
+bench: ## wall time of the whole embedded matrix, process start included
+	$(GO) test -run '^$$' -bench BenchmarkFullMatrix -benchtime 5x ./cmd/kfp-authcheck
+
+clean: ## remove build outputs
+	rm -rf bin

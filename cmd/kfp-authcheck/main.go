@@ -1,0 +1,95 @@
+// Command kfp-authcheck runs the KFP auth conformance checks against an embedded stack or a live deployment and
+// writes the compatibility matrix.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+// version is set at build time with -ldflags "-X main.version=..."; "dev" otherwise.
+var version = "dev"
+
+// Exit codes (ARCHITECTURE.md contract).
+const (
+	exitOK          = 0
+	exitUnexpected  = 1
+	exitUsage       = 2
+	exitUnreachable = 3
+)
+
+// exitError carries an exit code up to main.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func usageErr(format string, args ...any) error {
+	return &exitError{code: exitUsage, err: fmt.Errorf(format, args...)}
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := execute(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// execute runs the command line and returns the exit code; tests call it in-process.
+func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	root := newRootCmd(stdout, stderr)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil && ee.code != exitUnexpected {
+			fmt.Fprintln(stderr, "kfp-authcheck:", ee.err)
+		}
+		return ee.code
+	}
+	// cobra's own errors (unknown flag, missing argument) are usage errors.
+	fmt.Fprintln(stderr, "kfp-authcheck:", err)
+	return exitUsage
+}
+
+func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "kfp-authcheck",
+		Short: "Conformance checks for Kubeflow Pipelines authentication setups",
+		Long: `kfp-authcheck proves which ways of authenticating to the Kubeflow Pipelines API work on a setup, and
+why the others fail, and writes the result as a compatibility matrix.
+
+With no target it starts in-process stand-ins of Dex, oauth2-proxy and the KFP API for each server profile
+(kubeflow, kubeflow-1.8, deploykf, standalone) and runs the checks against them. With --target it runs them
+against a live deployment.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.AddCommand(newRunCmd(stdout, stderr), newListCmd(stdout), newServeCmd(stdout, stderr),
+		newReportCmd(stdout), newVersionCmd(stdout))
+	return root
+}
+
+func newVersionCmd(stdout io.Writer) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args:  cobra.NoArgs,
+		Run:   func(*cobra.Command, []string) { fmt.Fprintln(stdout, "kfp-authcheck", version) },
+	}
+}

@@ -1,0 +1,68 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kfp-authcheck/kfp-authcheck/clusters/embedded"
+	"github.com/kfp-authcheck/kfp-authcheck/internal/atomicfile"
+	"github.com/kfp-authcheck/kfp-authcheck/profile"
+	"github.com/kfp-authcheck/kfp-authcheck/target"
+)
+
+func newServeCmd(stdout, stderr io.Writer) *cobra.Command {
+	var profileName, listen, readyFile, tier string
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Start a stand-in deployment on loopback to develop an auth script against",
+		Long: `Start the embedded stack of one profile on loopback (Dex, the gateway and the KFP API stand-ins) and keep
+it running until SIGINT or SIGTERM.
+
+The stack's description is printed to stdout as one JSON object and, with --ready-file, written to that file
+(mode 0600: it holds the users' passwords). The description is itself a valid target file: keys profile,
+gateway_url, pipeline_url, issuer_url, in_cluster_api_url, dex_grpc_addr, tls, users, oob_client_id.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if tier != target.TierEmbedded {
+				return usageErr("--tier %q: only embedded is available (the local tier is not built yet)", tier)
+			}
+			p, err := profile.Get(profileName)
+			if err != nil {
+				return usageErr("--profile: %v", err)
+			}
+			start := time.Now()
+			stack, err := embedded.Start(cmd.Context(), p, embedded.Options{Listen: listen})
+			if err != nil {
+				return fmt.Errorf("start the %s stack: %w", p.Name, err)
+			}
+			defer stack.Close()
+			desc, err := stack.Description().Marshal()
+			if err != nil {
+				return err
+			}
+			desc = append(desc, '\n')
+			if readyFile != "" {
+				if err := atomicfile.Write(readyFile, desc, 0o600); err != nil {
+					return fmt.Errorf("--ready-file: %w", err)
+				}
+			}
+			if _, err := stdout.Write(desc); err != nil {
+				return err
+			}
+			fmt.Fprintf(stderr, "kfp-authcheck: %s stack up in %s at %s; Ctrl-C to stop\n", p.Name,
+				time.Since(start).Round(time.Millisecond), stack.GatewayURL)
+			<-cmd.Context().Done()
+			fmt.Fprintln(stderr, "kfp-authcheck: stopping")
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&profileName, "profile", "kubeflow", "profile to serve: kubeflow, kubeflow-1.8, deploykf, standalone")
+	f.StringVar(&listen, "listen", "127.0.0.1:0", "gateway listen address (port 0: a free port)")
+	f.StringVar(&readyFile, "ready-file", "", "also write the stack's description to this file once it is ready")
+	f.StringVar(&tier, "tier", "embedded", "where the stack runs: embedded")
+	return cmd
+}

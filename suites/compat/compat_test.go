@@ -1,0 +1,96 @@
+package compat_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/kfp-authcheck/kfp-authcheck/clusters/embedded"
+	"github.com/kfp-authcheck/kfp-authcheck/profile"
+)
+
+// python finds an interpreter with requests: KFP_AUTHCHECK_PYTHON, else python3. Where none has it the specs
+// skip, unless KFP_AUTHCHECK_REQUIRE_PYTHON is set (CI), where that is a failure.
+func python() string {
+	py := os.Getenv("KFP_AUTHCHECK_PYTHON")
+	if py == "" {
+		py = "python3"
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := exec.CommandContext(ctx, py, "-c", "import requests").Run(); err != nil {
+		if os.Getenv("KFP_AUTHCHECK_REQUIRE_PYTHON") != "" {
+			Fail("no python3 with requests (" + py + "), and KFP_AUTHCHECK_REQUIRE_PYTHON is set")
+		}
+		Skip("no python3 with requests: " + err.Error())
+	}
+	return py
+}
+
+// runScript logs in with a script against the description of a running stack, as a user of `serve` would.
+func runScript(ctx context.Context, script string, s *embedded.Stack) (string, error) {
+	u := s.Users[0]
+	args := []string{script, "--pipeline-url", s.PipelineURL, "--username", u.Email, "--password", u.Password,
+		"--namespace", u.Namespace}
+	if s.CAFile != "" {
+		args = append(args, "--ca-file", s.CAFile)
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, python(), args...).CombinedOutput()
+	return strings.TrimSpace(string(out)), err
+}
+
+var _ = Describe("a copied Kubeflow login script", Label("compat", "DEX-LOCAL"), func() {
+	for _, tc := range []struct {
+		profile   string
+		oldWorks  bool
+		rationale string
+	}{
+		{"kubeflow", false, "Kubeflow 1.9+ answers with oauth2-proxy's 403 sign-in page, which the old script does not know"},
+		{"kubeflow-1.8", true, "oidc-authservice redirects straight to Dex"},
+		{"deploykf", true, "deployKF's oauth2-proxy redirects straight to Dex"},
+	} {
+		tc := tc
+		Context("on profile "+tc.profile, Ordered, func() {
+			var stack *embedded.Stack
+			BeforeAll(func(ctx SpecContext) {
+				p, err := profile.Get(tc.profile)
+				Expect(err).NotTo(HaveOccurred())
+				stack, err = embedded.Start(ctx, p, embedded.Options{})
+				Expect(err).NotTo(HaveOccurred())
+				DeferCleanup(stack.Close)
+			})
+			It("logs in, and the cookies list the user's experiments", func(ctx SpecContext) {
+				out, err := runScript(ctx, "testdata/dex_login.py", stack)
+				Expect(err).NotTo(HaveOccurred(), out)
+				Expect(out).To(HavePrefix("OK "))
+			})
+			It("the pre-1.9 copy of the script: "+tc.rationale, func(ctx SpecContext) {
+				out, err := runScript(ctx, "testdata/dex_login_old.py", stack)
+				if tc.oldWorks {
+					Expect(err).NotTo(HaveOccurred(), out)
+					Expect(out).To(HavePrefix("OK "))
+				} else {
+					Expect(err).To(HaveOccurred(), "the old script should fail here: %s", out)
+					Expect(out).To(ContainSubstring("HTTP status code '403'"))
+				}
+			})
+			It("a wrong password is reported by the script as invalid credentials", func(ctx SpecContext) {
+				saved := stack.Users[0].Password
+				stack.Users[0].Password = saved + "-wrong"
+				defer func() { stack.Users[0].Password = saved }()
+				out, err := runScript(ctx, "testdata/dex_login.py", stack)
+				Expect(err).To(HaveOccurred())
+				// Dex v2.41 answers a wrong password with 401 and no redirect; requests does not raise on 401, so the
+				// script reaches its "no redirect" branch.
+				Expect(out).To(ContainSubstring("Login credentials are probably invalid"))
+			})
+		})
+	}
+})
