@@ -1,6 +1,9 @@
 package kfpapi
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // Healthz is the union of the API server's healthz ({commit_sha, tag_name, multi_user, pipeline_store}) and
 // the UI's ({apiServerCommitHash, apiServerTagName, apiServerMultiUser, multi_user, apiServerReady, buildDate,
@@ -54,3 +57,16 @@ type Experiment struct {
 // Run is the part of a v2beta1 run the checks use. v2beta1 runs carry no namespace: Namespace is the one
 // the runs were listed in.
 type Run struct{ ID, DisplayName, Namespace, State string }
+
+// Summary is a one-line description for results: the API server's tag and whether it runs multi-user.
+func (h *Healthz) Summary() string {
+	tag := h.APITagName()
+	if tag == "" {
+		tag = "unknown tag"
+	}
+	via := "API server"
+	if h.FromUI() {
+		via = "UI"
+	}
+	return fmt.Sprintf("tag %s, multi_user %v (via %s)", tag, h.IsMultiUser(), via)
+}

@@ -59,6 +59,11 @@ type Gateway struct {
 	Scope               string `json:"scope"`
 	Prompt              string `json:"prompt,omitempty"`
 	ApprovalPrompt      string `json:"approval_prompt,omitempty"`
+	// OmitPrompt sends neither prompt nor approval_prompt (oidc-authservice); otherwise an empty prompt means
+	// oauth2-proxy's default approval_prompt=force.
+	OmitPrompt bool `json:"omit_prompt,omitempty"`
+	// OIDCNonce sends a nonce (oauth2-proxy's insecure_oidc_skip_nonce=false, as deployKF sets it).
+	OIDCNonce bool `json:"oidc_nonce,omitempty"`
 	// CodeChallengeMethod is "S256" or "" (no PKCE).
 	CodeChallengeMethod string `json:"code_challenge_method,omitempty"`
 	// LoginPath is the Dex authorization endpoint as the gateway redirects to it (relative, through the gateway).
