@@ -172,7 +172,7 @@ func chainOf(s *dexlogin.Session) []string {
 func checkConnectorChain(ctx context.Context, env *Env) result.Result {
 	t := env.Target
 	u, _ := env.FirstUser("local")
-	s, b, err := env.Login(ctx, u)
+	s, b, err := env.SharedLogin(ctx, u)
 	if err != nil {
 		return withHistory(failFromError("login", err), b)
 	}
@@ -226,7 +226,7 @@ func wrongPassword(pw string) string { return pw + "-not-the-password" }
 func checkApprovalScreen(ctx context.Context, env *Env) result.Result {
 	t := env.Target
 	u, _ := env.FirstUser("local")
-	s, b, err := env.Login(ctx, u)
+	s, b, err := env.SharedLogin(ctx, u)
 	if err != nil {
 		return withHistory(failFromError("login", err), b)
 	}
@@ -247,7 +247,7 @@ func checkApprovalScreen(ctx context.Context, env *Env) result.Result {
 func checkCookiesCollected(ctx context.Context, env *Env) result.Result {
 	t := env.Target
 	u, _ := env.FirstUser("local")
-	s, b, err := env.Login(ctx, u)
+	s, b, err := env.SharedLogin(ctx, u)
 	if err != nil {
 		return withHistory(failFromError("login", err), b)
 	}
@@ -280,7 +280,7 @@ func checkCookiesCollected(ctx context.Context, env *Env) result.Result {
 // login's email as the identity (a foreign namespace's 403 names the user).
 func checkCookieWorks(ctx context.Context, env *Env) result.Result {
 	u, _ := env.FirstUser("local")
-	s, b, err := env.Login(ctx, u)
+	s, b, err := env.SharedLogin(ctx, u)
 	if err != nil {
 		return withHistory(failFromError("login", err), b)
 	}
@@ -364,7 +364,7 @@ func checkRepeatedLogins(ctx context.Context, env *Env) result.Result {
 func checkSchemeAndCookieFlags(ctx context.Context, env *Env) result.Result {
 	t := env.Target
 	u, _ := env.FirstUser("local")
-	s, b, err := env.Login(ctx, u)
+	s, b, err := env.SharedLogin(ctx, u)
 	if err != nil {
 		return withHistory(failFromError("login", err), b)
 	}

@@ -21,9 +21,10 @@ type Env struct {
 }
 
 type sessionEntry struct {
-	once sync.Once
-	sess *dexlogin.Session
-	err  error
+	once    sync.Once
+	sess    *dexlogin.Session
+	browser *browser.Browser
+	err     error
 }
 
 // NewEnv wraps a target for a run.
@@ -71,9 +72,12 @@ func (e *Env) loginOptions(u target.User) dexlogin.Options {
 	}
 }
 
-// SharedSession logs u in once per run and hands the same session to every check that only needs to be
-// logged in (SETUP-002); the checks that test the login itself use Login.
-func (e *Env) SharedSession(ctx context.Context, u target.User) (*dexlogin.Session, error) {
+// SharedLogin logs u in once per run and hands the same recorded login (session and the browser that made it)
+// to every check that observes a standard login: its chain, its cookies, its flags. Logins cost a bcrypt
+// comparison at Dex each, so one observation serves them all; the checks about the login's repeatability
+// (DEX-LOCAL-007) and expiry (DEX-LOCAL-009) use fresh logins through Login. The login runs on a context
+// detached from the first caller's, so one check's deadline cannot poison the login every other check shares.
+func (e *Env) SharedLogin(ctx context.Context, u target.User) (*dexlogin.Session, *browser.Browser, error) {
 	e.mu.Lock()
 	ent, ok := e.sessions[u.Email]
 	if !ok {
@@ -81,8 +85,18 @@ func (e *Env) SharedSession(ctx context.Context, u target.User) (*dexlogin.Sessi
 		e.sessions[u.Email] = ent
 	}
 	e.mu.Unlock()
-	ent.once.Do(func() { ent.sess, _, ent.err = e.Login(ctx, u) })
-	return ent.sess, ent.err
+	ent.once.Do(func() {
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*e.Target.RequestTimeout)
+		defer cancel()
+		ent.sess, ent.browser, ent.err = e.Login(lctx, u)
+	})
+	return ent.sess, ent.browser, ent.err
+}
+
+// SharedSession is SharedLogin for checks that only need to be logged in (SETUP-002).
+func (e *Env) SharedSession(ctx context.Context, u target.User) (*dexlogin.Session, error) {
+	s, _, err := e.SharedLogin(ctx, u)
+	return s, err
 }
 
 // API returns a KFP REST client for the pipeline URL that sends the session's cookies (nil: no credentials).
