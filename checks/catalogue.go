@@ -21,8 +21,8 @@ const (
 	Should Severity = "SHOULD"
 )
 
-// Families in catalogue order.
-var Families = []string{"SETUP", "DEX-LOCAL", "DEX-LDAP", "OAUTH2P", "OOB", "SA", "RBAC", "M2M", "ISO", "SDK"}
+// Families in catalogue order (one list, shared with the reports).
+var Families = result.Families
 
 // Check is one entry of the catalogue.
 type Check struct {
@@ -55,26 +55,11 @@ func All() []*Check {
 	for _, c := range registry {
 		out = append(out, c)
 	}
-	sort.Slice(out, func(i, j int) bool { return Less(out[i].Family, out[i].ID, out[j].Family, out[j].ID) })
+	sort.Slice(out, func(i, j int) bool { return result.Less(out[i].Family, out[i].ID, out[j].Family, out[j].ID) })
 	return out
 }
 
-// Less orders two checks by family (catalogue order) and then by ID with numeric suffixes compared as numbers.
-func Less(fa, ia, fb, ib string) bool {
-	if fa != fb {
-		return familyRank(fa) < familyRank(fb) || (familyRank(fa) == familyRank(fb) && fa < fb)
-	}
-	return ia < ib // IDs are zero-padded (DEX-LOCAL-001), so string order is numeric order
-}
-
-func familyRank(f string) int {
-	for i, v := range Families {
-		if v == f {
-			return i
-		}
-	}
-	return len(Families)
-}
+func familyRank(f string) int { return result.FamilyRank(f) }
 
 // Get returns one check by ID.
 func Get(id string) (*Check, bool) {

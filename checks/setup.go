@@ -86,7 +86,8 @@ func checkUnauthenticatedAnswer(ctx context.Context, env *Env) result.Result {
 	}
 	actual := fmt.Sprintf("UI: %s (%d); API: %d", ui.class, ui.status, api.status)
 	evidence := []result.Exchange{ui.exchange, api.exchange}
-	multiUser := t.Has(target.CapMultiUser)
+	// A setup that should be multi-user (by its profile) but answers like standalone is the finding itself.
+	multiUser := t.Has(target.CapMultiUser) || (t.Profile != nil && t.Profile.MultiUser)
 	var res result.Result
 	switch {
 	case (ui.class == classOpen || api.status == http.StatusOK) && multiUser:

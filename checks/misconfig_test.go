@@ -1,0 +1,144 @@
+package checks
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/kfp-authcheck/kfp-authcheck/clusters/embedded"
+	"github.com/kfp-authcheck/kfp-authcheck/profile"
+	"github.com/kfp-authcheck/kfp-authcheck/result"
+)
+
+// brokenStack starts a stack from a deliberately misconfigured copy of a profile, but hands the checks the
+// original profile's expectations: exactly what happens when an operator's deployment drifts from its
+// distribution's defaults.
+func brokenStack(t *testing.T, name string, breakIt func(p *profile.Profile)) *Env {
+	t.Helper()
+	want, err := profile.Get(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	broken, _ := profile.Get(name)
+	breakIt(broken)
+	s, err := embedded.Start(context.Background(), broken, embedded.Options{})
+	if err != nil {
+		t.Fatalf("start broken %s stack: %v", name, err)
+	}
+	t.Cleanup(func() { s.Close() })
+	tg := s.Target()
+	tg.Profile = want
+	return NewEnv(tg)
+}
+
+func runCheck(t *testing.T, env *Env, id string) result.Result {
+	t.Helper()
+	c, ok := Get(id)
+	if !ok {
+		t.Fatalf("no check %s", id)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	return RunOne(ctx, env, c, time.Minute)
+}
+
+func TestMisconfigurationsAreCaught(t *testing.T) {
+	for _, tc := range []struct {
+		name, profile, check string
+		breakIt              func(p *profile.Profile)
+		status               result.Status
+		reason               result.Reason
+	}{
+		{"api routes dropped: the API answers with the sign-in page", "kubeflow", "SETUP-001",
+			func(p *profile.Profile) { p.Gateway.APIRoutes = nil; p.Gateway.DetectAJAX = false },
+			result.Fail, result.GatewayConfig},
+		{"direct redirect where the profile expects the sign-in page", "kubeflow", "DEX-LOCAL-001",
+			func(p *profile.Profile) { p.Gateway.SkipProviderButton = true },
+			result.Fail, result.GatewayConfig},
+		{"approval screen switched on", "kubeflow", "DEX-LOCAL-004",
+			func(p *profile.Profile) { p.Dex.SkipApprovalScreen = false },
+			result.Warn, result.ApprovalScreen},
+		{"approval screen changes the redirect chain", "kubeflow", "DEX-LOCAL-002",
+			func(p *profile.Profile) { p.Dex.SkipApprovalScreen = false },
+			result.Warn, result.GatewayConfig},
+		{"a Secure session cookie over plain http", "kubeflow", "DEX-LOCAL-008",
+			func(p *profile.Profile) { p.Gateway.CookieSecure = true },
+			result.Fail, result.CookieFlags},
+		{"the session cookie renamed", "kubeflow", "DEX-LOCAL-005",
+			func(p *profile.Profile) { p.Gateway.CookieName = "_oauth2_proxy" },
+			result.Warn, result.GatewayConfig},
+		{"the user owns no namespace: the cookie cannot list experiments", "kubeflow", "DEX-LOCAL-006",
+			func(p *profile.Profile) { p.KFP.Namespaces[0].Owner = "someone-else@example.com" },
+			result.Fail, result.K8sRBAC},
+		{"a multi-user deployment without a gateway", "kubeflow", "SETUP-001",
+			func(p *profile.Profile) { p.MultiUser = false; p.Gateway = nil; p.Dex = nil; p.Users = nil },
+			result.Fail, result.Unsecured},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := brokenStack(t, tc.profile, tc.breakIt)
+			r := runCheck(t, env, tc.check)
+			if r.Status != tc.status || r.Reason != tc.reason {
+				t.Fatalf("%s: got %s %s (%s), want %s %s", tc.check, r.Status, r.Reason, r.Message, tc.status, tc.reason)
+			}
+		})
+	}
+}
+
+func TestWrongPasswordIsInvalidCredentialsOnEveryProfile(t *testing.T) {
+	for _, name := range []string{"kubeflow", "kubeflow-1.8", "deploykf"} {
+		t.Run(name, func(t *testing.T) {
+			env := brokenStack(t, name, func(p *profile.Profile) {})
+			env.Target.Users[0].Password += "-stale"
+			r := runCheck(t, env, "DEX-LOCAL-006")
+			if r.Status != result.Fail || r.Reason != result.InvalidCredentials {
+				t.Fatalf("got %s %s: %s", r.Status, r.Reason, r.Message)
+			}
+		})
+	}
+}
+
+func TestSelectResolvesIDsFamiliesAndGlobs(t *testing.T) {
+	got, err := Select([]string{"setup", "DEX-LOCAL-00[12]"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, c := range got {
+		ids = append(ids, c.ID)
+	}
+	want := []string{"SETUP-001", "SETUP-002", "DEX-LOCAL-001", "DEX-LOCAL-002"}
+	if len(ids) != len(want) {
+		t.Fatalf("got %v, want %v", ids, want)
+	}
+	for i := range want {
+		if ids[i] != want[i] {
+			t.Fatalf("got %v, want %v", ids, want)
+		}
+	}
+	if _, err := Select([]string{"DEX-LOCL"}); err == nil {
+		t.Fatal("a typo must not select nothing silently")
+	}
+}
+
+func TestEveryCheckHasReferencesAndAKnownFamily(t *testing.T) {
+	for _, c := range All() {
+		if len(c.References) == 0 {
+			t.Errorf("%s has no references", c.ID)
+		}
+		if familyRank(c.Family) == len(Families) {
+			t.Errorf("%s has unknown family %q", c.ID, c.Family)
+		}
+		if c.Severity != Must && c.Severity != Should {
+			t.Errorf("%s has severity %q", c.ID, c.Severity)
+		}
+	}
+}
+
+func TestPanickingCheckIsAnInternalErrorNotACrash(t *testing.T) {
+	env := brokenStack(t, "standalone", func(p *profile.Profile) {})
+	c := &Check{ID: "TEST-001", Family: "SETUP", Run: func(context.Context, *Env) result.Result { panic("boom") }}
+	r := RunOne(context.Background(), env, c, time.Second)
+	if r.Status != result.Error || r.Reason != result.Internal {
+		t.Fatalf("got %s %s", r.Status, r.Reason)
+	}
+}
