@@ -43,7 +43,8 @@ def login(session, pipeline_url, username, password, verify=True, connector="loc
     return "; ".join(f"{c.name}={c.value}" for c in session.cookies)
 
 
-def main():
+def main(login_fn=login):
+    """Parse the arguments, log in with login_fn, list experiments with the cookies; the exit code says how it went."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--pipeline-url", required=True)
     ap.add_argument("--username", required=True)
@@ -54,7 +55,11 @@ def main():
     session = requests.Session()
     # verify goes on every call: a Session's verify loses to REQUESTS_CA_BUNDLE from the environment.
     verify = args.ca_file or True
-    cookies = login(session, args.pipeline_url.rstrip("/") + "/", args.username, args.password, verify)
+    try:
+        cookies = login_fn(session, args.pipeline_url.rstrip("/") + "/", args.username, args.password, verify)
+    except Exception as exc:  # report the flow error the way the script's users see it
+        print(f"ERROR: {exc}", file=sys.stderr)
+        return 2
     resp = requests.get(args.pipeline_url.rstrip("/") + "/apis/v2beta1/experiments",
                         params={"namespace": args.namespace}, headers={"Cookie": cookies},
                         allow_redirects=False, timeout=15, verify=verify)
@@ -66,8 +71,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except Exception as exc:  # report the flow error the way the script's users see it
-        print(f"ERROR: {exc}", file=sys.stderr)
-        sys.exit(2)
+    sys.exit(main())

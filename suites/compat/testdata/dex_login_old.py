@@ -1,12 +1,11 @@
 """The same login as dex_login.py in its Kubeflow 1.8 form: it expects the gateway to redirect straight to Dex
 and does not know oauth2-proxy's 403 sign-in page, so it fails against Kubeflow 1.9 and later, as people found.
 """
-import argparse
 import re
 import sys
 import urllib.parse
 
-import requests
+import dex_login
 
 
 def login(session, pipeline_url, username, password, verify=True, connector="local"):
@@ -30,31 +29,5 @@ def login(session, pipeline_url, username, password, verify=True, connector="loc
     return "; ".join(f"{c.name}={c.value}" for c in session.cookies)
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--pipeline-url", required=True)
-    ap.add_argument("--username", required=True)
-    ap.add_argument("--password", required=True)
-    ap.add_argument("--namespace", required=True)
-    ap.add_argument("--ca-file")
-    args = ap.parse_args()
-    session = requests.Session()
-    # verify goes on every call: a Session's verify loses to REQUESTS_CA_BUNDLE from the environment.
-    verify = args.ca_file or True
-    cookies = login(session, args.pipeline_url.rstrip("/") + "/", args.username, args.password, verify)
-    resp = requests.get(args.pipeline_url.rstrip("/") + "/apis/v2beta1/experiments",
-                        params={"namespace": args.namespace}, headers={"Cookie": cookies},
-                        allow_redirects=False, timeout=15, verify=verify)
-    if resp.status_code != 200:
-        print(f"list experiments: HTTP {resp.status_code}", file=sys.stderr)
-        return 1
-    print("OK", len(resp.json().get("experiments", [])))
-    return 0
-
-
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except Exception as exc:
-        print(f"ERROR: {exc}", file=sys.stderr)
-        sys.exit(2)
+    sys.exit(dex_login.main(login))
