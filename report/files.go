@@ -12,10 +12,10 @@ import (
 )
 
 // Formats lists the formats WriteFiles knows, in the order they are documented.
-var Formats = []string{"json", "text", "md", "junit"}
+var Formats = []string{"json", "text", "md", "junit", "html"}
 
 // WriteFiles writes the runs in each format to dir: base.json for a single run or base-<label>.json per run,
-// base.txt, base.md and base.junit.xml. Every file is written to a temporary file in dir and renamed into place,
+// base.txt, base.md, base.junit.xml and base.html. Every file is written to a temporary file in dir and renamed into place,
 // mode 0644, so a reader never sees half a report. It returns the paths in the order written. An unknown format is
 // an error naming it, and nothing is written then.
 func WriteFiles(dir, base string, formats []string, runs ...*result.Run) ([]string, error) {
@@ -115,6 +115,11 @@ func render(format, base string, runs []*result.Run) ([]renderedFile, error) {
 			return nil, err
 		}
 		return []renderedFile{{base + ".junit.xml", buf.Bytes()}}, nil
+	case "html":
+		if err := HTML(&buf, NewMatrix(runs...)); err != nil {
+			return nil, err
+		}
+		return []renderedFile{{base + ".html", buf.Bytes()}}, nil
 	}
 	return nil, fmt.Errorf("report files: unknown format %q", format)
 }

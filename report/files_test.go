@@ -14,11 +14,11 @@ import (
 func TestWriteFilesOneRunEveryFormat(t *testing.T) {
 	dex, _ := twoRuns()
 	dir := filepath.Join(t.TempDir(), "out") // created on demand
-	paths, err := WriteFiles(dir, "authcheck", []string{"json", "text", "md", "junit"}, dex)
+	paths, err := WriteFiles(dir, "authcheck", []string{"json", "text", "md", "junit", "html"}, dex)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"authcheck.json", "authcheck.txt", "authcheck.md", "authcheck.junit.xml"}
+	want := []string{"authcheck.json", "authcheck.txt", "authcheck.md", "authcheck.junit.xml", "authcheck.html"}
 	for i := range want {
 		want[i] = filepath.Join(dir, want[i])
 	}
@@ -30,6 +30,7 @@ func TestWriteFilesOneRunEveryFormat(t *testing.T) {
 		func(b *bytes.Buffer) error { return Text(b, NewMatrix(dex)) },
 		func(b *bytes.Buffer) error { return Markdown(b, NewMatrix(dex)) },
 		func(b *bytes.Buffer) error { return JUnit(b, dex) },
+		func(b *bytes.Buffer) error { return HTML(b, NewMatrix(dex)) },
 	}
 	for i, path := range paths {
 		got, err := os.ReadFile(path)
@@ -55,7 +56,7 @@ func TestWriteFilesOneRunEveryFormat(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(back, dex) {
 		t.Fatalf("json file does not read back: %v", err)
 	}
-	assertOnlyFiles(t, dir, "authcheck.json", "authcheck.junit.xml", "authcheck.md", "authcheck.txt")
+	assertOnlyFiles(t, dir, "authcheck.html", "authcheck.json", "authcheck.junit.xml", "authcheck.md", "authcheck.txt")
 }
 
 func TestWriteFilesOneJSONPerRunNamedByLabel(t *testing.T) {
@@ -126,7 +127,7 @@ func TestWriteFilesRefusesBadInput(t *testing.T) {
 		wantErr string
 	}{
 		{"unknown format", "r", []string{"json", "yaml"}, []*result.Run{dex}, `unknown format "yaml"`},
-		{"html not yet", "r", []string{"html"}, []*result.Run{dex}, `unknown format "html"`},
+		{"pdf", "r", []string{"html", "pdf"}, []*result.Run{dex}, `unknown format "pdf"`},
 		{"no format", "r", nil, []*result.Run{dex}, "no format"},
 		{"no runs", "r", []string{"json"}, nil, "no runs"},
 		{"nil run only", "r", []string{"json"}, []*result.Run{nil}, "no runs"},

@@ -2,6 +2,7 @@ package report
 
 import (
 	"strings"
+	"time"
 
 	"github.com/kfp-authcheck/kfp-authcheck/result"
 )
@@ -19,6 +20,10 @@ type Column struct {
 	Profile string
 	Tier    string
 	Target  string
+	// ToolVersion, Started and Finished come from the run, for the HTML report's header.
+	ToolVersion string
+	Started     time.Time
+	Finished    time.Time
 	// Verdict is Run.Verdict: an empty or aborted run is error, never pass.
 	Verdict result.Status
 	// Counts tallies the run's results by status.
@@ -38,6 +43,9 @@ type Row struct {
 	Title    string
 	Family   string
 	Severity string
+	// References name the field reports behind the check (FIELD-REPORTS.md section 7), from the first run that
+	// states them.
+	References []string
 	// Cells has one entry per column, in column order.
 	Cells []Cell
 }
@@ -51,6 +59,11 @@ type Cell struct {
 	Deviation  string
 	Missing    bool
 	DurationMS int64
+	// Expected, Actual and Evidence are the result's own fields, already redacted by the runner; the HTML report
+	// shows them collapsed.
+	ExpectedValue string
+	Actual        string
+	Evidence      []result.Exchange
 }
 
 // Expected reports whether the cell is a failure or error that an expected deviation covers.
@@ -78,6 +91,7 @@ func NewMatrix(runs ...*result.Run) *Matrix {
 	for col, run := range present {
 		m.Columns[col] = Column{
 			Label: labels[col], Profile: run.Profile, Tier: run.Tier, Target: run.Target,
+			ToolVersion: run.ToolVersion, Started: run.Started, Finished: run.Finished,
 			Verdict: run.Verdict(), Counts: run.Counts(), Aborted: run.Aborted,
 			Unexpected: run.Unexpected(), Expected: expectedFailures(run),
 		}
@@ -96,6 +110,7 @@ func NewMatrix(runs ...*result.Run) *Matrix {
 			row.Cells[col] = Cell{
 				Status: res.Status, Reason: res.Reason, Message: res.Message,
 				Deviation: res.Deviation, DurationMS: res.DurationMS,
+				ExpectedValue: res.Expected, Actual: res.Actual, Evidence: res.Evidence,
 			}
 		}
 	}
@@ -147,5 +162,8 @@ func fillMetadata(row *Row, res result.Result) {
 	}
 	if row.Severity == "" {
 		row.Severity = strings.TrimSpace(res.Severity)
+	}
+	if len(row.References) == 0 {
+		row.References = res.References
 	}
 }
