@@ -37,6 +37,9 @@ type Column struct {
 	Missing int
 }
 
+// Summary is the column's tally as the text report prints it: counts per status, unexpected, expected, missing.
+func (c Column) Summary() string { return summary(c) }
+
 // Row is one check across every run.
 type Row struct {
 	ID       string

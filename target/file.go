@@ -17,8 +17,12 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// File is the target file schema (YAML or JSON), which is also what `kfp-authcheck serve` writes.
+// File is the target file schema (YAML or JSON), which is also what `kfp-authcheck serve` writes. The keys that
+// are also flags of `run` (profile <-> --profile, checks <-> --only, expected <-> --expected) are bound to them
+// the Hydrophone way: the file gives the value, a flag given on the command line overrides it.
 type File struct {
+	// Profile is a built-in profile to compare against, "auto" to pick the one whose unauthenticated answers the
+	// gateway shows, or empty to only record behaviour.
 	Profile         string     `json:"profile,omitempty"`
 	Tier            string     `json:"tier,omitempty"`
 	GatewayURL      string     `json:"gateway_url"`
@@ -31,7 +35,24 @@ type File struct {
 	Context         string     `json:"context,omitempty"`
 	Users           []UserSpec `json:"users,omitempty"`
 	OOBClientID     string     `json:"oob_client_id,omitempty"`
+	// InClusterAPI is the KFP API Service a port-forward would reach without the gateway. Not used yet: the
+	// port-forward comes with the Kubernetes fixtures; in_cluster_api_url serves until then.
+	InClusterAPI *ServiceRef `json:"in_cluster_api,omitempty"`
+	// Checks are the check IDs, families or globs to run (as --only takes them); --only overrides the list.
+	Checks []string `json:"checks,omitempty"`
+	// Expected is an expected-deviation file for this deployment; --expected overrides it.
+	Expected string `json:"expected,omitempty"`
 }
+
+// ServiceRef names a Kubernetes Service and port.
+type ServiceRef struct {
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+	Port      int    `json:"port"`
+}
+
+// ProfileAuto is the profile value that asks `run` to pick the profile from the gateway's unauthenticated answers.
+const ProfileAuto = "auto"
 
 // TLSConfig says how to trust the gateway's certificate.
 type TLSConfig struct {
@@ -120,6 +141,20 @@ func (f *File) Validate() error {
 			errs = append(errs, fmt.Sprintf("%s %q is not an http(s) URL", key, v))
 		}
 	}
+	if f.InClusterAPI != nil {
+		s := f.InClusterAPI
+		if s.Namespace == "" || s.Name == "" {
+			errs = append(errs, "in_cluster_api: namespace and name are required")
+		}
+		if s.Port < 1 || s.Port > 65535 {
+			errs = append(errs, fmt.Sprintf("in_cluster_api: port %d is not a TCP port", s.Port))
+		}
+	}
+	for i, c := range f.Checks {
+		if strings.TrimSpace(c) == "" {
+			errs = append(errs, fmt.Sprintf("checks[%d] is empty", i))
+		}
+	}
 	if f.TLS != nil && f.TLS.SkipVerify && f.TLS.CAFile != "" {
 		errs = append(errs, "tls: give skip_verify or ca_file, not both")
 	}
@@ -159,9 +194,36 @@ func (f *File) resolvePaths(dir string) {
 		f.TLS.CAFile = abs(f.TLS.CAFile)
 	}
 	f.Kubeconfig = abs(f.Kubeconfig)
+	f.Expected = abs(f.Expected)
 	for i := range f.Users {
 		f.Users[i].PasswordFile = abs(f.Users[i].PasswordFile)
 	}
+}
+
+// Redacted returns a copy of the file safe to print or archive: inline passwords are replaced by [REDACTED];
+// password_env and password_file only name where a password lives and stay.
+func (f *File) Redacted() *File {
+	c := *f
+	if f.TLS != nil {
+		tls := *f.TLS
+		c.TLS = &tls
+	}
+	if f.InClusterAPI != nil {
+		svc := *f.InClusterAPI
+		c.InClusterAPI = &svc
+	}
+	c.Checks = append([]string(nil), f.Checks...)
+	c.Users = make([]UserSpec, len(f.Users))
+	for i, u := range f.Users {
+		if u.Password != "" {
+			u.Password = "[REDACTED]"
+		}
+		c.Users[i] = u
+	}
+	if len(c.Users) == 0 {
+		c.Users = nil
+	}
+	return &c
 }
 
 // Marshal renders the file as indented JSON (valid YAML too), for `serve`'s description.

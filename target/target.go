@@ -57,6 +57,9 @@ type Target struct {
 	RequestTimeout time.Duration
 	// Clock moves the stack's time forward, where the tier can (embedded); nil elsewhere.
 	Clock Clock
+	// AutoProfile is true when the file asked for profile auto: the profile is chosen from the gateway's answers
+	// before the checks run (checks.DetectProfile), and Profile is nil until then.
+	AutoProfile bool
 }
 
 // Clock is a stack clock that checks may move forward to expire tokens and sessions without waiting.
@@ -141,7 +144,8 @@ func FromFile(f *File, getenv Getenv) (*Target, error) {
 	if t.Tier == "" {
 		t.Tier = TierLive
 	}
-	if f.Profile != "" && f.Profile != "auto" {
+	t.AutoProfile = f.Profile == ProfileAuto
+	if f.Profile != "" && f.Profile != ProfileAuto {
 		p, err := profile.Get(f.Profile)
 		if err != nil {
 			return nil, err
@@ -165,6 +169,14 @@ func FromFile(f *File, getenv Getenv) (*Target, error) {
 	}
 	t.inferCapabilities()
 	return t, nil
+}
+
+// SetProfile sets the profile to compare against (nil: none) and derives the capabilities afresh from it and
+// from what the target file gave; auto-detection calls it once it has chosen.
+func (t *Target) SetProfile(p *profile.Profile) {
+	t.Profile = p
+	t.Capabilities = map[string]bool{}
+	t.inferCapabilities()
 }
 
 // inferCapabilities takes the profile's declared capabilities, or infers what a live target offers from its file.

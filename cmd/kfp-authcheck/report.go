@@ -16,7 +16,10 @@ func newReportCmd(stdout io.Writer) *cobra.Command {
 	merge := &cobra.Command{
 		Use:   "merge RUN.json...",
 		Short: "Merge runs (targets, releases, profiles) into one matrix",
-		Args:  cobra.MinimumNArgs(1),
+		Long: `Merge run JSON files (from run --format json, --out or an archive's runs/) into one matrix on stdout:
+a column per run, a row per check. --format html gives one self-contained page (kfp-authcheck report merge
+a.json b.json --format html > matrix.html).`,
+		Args: cobra.MinimumNArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
 			var runs []*result.Run
 			for _, a := range args {
@@ -38,11 +41,13 @@ func newReportCmd(stdout io.Writer) *cobra.Command {
 				return enc.Encode(m)
 			case "junit":
 				return report.JUnit(stdout, runs...)
+			case "html":
+				return report.HTML(stdout, m)
 			}
-			return usageErr("--format %q: want text, md, json or junit", format)
+			return usageErr("--format %q: want text, md, json, junit or html", format)
 		},
 	}
-	merge.Flags().StringVar(&format, "format", "md", "output format: text, md, json, junit")
+	merge.Flags().StringVar(&format, "format", "md", "output format: text, md, json, junit, html")
 	cmd.AddCommand(merge)
 	return cmd
 }

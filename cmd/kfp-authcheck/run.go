@@ -21,10 +21,12 @@ import (
 	"github.com/kfp-authcheck/kfp-authcheck/report"
 	"github.com/kfp-authcheck/kfp-authcheck/result"
 	"github.com/kfp-authcheck/kfp-authcheck/target"
+	"github.com/kfp-authcheck/kfp-authcheck/versions"
 )
 
-// runConfig is the effective configuration of `run`, bound to the flags and printed (redacted) before anything
-// runs.
+// runConfig is the effective configuration of `run`: one struct bound to the flags and, with --target, to the
+// target file (Hydrophone's model: the file gives profile, checks and expected; a flag given on the command line
+// overrides it). It is printed (secrets redacted) before anything runs, by --dry-run, and into the archive.
 type runConfig struct {
 	TargetFile   string        `json:"target_file,omitempty"`
 	Profiles     []string      `json:"profiles,omitempty"`
@@ -34,11 +36,33 @@ type runConfig struct {
 	OutDir       string        `json:"out_dir,omitempty"`
 	Expected     string        `json:"expected,omitempty"`
 	Parallel     int           `json:"parallel"`
-	CheckTimeout time.Duration `json:"check_timeout"`
-	Progress     string        `json:"progress"`
+	CheckTimeout time.Duration `json:"-"`
+	// CheckTimeoutText is CheckTimeout as people write it ("2m0s"), for printing.
+	CheckTimeoutText string `json:"check_timeout"`
+	Progress         string `json:"progress"`
+	DryRun           bool   `json:"dry_run,omitempty"`
+	Archive          string `json:"archive,omitempty"`
+	// Sources says where profile, only and expected came from: "flag", "target file" or "default".
+	Sources map[string]string `json:"sources,omitempty"`
+	// Target is the target file as loaded, inline passwords redacted (see printable).
+	Target *target.File `json:"target,omitempty"`
+	// ProfileChoice records what profile auto chose and why, once it has.
+	ProfileChoice []string `json:"profile_choice,omitempty"`
 }
 
-var knownFormats = []string{"text", "md", "json", "junit"}
+// printable is the configuration with every secret redacted: what --dry-run prints and the archive holds.
+func (c runConfig) printable() runConfig {
+	c.CheckTimeoutText = c.CheckTimeout.String()
+	if c.Target != nil {
+		c.Target = c.Target.Redacted()
+	}
+	return c
+}
+
+var knownFormats = []string{"text", "md", "json", "junit", "html"}
+
+// stdoutFormats can go to stdout without --out; junit and html are files for other programs and need --out.
+var stdoutFormats = []string{"text", "md", "json"}
 
 func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 	cfg := runConfig{}
@@ -58,6 +82,9 @@ configuration error; 3 the target could not be reached at all.`,
 			cfg.Profiles = splitList(profiles)
 			cfg.Only = splitList(only)
 			cfg.Formats = splitList(formats)
+			if err := cfg.bindFile(cmd.Flags().Changed); err != nil {
+				return err
+			}
 			return runChecks(cmd.Context(), cfg, stdout, stderr)
 		},
 	}
@@ -71,8 +98,41 @@ configuration error; 3 the target could not be reached at all.`,
 	f.StringVar(&cfg.Expected, "expected", "", "expected-deviation file: known failures, each with a reason")
 	f.IntVar(&cfg.Parallel, "parallel", 4, "checks run at once per target")
 	f.DurationVar(&cfg.CheckTimeout, "check-timeout", 2*time.Minute, "time limit of one check")
-	f.StringVar(&cfg.Progress, "progress", "auto", "a line per finished check on stderr: auto (when stderr is a terminal), always, never")
+	f.StringVar(&cfg.Progress, "progress", "auto", "a line per finished check and a summary on stderr: auto (when stderr is a terminal), always, never")
+	f.BoolVar(&cfg.DryRun, "dry-run", false, "print the effective configuration (secrets redacted) and the plan, and touch nothing")
+	f.StringVar(&cfg.Archive, "archive", "", "also write a results archive (tar.gz): run JSON, effective configuration, versions seen, reports")
 	return cmd
+}
+
+// bindFile loads the target file and binds its keys to the configuration: profile, checks (--only) and expected
+// come from the file unless the flag was given. changed reports whether a flag was set on the command line.
+func (c *runConfig) bindFile(changed func(string) bool) error {
+	c.Sources = map[string]string{"profile": "default", "only": "default", "expected": "default"}
+	for _, key := range []string{"profile", "only", "expected"} {
+		if changed(key) {
+			c.Sources[key] = "flag"
+		}
+	}
+	if c.TargetFile == "" {
+		return nil
+	}
+	tf, err := target.LoadFile(c.TargetFile)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	c.Target = tf
+	if changed("profile") && len(c.Profiles) == 1 {
+		tf.Profile = c.Profiles[0]
+	} else if !changed("profile") && tf.Profile != "" {
+		c.Profiles, c.Sources["profile"] = []string{tf.Profile}, "target file"
+	}
+	if !changed("only") && len(tf.Checks) > 0 {
+		c.Only, c.Sources["only"] = tf.Checks, "target file"
+	}
+	if !changed("expected") && tf.Expected != "" {
+		c.Expected, c.Sources["expected"] = tf.Expected, "target file"
+	}
+	return nil
 }
 
 func splitList(s string) []string {
@@ -89,26 +149,37 @@ func splitList(s string) []string {
 func (c *runConfig) validate() error {
 	for _, f := range c.Formats {
 		if !contains(knownFormats, f) {
-			if f == "html" {
-				return usageErr("--format html is not available yet; use %s", strings.Join(knownFormats, ", "))
-			}
 			return usageErr("--format %q: want some of %s", f, strings.Join(knownFormats, ", "))
 		}
 	}
 	if len(c.Formats) == 0 {
 		return usageErr("--format is empty")
 	}
+	if c.OutDir == "" && !c.DryRun {
+		if len(c.Formats) > 1 {
+			return usageErr("--format %s: without --out only one format goes to stdout; give --out DIR for several", strings.Join(c.Formats, ","))
+		}
+		if !contains(stdoutFormats, c.Formats[0]) {
+			return usageErr("--format %s writes a file: give --out DIR (stdout takes %s)", c.Formats[0], strings.Join(stdoutFormats, ", "))
+		}
+	}
 	if c.Tier != target.TierEmbedded {
 		return usageErr("--tier %q: only embedded is available (the local and kind tiers are not built yet)", c.Tier)
+	}
+	if c.DryRun && len(c.Formats) == 1 && !contains([]string{"text", "json"}, c.Formats[0]) {
+		return usageErr("--dry-run prints text or json, not %s", c.Formats[0])
 	}
 	if c.TargetFile != "" && len(c.Profiles) > 1 {
 		return usageErr("with --target, --profile names the one profile to compare against")
 	}
 	for _, p := range c.Profiles {
-		if p == "auto" && c.TargetFile != "" {
+		if p == target.ProfileAuto && c.TargetFile != "" {
 			continue
 		}
 		if _, err := profile.Get(p); err != nil {
+			if c.Sources["profile"] == "target file" {
+				return usageErr("target file %s: profile: %v", c.TargetFile, err)
+			}
 			return usageErr("--profile: %v", err)
 		}
 	}
@@ -141,6 +212,10 @@ func runChecks(ctx context.Context, cfg runConfig, stdout, stderr io.Writer) err
 			return usageErr("%v", err)
 		}
 	}
+	if cfg.DryRun {
+		return dryRun(cfg, list, stdout)
+	}
+	wallStart := time.Now()
 	targets, cleanup, err := prepareTargets(ctx, &cfg, stderr)
 	defer cleanup()
 	if err != nil {
@@ -181,6 +256,15 @@ func runChecks(ctx context.Context, cfg runConfig, stdout, stderr io.Writer) err
 	if err := writeOutputs(cfg, runs, stdout, stderr); err != nil {
 		return err
 	}
+	if cfg.Archive != "" {
+		if err := writeArchive(ctx, cfg, targets, runs); err != nil {
+			return err
+		}
+		fmt.Fprintln(stderr, "wrote", cfg.Archive)
+	}
+	if progress {
+		printSummary(stderr, runs, time.Since(wallStart))
+	}
 	unexpected, aborted := 0, false
 	for _, r := range runs {
 		unexpected += r.Unexpected()
@@ -192,22 +276,58 @@ func runChecks(ctx context.Context, cfg runConfig, stdout, stderr io.Writer) err
 	return nil
 }
 
-// prepareTargets starts an embedded stack per profile, or loads the target file. cleanup stops what started.
+// printSummary ends the progress lines: per run its verdict, counts per status and unexpected count, then the
+// wall time of the whole command.
+func printSummary(w io.Writer, runs []*result.Run, wall time.Duration) {
+	m := report.NewMatrix(runs...)
+	fmt.Fprintln(w, "summary:")
+	for _, col := range m.Columns {
+		fmt.Fprintf(w, "  %s: verdict %s; %s", col.Label, col.Verdict, col.Summary())
+		if col.Aborted != "" {
+			fmt.Fprintf(w, "; aborted")
+		}
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintf(w, "  wall time %s\n", wall.Round(time.Millisecond))
+}
+
+// writeArchive collects the versions each target shows and writes the results archive.
+func writeArchive(ctx context.Context, cfg runConfig, targets []*target.Target, runs []*result.Run) error {
+	seen := make([]versions.Seen, len(targets))
+	var wg sync.WaitGroup
+	for i, t := range targets {
+		wg.Add(1)
+		go func(i int, t *target.Target) {
+			defer wg.Done()
+			seen[i] = versions.Collect(ctx, t)
+		}(i, t)
+	}
+	wg.Wait()
+	if err := report.WriteArchive(cfg.Archive, report.Archive{Runs: runs, Config: cfg.printable(), Versions: seen}); err != nil {
+		return fmt.Errorf("--archive: %w", err)
+	}
+	return nil
+}
+
+// prepareTargets starts an embedded stack per profile, or loads the target file (and, for profile auto, asks the
+// gateway which profile it behaves like). cleanup stops what started.
 func prepareTargets(ctx context.Context, cfg *runConfig, stderr io.Writer) ([]*target.Target, func(), error) {
-	if cfg.TargetFile != "" {
-		tf, err := target.LoadFile(cfg.TargetFile)
-		if err != nil {
-			return nil, func() {}, usageErr("%v", err)
-		}
-		if len(cfg.Profiles) == 1 {
-			tf.Profile = cfg.Profiles[0]
-		}
-		t, err := target.FromFile(tf, nil)
+	if cfg.Target != nil {
+		t, err := target.FromFile(cfg.Target, nil)
 		if err != nil {
 			return nil, func() {}, usageErr("target file %s: %v", cfg.TargetFile, err)
 		}
 		if err := preflight(ctx, t); err != nil {
 			return nil, func() {}, &exitError{code: exitUnreachable, err: err}
+		}
+		if t.AutoProfile {
+			d, err := checks.DetectProfile(ctx, t)
+			if err != nil {
+				return nil, func() {}, &exitError{code: exitUnreachable, err: err}
+			}
+			fmt.Fprintln(stderr, "kfp-authcheck:", d.Describe())
+			cfg.ProfileChoice = append(cfg.ProfileChoice, d.Describe())
+			t.SetProfile(d.Chosen)
 		}
 		return []*target.Target{t}, func() {}, nil
 	}
@@ -282,6 +402,8 @@ func printEffectiveConfig(w io.Writer, cfg runConfig, targets []*target.Target, 
 		strings.Join(cfg.Formats, ","), orNone(cfg.OutDir), cfg.Parallel, cfg.CheckTimeout, orNone(cfg.Expected))
 }
 
+// writeOutputs writes the report files (with --out; the text matrix then goes to stdout for the person at the
+// terminal), or the one format to stdout.
 func writeOutputs(cfg runConfig, runs []*result.Run, stdout, stderr io.Writer) error {
 	m := report.NewMatrix(runs...)
 	if cfg.OutDir != "" {
@@ -292,16 +414,17 @@ func writeOutputs(cfg runConfig, runs []*result.Run, stdout, stderr io.Writer) e
 		for _, p := range paths {
 			fmt.Fprintln(stderr, "wrote", p)
 		}
+		return report.Text(stdout, m)
 	}
-	if cfg.OutDir == "" && contains(cfg.Formats, "json") {
+	switch cfg.Formats[0] {
+	case "json":
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		if len(runs) == 1 {
 			return enc.Encode(runs[0])
 		}
 		return enc.Encode(runs)
-	}
-	if cfg.OutDir == "" && contains(cfg.Formats, "md") && !contains(cfg.Formats, "text") {
+	case "md":
 		return report.Markdown(stdout, m)
 	}
 	return report.Text(stdout, m)
