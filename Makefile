@@ -5,7 +5,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -X main.version=$(VERSION)
 PKGS     := ./...
 
-.PHONY: all build run test unit lint fmt vet bench clean help
+.PHONY: all build run test unit lint fmt vet bench report-browser clean help
 
 all: lint test
 
@@ -34,6 +34,12 @@ vet: ## go vet
 
 bench: ## wall time of the whole embedded matrix, process start included
 	$(GO) test -run '^$$' -bench BenchmarkFullMatrix -benchtime 5x ./cmd/kfp-authcheck
+
+report-browser: ## render the HTML report in headless Chromium; the screenshot lands in bin/report.png
+	@mkdir -p bin
+	KFP_AUTHCHECK_REQUIRE_CHROMIUM=1 KFP_AUTHCHECK_SCREENSHOT=$(CURDIR)/bin/report.png \
+		$(GO) test -count=1 -run TestHTMLReportRendersInChromium -v ./report
+	@echo "screenshot: bin/report.png"
 
 clean: ## remove build outputs
 	rm -rf bin

@@ -84,3 +84,49 @@ func TestCAFileMustHoldACertificate(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// TestDocumentedExamplesParse keeps the commented examples in docs/target-file.md and README.md valid target
+// files: the first YAML block of each.
+func TestDocumentedExamplesParse(t *testing.T) {
+	for _, doc := range []string{"../docs/target-file.md", "../README.md"} {
+		b, err := os.ReadFile(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := string(b)
+		start := strings.Index(text, "```yaml\n")
+		if start < 0 {
+			t.Fatalf("%s has no yaml example", doc)
+		}
+		block := text[start+len("```yaml\n"):]
+		block = block[:strings.Index(block, "```")]
+		f, err := ParseFile([]byte(block))
+		if err != nil {
+			t.Errorf("%s: the example is not a valid target file: %v", doc, err)
+			continue
+		}
+		if f.Profile != ProfileAuto || len(f.Checks) == 0 || f.Expected == "" {
+			t.Errorf("%s: the example should show profile auto, checks and expected: %+v", doc, f)
+		}
+	}
+}
+
+func TestNewKeysAreValidatedAndRedacted(t *testing.T) {
+	for in, want := range map[string]string{
+		"gateway_url: http://gw\nin_cluster_api: {namespace: kubeflow, port: 8888}\n":          "namespace and name are required",
+		"gateway_url: http://gw\nin_cluster_api: {namespace: k, name: ml-pipeline, port: 0}\n": "not a TCP port",
+		"gateway_url: http://gw\nchecks: [SETUP, '']\n":                                        "checks[1] is empty",
+	} {
+		if _, err := ParseFile([]byte(in)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: error %v, want %q", in, err, want)
+		}
+	}
+	f, err := ParseFile([]byte("gateway_url: http://gw\nusers: [{email: a@b, password: s3cret}, {email: c@d, password_env: PW}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := f.Redacted()
+	if r.Users[0].Password != "[REDACTED]" || r.Users[1].PasswordEnv != "PW" || f.Users[0].Password != "s3cret" {
+		t.Errorf("Redacted must replace inline passwords in a copy: %+v / %+v", r.Users, f.Users)
+	}
+}
