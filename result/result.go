@@ -82,6 +82,12 @@ const (
 	SessionNotAccepted       Reason = "SESSION_NOT_ACCEPTED"
 	IdentityMismatch         Reason = "IDENTITY_MISMATCH"
 	UnclassifiedGatewayReply Reason = "UNCLASSIFIED_GATEWAY_REPLY"
+	// DirectoryUnreachable: Dex could not reach the connector's directory (LDAP server down or silent) and
+	// answered the login with 500.
+	DirectoryUnreachable Reason = "DIRECTORY_UNREACHABLE"
+	// ConnectorError: Dex's connector failed for another reason (service-account bind refused, an entry
+	// missing a mapped attribute) and Dex answered the login with 500.
+	ConnectorError Reason = "CONNECTOR_ERROR"
 )
 
 // Exchange is one HTTP request and its answer, kept as evidence. Secrets are redacted before it is stored.

@@ -80,7 +80,8 @@ func (s *Session) CookieHeader() string {
 //  2. On Dex's connector-selection page, follow the link for opts.Connector (or rewrite /auth to /auth/<c> when
 //     the page lists no links), then on to /auth/<c>/login.
 //  3. POST login and password to the form that has them. No redirect after the POST (401, or 200 with the form
-//     again) is INVALID_CREDENTIALS.
+//     again) is INVALID_CREDENTIALS; Dex's 500 "Login error: ..." is its connector failing: DIRECTORY_UNREACHABLE
+//     when the directory cannot be reached, else CONNECTOR_ERROR.
 //  4. On /approval, submit approval=approve (APPROVAL_SCREEN unless opts.Approve).
 //  5. Back at the gateway, outside /oauth2/: collect the cookies. A 403 after the POST (stale CSRF or state)
 //     restarts the flow once: from /oauth2/start after a 401 or 403 entry, else from the start URL.

@@ -203,6 +203,27 @@ func TestWrongPassword(t *testing.T) {
 	}
 }
 
+// TestConnectorErrors: Dex's 500 "Login error: ..." after the POST is the connector failing, not a wrong
+// password: a directory that cannot be reached gets its own reason, other failures CONNECTOR_ERROR.
+func TestConnectorErrors(t *testing.T) {
+	for msg, want := range map[string]result.Reason{
+		`failed to connect: LDAP Result Code 200 "Network Error": dial tcp 127.0.0.1:1: connect: connection refused`:                      result.DirectoryUnreachable,
+		`ldap: initial bind for user "cn=dex,dc=example,dc=org" failed: LDAP Result Code 200 "Network Error": ldap: connection timed out`: result.DirectoryUnreachable,
+		`ldap: initial bind for user "cn=dex,dc=example,dc=org" failed: LDAP Result Code 49 "Invalid Credentials": `:                      result.ConnectorError,
+	} {
+		fs := newFakeStack()
+		fs.connectors = []string{"ldap", "local"}
+		fs.users = map[string]string{"jane": "secret-pw"}
+		fs.connectorError = msg
+		fs.start(t, false)
+		_, err := login(t, fs, func(o *Options) { o.Connector, o.Username, o.Password = "ldap", "jane", "secret-pw" })
+		assertError(t, err, want, "login", http.StatusInternalServerError)
+		if !strings.Contains(err.Error(), "Login error: ") || strings.Contains(err.Error(), "secret-pw") {
+			t.Errorf("message: %v", err)
+		}
+	}
+}
+
 func TestSplitAndSecureCookies(t *testing.T) {
 	tests := []struct {
 		name      string

@@ -25,6 +25,9 @@ type fakeStack struct {
 	failCallbacks    int      // callbacks answering 403 (stale CSRF) before one succeeds
 	users            map[string]string
 	connectorsListed bool // the selection page lists links (true) or is bare (false)
+	// connectorError makes the login POST answer as Dex does when its connector fails: 500 and error.html
+	// with "Login error: <connectorError>".
+	connectorError string
 
 	mu       sync.Mutex
 	authReqs map[string]authReq
@@ -219,6 +222,13 @@ func (fs *fakeStack) dexLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	invalid := false
+	if r.Method == http.MethodPost && fs.connectorError != "" {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.WriteHeader(http.StatusInternalServerError)
+		fmt.Fprintf(w, `<html><body><div class="theme-panel"><h2 class="theme-heading">Internal Server Error</h2><p>%s</p></div></body></html>`,
+			template.HTMLEscapeString("Login error: "+fs.connectorError))
+		return
+	}
 	if r.Method == http.MethodPost {
 		if pw, ok := fs.users[r.PostFormValue("login")]; ok && pw == r.PostFormValue("password") {
 			if fs.approval {

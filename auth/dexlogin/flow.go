@@ -227,6 +227,9 @@ func (f *flow) postCredentials(ctx context.Context, page *browser.Page) (*browse
 	if err != nil {
 		return nil, err
 	}
+	if len(next.Hops) == 0 && next.Status >= http.StatusInternalServerError {
+		return nil, f.connectorFailure(next)
+	}
 	if len(next.Hops) == 0 {
 		_, formAgain := next.FindForm(isLoginForm)
 		if next.Status == http.StatusUnauthorized || next.Status == http.StatusOK && formAgain {
@@ -236,6 +239,34 @@ func (f *flow) postCredentials(ctx context.Context, page *browser.Page) (*browse
 	}
 	return next, nil
 }
+
+// connectorFailure reads Dex's error page after the POST: handlePasswordLogin answers a connector error with
+// 500 "Login error: <err>". The LDAP connector's "failed to connect" and go-ldap's network errors (refused,
+// timed out) mean the directory is unreachable; anything else is the connector's own failure.
+func (f *flow) connectorFailure(page *browser.Page) error {
+	text := page.Text()
+	msg := text
+	if i := strings.Index(text, "Login error"); i >= 0 {
+		msg = text[i:]
+	}
+	if len(msg) > maxDexMessage {
+		msg = msg[:maxDexMessage] + "..."
+	}
+	reason := result.ConnectorError
+	for _, marker := range []string{"failed to connect", `"Network Error"`, "connection timed out", "connection refused", "i/o timeout"} {
+		if strings.Contains(text, marker) {
+			reason = result.DirectoryUnreachable
+			break
+		}
+	}
+	if !strings.Contains(text, "Login error") {
+		reason = result.ServerError
+	}
+	return f.fail(reason, page.Status, fmt.Errorf("Dex answered the credentials for connector %q with an error: %s", f.opts.Connector, msg))
+}
+
+// maxDexMessage bounds how much of Dex's error page goes into an error.
+const maxDexMessage = 300
 
 // approve submits Dex's "Grant Access" form, or posts approval=approve to the page when no form says so.
 func (f *flow) approve(ctx context.Context, page *browser.Page) (*browser.Page, error) {
