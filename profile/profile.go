@@ -105,6 +105,47 @@ type Dex struct {
 	Connectors         []Connector `json:"connectors"`
 	// Clients are provisioned through Dex's gRPC API, besides the gateway's own client.
 	Clients []Client `json:"clients,omitempty"`
+	// LDAP configures the connector of type ldap (Dex's connector/ldap config block). The server itself is
+	// given at run time: the in-process server with fixtures/ldap/directory.ldif, or KFP_AUTHCHECK_LDAP_URL.
+	LDAP *LDAP `json:"ldap,omitempty"`
+}
+
+// LDAP is Dex's ldap connector configuration, in the profile's spelling.
+type LDAP struct {
+	BindDN         string `json:"bind_dn"`
+	BindPW         string `json:"bind_pw"`
+	UsernamePrompt string `json:"username_prompt,omitempty"`
+	// Timeout bounds each LDAP dial and operation of the stand-in connector; default 5s.
+	Timeout     Duration        `json:"timeout,omitempty"`
+	UserSearch  LDAPUserSearch  `json:"user_search"`
+	GroupSearch LDAPGroupSearch `json:"group_search"`
+}
+
+// LDAPUserSearch is userSearch.
+type LDAPUserSearch struct {
+	BaseDN                string `json:"base_dn"`
+	Filter                string `json:"filter,omitempty"`
+	Username              string `json:"username"`
+	Scope                 string `json:"scope,omitempty"`
+	IDAttr                string `json:"id_attr"`
+	EmailAttr             string `json:"email_attr"`
+	NameAttr              string `json:"name_attr,omitempty"`
+	PreferredUsernameAttr string `json:"preferred_username_attr,omitempty"`
+}
+
+// LDAPGroupSearch is groupSearch.
+type LDAPGroupSearch struct {
+	BaseDN       string            `json:"base_dn,omitempty"`
+	Filter       string            `json:"filter,omitempty"`
+	Scope        string            `json:"scope,omitempty"`
+	UserMatchers []LDAPUserMatcher `json:"user_matchers,omitempty"`
+	NameAttr     string            `json:"name_attr,omitempty"`
+}
+
+// LDAPUserMatcher is one userMatchers entry.
+type LDAPUserMatcher struct {
+	UserAttr  string `json:"user_attr"`
+	GroupAttr string `json:"group_attr"`
 }
 
 // Connector is one Dex connector.
@@ -205,7 +246,17 @@ func (p *Profile) Validate() error {
 			errs = append(errs, "a __Secure- cookie must be secure")
 		}
 	}
+	if p.Dex != nil {
+		for _, c := range p.Dex.Connectors {
+			if c.Type == "ldap" && p.Dex.LDAP == nil {
+				errs = append(errs, fmt.Sprintf("connector %q of type ldap needs dex.ldap", c.ID))
+			}
+		}
+	}
 	for _, u := range p.Users {
+		if u.Connector == "ldap" && u.Username == "" {
+			errs = append(errs, fmt.Sprintf("LDAP user %q needs username (the login name)", u.Email))
+		}
 		if u.Email == "" || u.Password == "" || u.Connector == "" {
 			errs = append(errs, fmt.Sprintf("user %q needs email, password and connector", u.Email))
 		}

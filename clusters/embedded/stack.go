@@ -5,6 +5,7 @@
 package embedded
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
@@ -22,6 +23,7 @@ import (
 	"github.com/kfp-authcheck/kfp-authcheck/internal/selfca"
 	"github.com/kfp-authcheck/kfp-authcheck/mocks/dex"
 	kfpmock "github.com/kfp-authcheck/kfp-authcheck/mocks/kfpapi"
+	"github.com/kfp-authcheck/kfp-authcheck/mocks/ldapserver"
 	"github.com/kfp-authcheck/kfp-authcheck/mocks/oauth2proxy"
 	"github.com/kfp-authcheck/kfp-authcheck/profile"
 	"github.com/kfp-authcheck/kfp-authcheck/target"
@@ -35,7 +37,14 @@ type Options struct {
 	Passwords map[string]string
 	// Dir receives the files the stack writes (the CA bundle); default a new temporary directory, removed on Close.
 	Dir string
+	// LDAPURL is the directory behind Dex's ldap connector (ldap://host:port, loaded with
+	// fixtures/ldap/directory.ldif, e.g. a slapd); default KFP_AUTHCHECK_LDAP_URL, else an in-process LDAP
+	// server started with the stack.
+	LDAPURL string
 }
+
+// LDAPURLEnv names the environment variable that points every embedded stack's Dex at an LDAP server.
+const LDAPURLEnv = "KFP_AUTHCHECK_LDAP_URL"
 
 // Stack is a running embedded stack.
 type Stack struct {
@@ -46,8 +55,10 @@ type Stack struct {
 	InClusterAPIURL string
 	DexGRPCAddr     string
 	CAFile          string
-	Users           []profile.User
-	Clock           *Clock
+	// LDAPURL is the directory Dex's ldap connector uses, "" when the profile has none.
+	LDAPURL string
+	Users   []profile.User
+	Clock   *Clock
 
 	tlsConfig *tls.Config
 	closers   []func() error
@@ -128,7 +139,7 @@ func Start(ctx context.Context, p *profile.Profile, opts Options) (s *Stack, err
 	if p.Gateway == nil {
 		mux.Handle("/", upstream)
 	} else {
-		d, err := s.startDex(ctx, p)
+		d, err := s.startDex(ctx, p, opts)
 		if err != nil {
 			gwLis.Close()
 			return nil, err
@@ -146,7 +157,7 @@ func Start(ctx context.Context, p *profile.Profile, opts Options) (s *Stack, err
 }
 
 // startDex starts the Dex stand-in and its gRPC API, then provisions users and clients through that API.
-func (s *Stack) startDex(ctx context.Context, p *profile.Profile) (*dex.Server, error) {
+func (s *Stack) startDex(ctx context.Context, p *profile.Profile, opts Options) (*dex.Server, error) {
 	var conns []dex.ConnectorConfig
 	for _, c := range p.Dex.Connectors {
 		conns = append(conns, dex.ConnectorConfig{ID: c.ID, Name: c.Name, Type: c.Type})
@@ -163,6 +174,9 @@ func (s *Stack) startDex(ctx context.Context, p *profile.Profile) (*dex.Server, 
 	if err != nil {
 		return nil, fmt.Errorf("dex stand-in: %w", err)
 	}
+	if err := s.wireLDAP(p, d, opts); err != nil {
+		return nil, err
+	}
 	addr, stop, err := d.StartGRPC("127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("dex gRPC: %w", err)
@@ -173,6 +187,71 @@ func (s *Stack) startDex(ctx context.Context, p *profile.Profile) (*dex.Server, 
 		return nil, err
 	}
 	return d, nil
+}
+
+// wireLDAP plugs Dex's ldap connector in for every connector of type ldap, against opts.LDAPURL, the
+// environment's KFP_AUTHCHECK_LDAP_URL, or an in-process LDAP server with the fixture directory.
+func (s *Stack) wireLDAP(p *profile.Profile, d *dex.Server, opts Options) error {
+	for _, c := range p.Dex.Connectors {
+		if c.Type != "ldap" {
+			continue
+		}
+		if s.LDAPURL == "" {
+			if err := s.ldapServer(opts); err != nil {
+				return err
+			}
+		}
+		l := p.Dex.LDAP
+		cfg := dex.LDAPConfig{
+			BindDN: l.BindDN, BindPW: l.BindPW, UsernamePrompt: l.UsernamePrompt, Timeout: l.Timeout.Duration,
+			UserSearch: dex.LDAPUserSearch{BaseDN: l.UserSearch.BaseDN, Filter: l.UserSearch.Filter,
+				Username: l.UserSearch.Username, Scope: l.UserSearch.Scope, IDAttr: l.UserSearch.IDAttr,
+				EmailAttr: l.UserSearch.EmailAttr, NameAttr: l.UserSearch.NameAttr,
+				PreferredUsernameAttr: l.UserSearch.PreferredUsernameAttr},
+			GroupSearch: dex.LDAPGroupSearch{BaseDN: l.GroupSearch.BaseDN, Filter: l.GroupSearch.Filter,
+				Scope: l.GroupSearch.Scope, NameAttr: l.GroupSearch.NameAttr},
+		}
+		for _, m := range l.GroupSearch.UserMatchers {
+			cfg.GroupSearch.UserMatchers = append(cfg.GroupSearch.UserMatchers, dex.LDAPUserMatcher{UserAttr: m.UserAttr, GroupAttr: m.GroupAttr})
+		}
+		if err := cfg.SetURL(s.LDAPURL); err != nil {
+			return err
+		}
+		conn, err := dex.NewLDAPConnector(c.ID, cfg)
+		if err != nil {
+			return fmt.Errorf("dex ldap connector %s: %w", c.ID, err)
+		}
+		if err := d.RegisterConnector(c.ID, c.Name, conn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ldapServer sets s.LDAPURL: the given URL, the environment's, or a new in-process server (stopped on Close).
+func (s *Stack) ldapServer(opts Options) error {
+	s.LDAPURL = opts.LDAPURL
+	if s.LDAPURL == "" {
+		s.LDAPURL = os.Getenv(LDAPURLEnv)
+	}
+	if s.LDAPURL != "" {
+		return nil
+	}
+	entries, err := ldapserver.ParseLDIF(bytes.NewReader(fixtures.DirectoryLDIF))
+	if err != nil {
+		return fmt.Errorf("fixture LDIF: %w", err)
+	}
+	dir, err := ldapserver.NewDirectory(entries)
+	if err != nil {
+		return fmt.Errorf("fixture LDIF: %w", err)
+	}
+	srv, err := ldapserver.Start("127.0.0.1:0", dir)
+	if err != nil {
+		return err
+	}
+	s.closers = append(s.closers, srv.Close)
+	s.LDAPURL = srv.URL()
+	return nil
 }
 
 func (s *Stack) proxyConfig(p *profile.Profile) oauth2proxy.Config {
@@ -353,6 +432,9 @@ func (s *Stack) Target() *target.Target {
 	}
 	if s.Profile.Gateway != nil {
 		t.Redactor.Add(s.Profile.Gateway.ClientSecret)
+	}
+	if s.Profile.Dex != nil && s.Profile.Dex.LDAP != nil {
+		t.Redactor.Add(s.Profile.Dex.LDAP.BindPW)
 	}
 	if s.Profile.Has(target.CapOOBClient) {
 		t.OOBClientID = "kubeflow-pipelines-sdk"
