@@ -34,9 +34,17 @@ func python() string {
 
 // runScript logs in with a script against the description of a running stack, as a user of `serve` would.
 func runScript(ctx context.Context, script string, s *embedded.Stack) (string, error) {
-	u := s.Users[0]
-	args := []string{script, "--pipeline-url", s.PipelineURL, "--username", u.Email, "--password", u.Password,
-		"--namespace", u.Namespace}
+	return runScriptAs(ctx, script, s, s.Users[0])
+}
+
+// runScriptAs logs u in with the script; an LDAP user logs in by username with --dex-auth-type ldap.
+func runScriptAs(ctx context.Context, script string, s *embedded.Stack, u profile.User) (string, error) {
+	login, authType := u.Email, "local"
+	if u.Connector == "ldap" {
+		login, authType = u.Username, "ldap"
+	}
+	args := []string{script, "--pipeline-url", s.PipelineURL, "--username", login, "--password", u.Password,
+		"--namespace", u.Namespace, "--dex-auth-type", authType}
 	if s.CAFile != "" {
 		args = append(args, "--ca-file", s.CAFile)
 	}
@@ -91,6 +99,35 @@ var _ = Describe("a copied Kubeflow login script", Label("compat", "DEX-LOCAL"),
 				// script reaches its "no redirect" branch.
 				Expect(out).To(ContainSubstring("Login credentials are probably invalid"))
 			})
+		})
+	}
+})
+
+// On deployKF with local and ldap both on, KFPClientManager's dex_auth_type picks the connector: "ldap" logs an
+// LDAP user in and "local" a static user, on the same stack, and both cookies list the user's experiments.
+var _ = Describe("KFPClientManager's dex_auth_type on deployKF", Label("compat", "DEX-LDAP"), Ordered, func() {
+	var stack *embedded.Stack
+	BeforeAll(func(ctx SpecContext) {
+		p, err := profile.Get("deploykf")
+		Expect(err).NotTo(HaveOccurred())
+		stack, err = embedded.Start(ctx, p, embedded.Options{})
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(stack.Close)
+	})
+	for _, connector := range []string{"ldap", "local"} {
+		connector := connector
+		It("dex_auth_type "+connector+" logs a "+connector+" user in and lists experiments", func(ctx SpecContext) {
+			var user *profile.User
+			for i := range stack.Users {
+				if stack.Users[i].Connector == connector {
+					user = &stack.Users[i]
+					break
+				}
+			}
+			Expect(user).NotTo(BeNil(), "deploykf has no %s user", connector)
+			out, err := runScriptAs(ctx, "testdata/dex_login.py", stack, *user)
+			Expect(err).NotTo(HaveOccurred(), out)
+			Expect(out).To(HavePrefix("OK "))
 		})
 	}
 })

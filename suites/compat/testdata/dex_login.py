@@ -51,12 +51,15 @@ def main(login_fn=login):
     ap.add_argument("--password", required=True)
     ap.add_argument("--namespace", required=True)
     ap.add_argument("--ca-file")
+    # KFPClientManager's dex_auth_type: the connector chosen by rewriting /auth to /auth/<type>.
+    ap.add_argument("--dex-auth-type", default="local", choices=["local", "ldap"])
     args = ap.parse_args()
     session = requests.Session()
     # verify goes on every call: a Session's verify loses to REQUESTS_CA_BUNDLE from the environment.
     verify = args.ca_file or True
     try:
-        cookies = login_fn(session, args.pipeline_url.rstrip("/") + "/", args.username, args.password, verify)
+        cookies = login_fn(session, args.pipeline_url.rstrip("/") + "/", args.username, args.password, verify,
+                           connector=args.dex_auth_type)
     except Exception as exc:  # report the flow error the way the script's users see it
         print(f"ERROR: {exc}", file=sys.stderr)
         return 2
