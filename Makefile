@@ -5,7 +5,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -X main.version=$(VERSION)
 PKGS     := ./...
 
-.PHONY: all build run test unit lint fmt vet bench report-browser clean help
+.PHONY: all build run test unit test-slapd slapd lint fmt vet bench report-browser clean help
 
 all: lint test
 
@@ -18,10 +18,22 @@ build: ## build bin/kfp-authcheck
 run: build ## the main job: the matrix of every profile against the embedded stacks
 	./$(BIN) run --progress always
 
-test: lint unit ## what CI runs: lint, then every test (unit tests and the ginkgo suites)
+test: lint unit test-slapd ## what CI runs: lint, then every test (unit tests and the ginkgo suites)
 
 unit: ## go test of every package, the ginkgo suites included
 	$(GO) test -count=1 -timeout 15m $(PKGS)
+
+test-slapd: ## the DEX-LDAP suite again, with Dex's LDAP connector against slapd (skipped where slapd is missing)
+	@if [ -x /usr/sbin/slapd ] || command -v slapd >/dev/null 2>&1; then \
+	  KFP_AUTHCHECK_LDAP_SERVER=slapd $(GO) test -count=1 -timeout 5m ./suites/dexldap/; \
+	elif [ "$$KFP_AUTHCHECK_REQUIRE_SLAPD" = 1 ]; then \
+	  echo "slapd is missing (make slapd)"; exit 1; \
+	else echo "test-slapd: slapd is not installed, skipped (make slapd installs it)"; fi
+
+slapd: ## install OpenLDAP's slapd and ldap-utils from Debian where missing
+	@if [ -x /usr/sbin/slapd ] && command -v ldapsearch >/dev/null 2>&1; then echo "slapd is installed"; else \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  timeout 600 $$SUDO sh -c "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slapd ldap-utils >/dev/null"; fi
 
 lint: fmt vet ## gofmt and go vet
 

@@ -121,6 +121,13 @@ func equality(e *dirEntry, attr, value string) tri {
 	if strings.EqualFold(attr, "dn") || strings.EqualFold(attr, "entryDN") {
 		return boolTri(valuesMatch("distinguishedName", value, []string{e.DN}))
 	}
+	// An assertion value the attribute's syntax rejects makes the component Undefined for every entry, with
+	// or without the attribute, as slapd's filter parsing does.
+	if dnValued[strings.ToLower(attr)] {
+		if _, err := ldap.ParseDN(value); err != nil {
+			return fUndefined
+		}
+	}
 	undefined := false
 	for _, v := range e.Get(attr) {
 		match, ok := valuesEqual(attr, value, v)
