@@ -157,8 +157,10 @@ func (s *Stack) startDex(ctx context.Context, p *profile.Profile) (*dex.Server, 
 		SkipApprovalScreen: p.Dex.SkipApprovalScreen,
 		AlwaysShowLogin:    p.Dex.AlwaysShowLogin,
 		IDTokenTTL:         p.Dex.IDTokenTTL.Duration,
-		Version:            p.Dex.Version,
-		Now:                s.Clock.Now,
+		RefreshTokens: dex.RefreshPolicy{ReuseInterval: p.Dex.RefreshReuseInterval.Duration,
+			ValidIfNotUsedFor: p.Dex.RefreshIdle.Duration, AbsoluteLifetime: p.Dex.RefreshAbsolute.Duration},
+		Version: p.Dex.Version,
+		Now:     s.Clock.Now,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("dex stand-in: %w", err)
