@@ -82,6 +82,7 @@ const (
 	SessionNotAccepted       Reason = "SESSION_NOT_ACCEPTED"
 	IdentityMismatch         Reason = "IDENTITY_MISMATCH"
 	UnclassifiedGatewayReply Reason = "UNCLASSIFIED_GATEWAY_REPLY"
+	PKCEDowngrade            Reason = "PKCE_DOWNGRADE"
 )
 
 // Exchange is one HTTP request and its answer, kept as evidence. Secrets are redacted before it is stored.

@@ -134,9 +134,14 @@ func (t *Token) Entry() *tokencache.Entry {
 }
 
 // Exchange redeems an authorization code with the PKCE verifier (no client secret), then verifies the ID token.
+// An empty verifier sends none (OOB-003 probes that Dex insists on it).
 func (c *Client) Exchange(ctx context.Context, code, verifier string) (*Token, error) {
 	code = strings.TrimSpace(code) // a pasted code often carries the newline
-	tok, err := c.oauth.Exchange(c.ctx(ctx), code, oauth2.VerifierOption(verifier))
+	var opts []oauth2.AuthCodeOption
+	if verifier != "" {
+		opts = append(opts, oauth2.VerifierOption(verifier))
+	}
+	tok, err := c.oauth.Exchange(c.ctx(ctx), code, opts...)
 	if err != nil {
 		return nil, tokenError("exchange", err)
 	}

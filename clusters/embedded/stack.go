@@ -159,8 +159,9 @@ func (s *Stack) startDex(ctx context.Context, p *profile.Profile) (*dex.Server, 
 		IDTokenTTL:         p.Dex.IDTokenTTL.Duration,
 		RefreshTokens: dex.RefreshPolicy{ReuseInterval: p.Dex.RefreshReuseInterval.Duration,
 			ValidIfNotUsedFor: p.Dex.RefreshIdle.Duration, AbsoluteLifetime: p.Dex.RefreshAbsolute.Duration},
-		Version: p.Dex.Version,
-		Now:     s.Clock.Now,
+		ResponseTypes: p.Dex.ResponseTypes,
+		Version:       p.Dex.Version,
+		Now:           s.Clock.Now,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("dex stand-in: %w", err)
