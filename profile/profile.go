@@ -98,11 +98,18 @@ type Gateway struct {
 
 // Dex is the identity provider's configuration.
 type Dex struct {
-	Version            string      `json:"version,omitempty"`
-	SkipApprovalScreen bool        `json:"skip_approval_screen"`
-	AlwaysShowLogin    bool        `json:"always_show_login"`
-	IDTokenTTL         Duration    `json:"id_token_ttl"`
-	Connectors         []Connector `json:"connectors"`
+	Version            string   `json:"version,omitempty"`
+	SkipApprovalScreen bool     `json:"skip_approval_screen"`
+	AlwaysShowLogin    bool     `json:"always_show_login"`
+	IDTokenTTL         Duration `json:"id_token_ttl"`
+	// RefreshReuseInterval, RefreshIdle and RefreshAbsolute are expiry.refreshTokens reuseInterval,
+	// validIfNotUsedFor and absoluteLifetime (deployKF: 30s, 168h, 2160h); unset means Dex's default of no limit.
+	RefreshReuseInterval Duration `json:"refresh_reuse_interval,omitempty"`
+	RefreshIdle          Duration `json:"refresh_idle,omitempty"`
+	RefreshAbsolute      Duration `json:"refresh_absolute,omitempty"`
+	// ResponseTypes is oauth2.responseTypes; default ["code"] (deployKF: code, token, id_token).
+	ResponseTypes []string    `json:"response_types,omitempty"`
+	Connectors    []Connector `json:"connectors"`
 	// Clients are provisioned through Dex's gRPC API, besides the gateway's own client.
 	Clients []Client `json:"clients,omitempty"`
 	// LDAP configures the connector of type ldap (Dex's connector/ldap config block). The server itself is

@@ -16,6 +16,10 @@ func TestBuiltinProfilesLoad(t *testing.T) {
 	if p.Gateway.CookieExpire.Hours() != 24 {
 		t.Errorf("cookie_expire = %v, want 24h", p.Gateway.CookieExpire)
 	}
+	d, _ := Get("deploykf")
+	if d.Dex.RefreshReuseInterval.Seconds() != 30 || d.Dex.RefreshIdle.Hours() != 168 || d.Dex.RefreshAbsolute.Hours() != 2160 {
+		t.Errorf("deploykf refresh expiry %v/%v/%v, want 30s/168h/2160h", d.Dex.RefreshReuseInterval, d.Dex.RefreshIdle, d.Dex.RefreshAbsolute)
+	}
 }
 
 func TestUnknownProfileNamesTheKnownOnes(t *testing.T) {

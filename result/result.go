@@ -88,6 +88,8 @@ const (
 	// ConnectorError: Dex's connector failed for another reason (service-account bind refused, an entry
 	// missing a mapped attribute) and Dex answered the login with 500.
 	ConnectorError Reason = "CONNECTOR_ERROR"
+	// PKCEDowngrade: the server accepts code_challenge_method=plain (OOB-011).
+	PKCEDowngrade Reason = "PKCE_DOWNGRADE"
 )
 
 // Exchange is one HTTP request and its answer, kept as evidence. Secrets are redacted before it is stored.

@@ -96,6 +96,28 @@ func Login(ctx context.Context, b *browser.Browser, opts Options) (*Session, err
 	return f.run(ctx)
 }
 
+// Authorize drives Dex's own pages for an authorization request the caller built, as a person at a browser
+// would: GET authURL (Dex's /auth), the connector choice, the password form and the approval page, until done
+// accepts a page (for the OOB flow: Dex's code page), which it returns. No gateway takes part, so a page that is
+// neither a Dex step nor accepted by done is a LOGIN_FLOW error, and a rejected password INVALID_CREDENTIALS.
+// opts.StartURL is ignored.
+func Authorize(ctx context.Context, b *browser.Browser, authURL string, opts Options, done func(*browser.Page) bool) (*browser.Page, *Session, error) {
+	opts.StartURL = authURL
+	f, err := newFlow(b, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	f.done = done
+	page, err := f.get(ctx, "start", authURL)
+	if err != nil {
+		return nil, f.s, err
+	}
+	if _, err := f.drive(ctx, page); err != nil {
+		return nil, f.s, err
+	}
+	return f.donePage, f.s, nil
+}
+
 // validate fills defaults and rejects options the flow cannot use.
 func validate(opts *Options) (*url.URL, error) {
 	if opts.Connector == "" {

@@ -29,6 +29,10 @@ type flow struct {
 	// refusedAt is where the gateway answered 401 or 403, the page /oauth2/start?rd= is built from.
 	refusedAt *url.URL
 
+	// done, when set, ends the flow on the first page it accepts (Authorize's OOB code page); donePage is that page.
+	done     func(*browser.Page) bool
+	donePage *browser.Page
+
 	step      string // where the flow is, for errors
 	posted    bool   // credentials were posted in this attempt
 	approved  bool   // approval was submitted in this attempt
@@ -86,6 +90,10 @@ func (f *flow) drive(ctx context.Context, page *browser.Page) (*Session, error) 
 	for range maxPages {
 		var err error
 		step, connector := classifyDex(page.URL)
+		if f.done != nil && f.done(page) {
+			f.donePage = page
+			return f.s, nil
+		}
 		switch {
 		case f.posted && page.Status == http.StatusForbidden:
 			// Stale CSRF cookie or Dex state (oauth2-proxy's callback answers 403): start again, once.

@@ -168,8 +168,11 @@ func (s *Stack) startDex(ctx context.Context, p *profile.Profile, opts Options) 
 		SkipApprovalScreen: p.Dex.SkipApprovalScreen,
 		AlwaysShowLogin:    p.Dex.AlwaysShowLogin,
 		IDTokenTTL:         p.Dex.IDTokenTTL.Duration,
-		Version:            p.Dex.Version,
-		Now:                s.Clock.Now,
+		RefreshTokens: dex.RefreshPolicy{ReuseInterval: p.Dex.RefreshReuseInterval.Duration,
+			ValidIfNotUsedFor: p.Dex.RefreshIdle.Duration, AbsoluteLifetime: p.Dex.RefreshAbsolute.Duration},
+		ResponseTypes: p.Dex.ResponseTypes,
+		Version:       p.Dex.Version,
+		Now:           s.Clock.Now,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("dex stand-in: %w", err)

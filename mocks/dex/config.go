@@ -22,6 +22,9 @@ type Config struct {
 	AuthRequestTTL     time.Duration    // default 24h
 	Version            string           // what GetVersion reports, default "v2.41.1"
 	Now                func() time.Time // injectable clock, default time.Now
+	// RefreshTokens is expiry.refreshTokens; the zero value is Dex's default (rotation on, no reuse interval,
+	// no idle or absolute limit).
+	RefreshTokens RefreshPolicy
 
 	// ResponseTypes is Dex's oauth2.responseTypes; default ["code"].
 	ResponseTypes []string

@@ -279,20 +279,32 @@ func (g *grpcAPI) ListConnectors(context.Context, *api.ListConnectorReq) (*api.L
 	return nil, errConnectorsCRUD
 }
 
-// ListRefresh decodes the subject like Dex; the mock holds no refresh tokens, so the list is empty.
+// ListRefresh is dexAPI.ListRefresh: the refresh tokens of the user's offline session (the subject is the ID
+// token's sub), one per client; none is an empty list, not an error.
 func (g *grpcAPI) ListRefresh(_ context.Context, req *api.ListRefreshReq) (*api.ListRefreshResp, error) {
 	if err := validSubject(req.UserId); err != nil {
 		return nil, err
 	}
-	return &api.ListRefreshResp{}, nil
+	userID, connID, _ := parseStringPair(req.UserId)
+	resp := &api.ListRefreshResp{}
+	for _, ref := range g.s.store.listRefresh(userID, connID) {
+		resp.RefreshTokens = append(resp.RefreshTokens, &api.RefreshTokenRef{Id: ref.ID, ClientId: ref.ClientID,
+			CreatedAt: ref.CreatedAt.Unix(), LastUsed: ref.LastUsed.Unix()})
+	}
+	return resp, nil
 }
 
-// RevokeRefresh finds nothing to revoke, for the same reason.
+// RevokeRefresh is dexAPI.RevokeRefresh: the client's refresh token of that user is deleted; NotFound when
+// there was none.
 func (g *grpcAPI) RevokeRefresh(_ context.Context, req *api.RevokeRefreshReq) (*api.RevokeRefreshResp, error) {
 	if err := validSubject(req.UserId); err != nil {
 		return nil, err
 	}
-	return &api.RevokeRefreshResp{NotFound: true}, nil
+	userID, connID, _ := parseStringPair(req.UserId)
+	if !g.s.store.revokeRefresh(userID, connID, req.ClientId) {
+		return &api.RevokeRefreshResp{NotFound: true}, nil
+	}
+	return &api.RevokeRefreshResp{}, nil
 }
 
 // validSubject checks that s is base64url of a protobuf message, as internal.Unmarshal would.

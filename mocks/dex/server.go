@@ -33,6 +33,7 @@ type Server struct {
 	authRequestTTL  time.Duration
 	version         string
 	grpcDiscovery   bool
+	refreshPolicy   RefreshPolicy
 	now             func() time.Time
 
 	supportedResponseTypes map[string]bool
@@ -60,6 +61,7 @@ func New(cfg Config) (*Server, error) {
 		authRequestTTL:  orDefault(cfg.AuthRequestTTL, defaultAuthRequestTTL),
 		version:         cfg.Version,
 		grpcDiscovery:   cfg.GRPCDiscovery,
+		refreshPolicy:   cfg.RefreshTokens,
 		now:             cfg.Now,
 	}
 	if s.version == "" {

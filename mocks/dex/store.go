@@ -68,6 +68,12 @@ type store struct {
 	authRequests    map[string]authRequest
 	authCodes       map[string]authCode
 	lastGC          time.Time // see gc.go
+
+	// refreshMu guards the refresh tokens and offline sessions apart from mu, because a refresh asks the
+	// connector (which reads passwords under mu) while it holds the token, as Dex's storage transaction does.
+	refreshMu sync.Mutex
+	refresh   map[string]refreshToken
+	offline   map[offlineKey]offlineSession
 }
 
 func newStore() *store {
@@ -78,6 +84,8 @@ func newStore() *store {
 		staticPasswords: map[string]Password{},
 		authRequests:    map[string]authRequest{},
 		authCodes:       map[string]authCode{},
+		refresh:         map[string]refreshToken{},
+		offline:         map[offlineKey]offlineSession{},
 	}
 }
 

@@ -157,18 +157,12 @@ func (s *Server) exchangeAuthCode(w http.ResponseWriter, authCode authCode, clie
 		s.tokenErr(w, errServerError, "", http.StatusInternalServerError)
 		return nil, false
 	}
-	// Refresh tokens (offline_access with a RefreshConnector) are not issued yet; see handleRefreshToken.
-	return s.toAccessTokenResponse(idToken, accessToken, "", expiry), true
-}
-
-// handleRefreshToken answers as Dex does for a token it does not hold: the mock issues no refresh tokens yet, so
-// every presented one is unknown. A real implementation replaces the lookup below (refreshhandlers.go).
-func (s *Server) handleRefreshToken(w http.ResponseWriter, r *http.Request, _ Client) {
-	if r.PostFormValue("refresh_token") == "" {
-		s.tokenErr(w, errInvalidRequest, "No refresh token is found in request.", http.StatusBadRequest)
-		return
+	refreshToken, err := s.issueRefreshToken(authCode)
+	if err != nil {
+		s.tokenErr(w, errServerError, "", http.StatusInternalServerError)
+		return nil, false
 	}
-	s.tokenErr(w, errInvalidRequest, "Refresh token is invalid or has already been claimed by another client.", http.StatusBadRequest)
+	return s.toAccessTokenResponse(idToken, accessToken, refreshToken, expiry), true
 }
 
 // handleDeviceToken answers the device_code grant as Dex does for an unknown device code.

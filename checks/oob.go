@@ -1,0 +1,718 @@
+package checks
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/kfp-authcheck/kfp-authcheck/auth/oob"
+	"github.com/kfp-authcheck/kfp-authcheck/auth/tokencache"
+	"github.com/kfp-authcheck/kfp-authcheck/result"
+	"github.com/kfp-authcheck/kfp-authcheck/target"
+)
+
+// oobNeeds: a Dex with the public OOB client and a local user to log in as.
+var oobNeeds = []string{target.CapDex, target.CapDexLocal, target.CapOOBClient}
+
+func init() {
+	for _, c := range []*Check{
+		{ID: "OOB-001", Title: "the issuer's discovery document is reachable and names the issuer exactly (the cache key)",
+			References: []string{"deployKF DeployKFCredentialsOutOfBand"}, Run: checkOOBDiscovery},
+		{ID: "OOB-002", Title: "the OOB PKCE login shows Dex's code page and the code redeems without a client secret",
+			References: []string{"deployKF#45", "dex#469", "dex RedirectURIOOB code"}, Run: checkOOBLogin},
+		{ID: "OOB-003", Title: "PKCE is enforced: a missing or wrong code_verifier is invalid_grant, and a code works once",
+			References: []string{"RFC 7636", "deployKF PKCE code"}, Run: checkOOBPKCE},
+		{ID: "OOB-004", Title: "response_type token with the OOB redirect is refused, and a confidential client cannot use OOB",
+			References: []string{"dex server code", "dex#469"}, Run: checkOOBImplicitRefused},
+		{ID: "OOB-005", Title: "the OOB ID token as Bearer lists the user's experiments; a forged token is refused",
+			References: []string{"oauth2-proxy#1350", "deployKF#45"}, Needs: []string{target.CapGateway}, Run: checkOOBBearer},
+		{ID: "OOB-006", Title: "after the ID token expires, refresh gives a new ID token and a rotated refresh token; the old one then fails",
+			References: []string{"deployKF refresh config (idle 168h / total 2160h)"},
+			Needs:      []string{target.CapClock}, Exclusive: true, Run: checkOOBRefreshRotation},
+		{ID: "OOB-007", Title: "a refresh past the idle or absolute limit fails cleanly and the client logs in again",
+			References: []string{"deployKF docs \"Refresh Token Expiry\"", "default_values"},
+			Needs:      []string{target.CapClock}, Exclusive: true, Run: checkOOBRefreshExpiry},
+		{ID: "OOB-008", Title: "the credential cache keeps other issuers, has mode 0600 and stays valid JSON under concurrent writers",
+			References: []string{"deployKF reference impl _write_credentials bug (this research)"}, Run: checkOOBCacheFile},
+		{ID: "OOB-009", Title: "two concurrent refreshers: one refresh, no interactive fallback, no cache corruption",
+			References: []string{"refresh-token rotation + deployKF impl"}, Exclusive: true, Run: checkOOBConcurrentRefresh},
+		{ID: "OOB-010", Severity: Should, Title: "the connector issues refresh tokens (else: re-login at every ID-token expiry)",
+			References: []string{"deployKF default_values connector note"}, Run: checkOOBConnectorRefresh},
+		{ID: "OOB-011", Severity: Should, Title: "a PKCE downgrade to code_challenge_method=plain is recorded (warn where accepted)",
+			References: []string{"RFC 7636 section 7.2", "dex PKCE code"}, Run: checkOOBPlainPKCE},
+		{ID: "OOB-012", Title: "a cached token with over 300 s left costs no network call; else refresh; else the interactive login",
+			References: []string{"deployKF DeployKFCredentialsOutOfBand"}, Exclusive: true, Run: checkOOBCachePolicy},
+	} {
+		c.Family = "OOB"
+		if c.Severity == "" {
+			c.Severity = Must
+		}
+		c.Needs = append(append([]string{}, oobNeeds...), c.Needs...)
+		register(c)
+	}
+}
+
+// The checks that refresh (OOB-006, 007, 009, 012) are Exclusive for a reason beyond the clock: Dex keeps one
+// refresh token per user, connector and client, and a new login through the same client deletes the previous
+// one (server/handlers.go exchangeAuthCode). A parallel OOB login of the same user would revoke their token.
+
+// nowOf is the target's clock where it has one (the embedded stack's), so that the client's expiry decisions
+// and ID-token checks agree with Dex's after a check moves the clock.
+func nowOf(t *target.Target) func() time.Time {
+	if c, ok := t.Clock.(interface{ Now() time.Time }); ok {
+		return c.Now
+	}
+	return time.Now
+}
+
+// oobTransport trusts the target's TLS settings.
+func (e *Env) oobTransport() http.RoundTripper {
+	return &http.Transport{TLSClientConfig: e.Target.TLS.Clone(), Proxy: http.ProxyFromEnvironment}
+}
+
+// oobConfig is the OOB client's configuration for the target; rt (default oobTransport) carries its requests.
+func (e *Env) oobConfig(rt http.RoundTripper) oob.Config {
+	if rt == nil {
+		rt = e.oobTransport()
+	}
+	return oob.Config{Issuer: e.Target.IssuerURL, ClientID: e.Target.OOBClientID,
+		HTTPClient: &http.Client{Timeout: e.Target.RequestTimeout, Transport: rt}, Now: nowOf(e.Target)}
+}
+
+// oobAuthorizer is the scripted browser logging in as the first local user.
+func (e *Env) oobAuthorizer() (*oob.Browser, error) {
+	u, err := e.FirstUser("local")
+	if err != nil {
+		return nil, err
+	}
+	b, err := e.Browser()
+	if err != nil {
+		return nil, err
+	}
+	return &oob.Browser{Browser: b, Username: u.LoginName(), Password: u.Password, Connector: u.Connector}, nil
+}
+
+// oobLogin discovers the issuer and logs in once through the scripted browser.
+func (e *Env) oobLogin(ctx context.Context) (*oob.Client, *oob.Token, *oob.Browser, error) {
+	c, err := oob.Discover(ctx, e.oobConfig(nil))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	a, err := e.oobAuthorizer()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	tok, err := c.Login(ctx, a)
+	if err != nil {
+		return c, nil, a, err
+	}
+	e.remember(tok)
+	return c, tok, a, nil
+}
+
+// remember teaches the redactor a token's secrets.
+func (e *Env) remember(tok *oob.Token) {
+	if tok != nil {
+		e.Target.Redactor.Add(tok.AccessToken)
+		e.Target.Redactor.Add(tok.IDToken)
+		e.Target.Redactor.Add(tok.RefreshToken)
+	}
+}
+
+// oobFail reports a failed OOB step with the token endpoint's answer when there is one.
+func oobFail(what string, err error) result.Result {
+	if te, ok := oob.AsTokenError(err); ok {
+		return expecting(fail(result.UnexpectedResponse, "%s: %v", what, err), "200 with tokens",
+			fmt.Sprintf("%d %s %q", te.Status, te.Code, te.Description))
+	}
+	var oe *oob.Error
+	if errors.As(err, &oe) && oe.Step == "discovery" && strings.Contains(err.Error(), "did not match") {
+		return fail(result.ConfigError, "%s: %v", what, err)
+	}
+	return failFromError(what, err)
+}
+
+// withEvidence attaches a scripted browser's history to r.
+func withEvidence(r result.Result, a *oob.Browser) result.Result {
+	if a != nil {
+		r.Evidence = a.Browser.History()
+	}
+	return r
+}
+
+// checkOOBDiscovery is OOB-001.
+func checkOOBDiscovery(ctx context.Context, env *Env) result.Result {
+	iss := env.Target.IssuerURL
+	c, err := oob.Discover(ctx, env.oobConfig(nil))
+	if err != nil {
+		return expecting(oobFail("discovery at "+iss+"/.well-known/openid-configuration", err), "issuer "+iss, err.Error())
+	}
+	ep := c.Endpoint()
+	if !strings.HasPrefix(ep.TokenURL, "http") || !strings.HasPrefix(ep.AuthURL, "http") {
+		return fail(result.UnexpectedResponse, "discovery lacks the authorization or token endpoint")
+	}
+	return expecting(pass("discovery names the issuer %s exactly; token endpoint %s", iss, ep.TokenURL),
+		"issuer "+iss, "issuer "+c.Issuer())
+}
+
+// checkOOBLogin is OOB-002.
+func checkOOBLogin(ctx context.Context, env *Env) result.Result {
+	_, tok, a, err := env.oobLogin(ctx)
+	if err != nil {
+		return withEvidence(oobFail("OOB login", err), a)
+	}
+	want := env.Target.OOBClientID
+	aud := strings.Join(tok.Claims.Audience, ",")
+	var r result.Result
+	switch {
+	case aud != want:
+		r = fail(result.Audience, "the ID token's audience is %s, not the OOB client %s", aud, want)
+	case tok.RefreshToken == "":
+		r = fail(result.UnexpectedResponse, "no refresh token despite offline_access")
+	default:
+		r = pass("Dex's code page gave a code; redeemed without a secret for an ID token of %s (aud %s) and a refresh token", tok.Claims.Email, aud)
+	}
+	return withEvidence(expecting(r, "code page, then tokens with aud "+want, "aud "+aud), a)
+}
+
+// checkOOBPKCE is OOB-003.
+func checkOOBPKCE(ctx context.Context, env *Env) result.Result {
+	c, err := oob.Discover(ctx, env.oobConfig(nil))
+	if err != nil {
+		return oobFail("discovery", err)
+	}
+	a, err := env.oobAuthorizer()
+	if err != nil {
+		return errorf(result.ConfigError, "%v", err)
+	}
+	verifier := oob.NewVerifier()
+	code, err := a.Authorize(ctx, c.AuthCodeURL("pkce", verifier))
+	if err != nil {
+		return withEvidence(failFromError("the OOB login", err), a)
+	}
+	var seen []string
+	refused := func(label, verifier string) bool {
+		tok, err := c.Exchange(ctx, code, verifier)
+		env.remember(tok)
+		te, ok := oob.AsTokenError(err)
+		if ok {
+			seen = append(seen, fmt.Sprintf("%s: %d %s", label, te.Status, te.Code))
+		} else {
+			seen = append(seen, fmt.Sprintf("%s: %v", label, err))
+		}
+		return ok && te.Status == http.StatusBadRequest && te.Code == "invalid_grant"
+	}
+	missing := refused("no verifier", "")
+	wrong := refused("wrong verifier", oob.NewVerifier())
+	tok, goodErr := c.Exchange(ctx, code, verifier)
+	env.remember(tok)
+	seen = append(seen, fmt.Sprintf("right verifier: err=%v", goodErr))
+	replay := refused("replayed code", verifier)
+	actual := strings.Join(seen, "; ")
+	expected := "no verifier: 400 invalid_grant; wrong verifier: 400 invalid_grant; right verifier: tokens; replayed code: 400 invalid_grant"
+	switch {
+	case !missing || !wrong:
+		return expecting(fail(result.NotSupported, "Dex redeemed a PKCE code without the right code_verifier"), expected, actual)
+	case goodErr != nil:
+		return expecting(oobFail("the right verifier after refused attempts", goodErr), expected, actual)
+	case !replay:
+		return expecting(fail(result.UnexpectedResponse, "a redeemed code was accepted again"), expected, actual)
+	}
+	return expecting(pass("missing and wrong verifiers are invalid_grant, the code is single-use"), expected, actual)
+}
+
+// oobAuthURL is an OOB authorization request for client, with extra parameters.
+func oobAuthURL(c *oob.Client, clientID string, extra url.Values) string {
+	q := url.Values{"client_id": {clientID}, "redirect_uri": {oob.RedirectURI}, "response_type": {"code"},
+		"scope": {strings.Join(oob.DefaultScopes, " ")}, "state": {"probe"}}
+	for k, v := range extra {
+		q[k] = v
+	}
+	return c.Endpoint().AuthURL + "?" + q.Encode()
+}
+
+// firstAnswer follows Dex's /auth redirects to the connector's /auth/<id> and returns the answer there: where Dex
+// validates the request. It does not follow a redirect back to the client's redirect_uri.
+func (e *Env) firstAnswer(ctx context.Context, rawURL string) (int, string, string, error) {
+	hc := e.HTTPClient()
+	for range 4 {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
+		if err != nil {
+			return 0, "", "", err
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			return 0, "", "", err
+		}
+		body := make([]byte, 4096)
+		n, _ := resp.Body.Read(body)
+		resp.Body.Close()
+		loc := resp.Header.Get("Location")
+		if resp.StatusCode != http.StatusFound || !strings.Contains(loc, "/auth/") || strings.Contains(loc, "/login") {
+			return resp.StatusCode, loc, string(body[:n]), nil
+		}
+		next, err := req.URL.Parse(loc)
+		if err != nil {
+			return 0, "", "", err
+		}
+		rawURL = next.String()
+	}
+	return 0, "", "", errors.New("too many redirects inside Dex")
+}
+
+// checkOOBImplicitRefused is OOB-004.
+func checkOOBImplicitRefused(ctx context.Context, env *Env) result.Result {
+	c, err := oob.Discover(ctx, env.oobConfig(nil))
+	if err != nil {
+		return oobFail("discovery", err)
+	}
+	u := oobAuthURL(c, env.Target.OOBClientID, url.Values{"response_type": {"code token"}, "nonce": {"n"},
+		"connector_id": {"local"}})
+	status, loc, _, err := env.firstAnswer(ctx, u)
+	if err != nil {
+		return failFromError("GET the authorization URL", err)
+	}
+	actual := fmt.Sprintf("%d %s", status, redactedLocation(loc))
+	expected := "a refusal: 303 back with error=..., or an error page"
+	locURL, _ := url.Parse(loc)
+	var errParam string
+	if locURL != nil {
+		errParam = locURL.Query().Get("error")
+	}
+	if strings.Contains(loc, "access_token") || (status == http.StatusFound && errParam == "") {
+		return expecting(fail(result.NotSupported, "Dex started a token-in-URL flow with the OOB redirect"), expected, actual)
+	}
+	if errParam == "" && status < 400 {
+		return expecting(fail(result.UnexpectedResponse, "no refusal for response_type=code token with the OOB redirect"), expected, actual)
+	}
+	msg := fmt.Sprintf("response_type=code token with the OOB redirect refused (%s)", actual)
+	if locURL != nil {
+		msg = fmt.Sprintf("refused: %s %q", errParam, locURL.Query().Get("error_description"))
+	}
+	// A confidential client whose redirect URIs do not list the OOB URI cannot use it.
+	if p := env.Target.Profile; p != nil && p.Gateway != nil {
+		status, loc, body, err := env.firstAnswer(ctx, oobAuthURL(c, p.Gateway.ClientID, url.Values{"connector_id": {"local"}}))
+		if err != nil {
+			return failFromError("GET the authorization URL for the gateway's client", err)
+		}
+		if status != http.StatusBadRequest {
+			return expecting(fail(result.NotSupported, "the confidential client %s was allowed the OOB redirect", p.Gateway.ClientID),
+				"400 Unregistered redirect_uri", fmt.Sprintf("%d %s", status, redactedLocation(loc)))
+		}
+		msg += fmt.Sprintf("; confidential client %s: 400 (%s)", p.Gateway.ClientID, snippet(body, "Unregistered redirect_uri"))
+	}
+	return expecting(pass("%s", msg), expected, actual)
+}
+
+// redactedLocation drops the query values of a Location, which can hold codes and tokens, but keeps error names.
+func redactedLocation(loc string) string {
+	u, err := url.Parse(loc)
+	if err != nil || u.RawQuery == "" {
+		return loc
+	}
+	q := u.Query()
+	for k := range q {
+		if k != "error" && k != "error_description" && k != "state" {
+			q.Set(k, "REDACTED")
+		}
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// snippet returns want when body contains it, else a short note.
+func snippet(body, want string) string {
+	if strings.Contains(body, want) {
+		return want
+	}
+	return "an error page"
+}
+
+// checkOOBBearer is OOB-005.
+func checkOOBBearer(ctx context.Context, env *Env) result.Result {
+	_, tok, a, err := env.oobLogin(ctx)
+	if err != nil {
+		return withEvidence(oobFail("OOB login", err), a)
+	}
+	u, _ := env.FirstUser("local")
+	api := env.API(nil)
+	api.Header = http.Header{"Authorization": {"Bearer " + tok.IDToken}}
+	exps, err := api.ListExperiments(ctx, u.Namespace)
+	if err != nil {
+		return expecting(failFromError("list experiments with the OOB ID token", err), "200", err.Error())
+	}
+	forged, err := forgeToken(tok.Claims, env.Target.IssuerURL)
+	if err != nil {
+		return errorf(result.Internal, "forge a token: %v", err)
+	}
+	env.Target.Redactor.Add(forged)
+	api.Header = http.Header{"Authorization": {"Bearer " + forged}}
+	_, ferr := api.ListExperiments(ctx, u.Namespace)
+	if ferr == nil {
+		return fail(result.Audience, "a token signed by an unknown key with aud %s was accepted", env.Target.OOBClientID)
+	}
+	return expecting(pass("the OOB ID token lists %d experiment(s) in %s; a forged token is refused (%v)", len(exps), u.Namespace, reasonOf(ferr)),
+		"200 with the ID token; refusal for a forged one", fmt.Sprintf("200; forged: %v", reasonOf(ferr)))
+}
+
+// advance moves the target's clock.
+func advance(t *target.Target, d time.Duration) { t.Clock.Advance(d) }
+
+// checkOOBRefreshRotation is OOB-006.
+func checkOOBRefreshRotation(ctx context.Context, env *Env) result.Result {
+	t := env.Target
+	c, tok, a, err := env.oobLogin(ctx)
+	if err != nil {
+		return withEvidence(oobFail("OOB login", err), a)
+	}
+	// Past the ID token's expiry: it is refused at the gateway, the refresh token still works.
+	advance(t, tok.Claims.Expiry.Add(time.Minute).Sub(nowOf(t)()))
+	if _, err := c.Verify(ctx, tok.IDToken); err == nil {
+		return fail(result.UnexpectedResponse, "the ID token still verifies after its expiry")
+	}
+	next, err := c.Refresh(ctx, tok.RefreshToken)
+	if err != nil {
+		return oobFail("refresh after the ID token expired", err)
+	}
+	env.remember(next)
+	if next.RefreshToken == tok.RefreshToken {
+		return fail(result.UnexpectedResponse, "the refresh token was not rotated")
+	}
+	u, _ := env.FirstUser("local")
+	api := env.API(nil)
+	api.Header = http.Header{"Authorization": {"Bearer " + next.IDToken}}
+	if _, err := api.ListExperiments(ctx, u.Namespace); err != nil && t.Has(target.CapGateway) {
+		return failFromError("list experiments with the refreshed ID token", err)
+	}
+	reuse := time.Duration(0)
+	if t.Profile != nil && t.Profile.Dex != nil {
+		reuse = t.Profile.Dex.RefreshReuseInterval.Duration
+	}
+	advance(t, reuse+time.Second)
+	_, err = c.Refresh(ctx, tok.RefreshToken)
+	te, ok := oob.AsTokenError(err)
+	actual := fmt.Sprintf("rotated; old token after %s: %v", reuse+time.Second, err)
+	if !ok || te.Status != http.StatusBadRequest {
+		return expecting(fail(result.UnexpectedResponse, "the spent refresh token was accepted again, or not refused with 400"),
+			"400 invalid_request for the old token", actual)
+	}
+	return expecting(pass("refresh gave a new ID token and a rotated refresh token; the old one is refused: %s %q", te.Code, te.Description),
+		"new tokens, then 400 for the old refresh token", fmt.Sprintf("400 %s", te.Code))
+}
+
+// checkOOBRefreshExpiry is OOB-007.
+func checkOOBRefreshExpiry(ctx context.Context, env *Env) result.Result {
+	t := env.Target
+	if t.Profile == nil || t.Profile.Dex == nil || (t.Profile.Dex.RefreshIdle.Duration == 0 && t.Profile.Dex.RefreshAbsolute.Duration == 0) {
+		return na(result.NotSupported, "the profile sets no refresh-token idle or absolute limit")
+	}
+	idle, abs := t.Profile.Dex.RefreshIdle.Duration, t.Profile.Dex.RefreshAbsolute.Duration
+	dir, err := os.MkdirTemp("", "kfp-authcheck-oob-")
+	if err != nil {
+		return errorf(result.Internal, "%v", err)
+	}
+	defer os.RemoveAll(dir)
+	a, err := env.oobAuthorizer()
+	if err != nil {
+		return errorf(result.ConfigError, "%v", err)
+	}
+	src := &oob.Source{Config: env.oobConfig(nil), Cache: &tokencache.Cache{Path: filepath.Join(dir, "dkf_credentials.json")}, Authorizer: a}
+	var notes []string
+	// expire logs in, lets the token lapse by the limit's rule, and expects Dex's refusal then a new login.
+	expire := func(name string, step func(*oob.Source) error) result.Result {
+		if r, err := src.Token(ctx); err != nil || r.Outcome != oob.Interactive && r.Outcome != oob.Cached {
+			return oobFail(name+": first login", err)
+		}
+		if err := step(src); err != nil {
+			return oobFail(name+": refreshing within the limit", err)
+		}
+		r, err := src.Token(ctx)
+		if err != nil {
+			return oobFail(name+": the login after the refused refresh", err)
+		}
+		env.remember(&oob.Token{IDToken: r.Entry.IDToken, RefreshToken: r.Entry.RefreshToken, AccessToken: r.Entry.AccessToken})
+		te, ok := oob.AsTokenError(r.RefreshErr)
+		if r.Outcome != oob.Interactive || !ok || te.Status != http.StatusBadRequest {
+			return expecting(fail(result.UnexpectedResponse, "%s: the expired refresh token was not refused cleanly", name),
+				"400 invalid_request \"Refresh token expired.\", then the interactive login", fmt.Sprintf("%s, refresh error %v", r.Outcome, r.RefreshErr))
+		}
+		notes = append(notes, fmt.Sprintf("%s: %d %s %q, then a new login", name, te.Status, te.Code, te.Description))
+		return result.Result{}
+	}
+	if idle > 0 {
+		if r := expire("idle "+idle.String(), func(*oob.Source) error { advance(t, idle+time.Minute); return nil }); r.Status != "" {
+			return r
+		}
+	}
+	if abs > 0 {
+		r := expire("absolute "+abs.String(), func(s *oob.Source) error {
+			// Refresh often enough to stay within the idle limit until the absolute one passes.
+			step := abs / 4
+			if idle > 0 && idle < step {
+				step = idle - time.Minute
+			}
+			for spent := time.Duration(0); spent+step <= abs; spent += step {
+				advance(t, step)
+				if _, err := s.Token(ctx); err != nil {
+					return err
+				}
+			}
+			advance(t, step)
+			return nil
+		})
+		if r.Status != "" {
+			return r
+		}
+	}
+	return pass("%s", strings.Join(notes, "; "))
+}
+
+// checkOOBCacheFile is OOB-008.
+func checkOOBCacheFile(ctx context.Context, env *Env) result.Result {
+	dir, err := os.MkdirTemp("", "kfp-authcheck-oob-")
+	if err != nil {
+		return errorf(result.Internal, "%v", err)
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "dkf_credentials.json")
+	const other = "https://other-cluster.example:8443/dex"
+	// As the seed's client leaves it: another cluster's token, world-readable.
+	if err := os.WriteFile(path, []byte(`{"`+other+`": {"access_token": "a", "id_token": "i", "refresh_token": "r", "expires_at": 1.5}}`), 0o644); err != nil {
+		return errorf(result.Internal, "%v", err)
+	}
+	a, err := env.oobAuthorizer()
+	if err != nil {
+		return errorf(result.ConfigError, "%v", err)
+	}
+	cache := &tokencache.Cache{Path: path}
+	src := &oob.Source{Config: env.oobConfig(nil), Cache: cache, Authorizer: a}
+	r, err := src.Token(ctx)
+	if err != nil {
+		return withEvidence(oobFail("OOB login", err), a)
+	}
+	env.remember(&oob.Token{IDToken: r.Entry.IDToken, RefreshToken: r.Entry.RefreshToken, AccessToken: r.Entry.AccessToken})
+	// Concurrent writers of unrelated issuers.
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- cache.Store(ctx, fmt.Sprintf("https://writer-%d.example/dex", i), &tokencache.Entry{AccessToken: "x", ExpiresAt: 1})
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			return errorf(result.Internal, "concurrent write: %v", err)
+		}
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		return errorf(result.Internal, "%v", err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return errorf(result.Internal, "%v", err)
+	}
+	var all map[string]tokencache.Entry
+	jsonErr := json.Unmarshal(b, &all)
+	actual := fmt.Sprintf("mode %o, %d issuers, JSON error %v", st.Mode().Perm(), len(all), jsonErr)
+	expected := "mode 600, 10 issuers (other, own, 8 writers), valid JSON"
+	switch {
+	case jsonErr != nil:
+		return expecting(fail(result.Internal, "the cache file is not valid JSON after concurrent writers"), expected, actual)
+	case st.Mode().Perm() != 0o600:
+		return expecting(fail(result.Internal, "the cache file is readable by others"), expected, actual)
+	case all[other].RefreshToken != "r" || all[env.Target.IssuerURL].IDToken == "" || len(all) != 10:
+		return expecting(fail(result.Internal, "entries were lost"), expected, actual)
+	}
+	return expecting(pass("other issuers kept, mode 0600, valid JSON after 8 concurrent writers"), expected, actual)
+}
+
+// staleCache prepares a cache whose entry must be refreshed (60 s left on the target's clock).
+func (e *Env) staleCache(ctx context.Context, dir string) (*tokencache.Cache, *oob.Token, error) {
+	_, tok, _, err := e.oobLogin(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	entry := tok.Entry()
+	entry.ExpiresAt = float64(nowOf(e.Target)().Add(time.Minute).Unix())
+	cache := &tokencache.Cache{Path: filepath.Join(dir, "dkf_credentials.json")}
+	return cache, tok, cache.Store(ctx, e.Target.IssuerURL, entry)
+}
+
+// grantCounter counts the token endpoint's refresh grants seen through a transport.
+type grantCounter struct {
+	base      http.RoundTripper
+	refreshes atomic.Int64
+	requests  atomic.Int64
+}
+
+func (g *grantCounter) RoundTrip(r *http.Request) (*http.Response, error) {
+	g.requests.Add(1)
+	if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/token") && r.GetBody != nil {
+		if body, err := r.GetBody(); err == nil {
+			buf := make([]byte, 64)
+			n, _ := body.Read(buf)
+			body.Close()
+			if strings.Contains(string(buf[:n]), "grant_type=refresh_token") {
+				g.refreshes.Add(1)
+			}
+		}
+	}
+	return g.base.RoundTrip(r)
+}
+
+// checkOOBConcurrentRefresh is OOB-009.
+func checkOOBConcurrentRefresh(ctx context.Context, env *Env) result.Result {
+	dir, err := os.MkdirTemp("", "kfp-authcheck-oob-")
+	if err != nil {
+		return errorf(result.Internal, "%v", err)
+	}
+	defer os.RemoveAll(dir)
+	cache, _, err := env.staleCache(ctx, dir)
+	if err != nil {
+		return oobFail("OOB login", err)
+	}
+	counter := &grantCounter{base: env.oobTransport()}
+	var interactive atomic.Int64
+	denied := oob.AuthorizerFunc(func(context.Context, string) (string, error) {
+		interactive.Add(1)
+		return "", errors.New("an interactive login was needed")
+	})
+	// Two independent clients, each with its own open lock file, as two processes would be.
+	outcomes := make([]string, 2)
+	var wg sync.WaitGroup
+	for i := range outcomes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			src := &oob.Source{Config: env.oobConfig(counter),
+				Cache: &tokencache.Cache{Path: cache.Path}, Authorizer: denied}
+			r, err := src.Token(ctx)
+			if err != nil {
+				outcomes[i] = "error: " + err.Error()
+				return
+			}
+			outcomes[i] = string(r.Outcome)
+		}()
+	}
+	wg.Wait()
+	_, loadErr := cache.Load(env.Target.IssuerURL)
+	actual := fmt.Sprintf("outcomes %s; refresh grants %d; interactive %d; cache %v", strings.Join(outcomes, ", "),
+		counter.refreshes.Load(), interactive.Load(), loadErr)
+	expected := "outcomes refreshed and cached; 1 refresh grant; 0 interactive; cache valid"
+	if counter.refreshes.Load() != 1 || interactive.Load() != 0 || loadErr != nil {
+		return expecting(fail(result.UnexpectedResponse, "concurrent refreshers did not share one refresh"), expected, actual)
+	}
+	return expecting(pass("one refresh served both clients; no interactive fallback; the cache is intact"), expected, actual)
+}
+
+// checkOOBConnectorRefresh is OOB-010.
+func checkOOBConnectorRefresh(ctx context.Context, env *Env) result.Result {
+	_, tok, a, err := env.oobLogin(ctx)
+	if err != nil {
+		return withEvidence(oobFail("OOB login", err), a)
+	}
+	u, _ := env.FirstUser("local")
+	if tok.RefreshToken == "" {
+		return warn(result.NotSupported, "connector %s issues no refresh token: users log in again at every ID-token expiry", u.Connector)
+	}
+	return pass("connector %s issues refresh tokens with offline_access", u.Connector)
+}
+
+// checkOOBPlainPKCE is OOB-011.
+func checkOOBPlainPKCE(ctx context.Context, env *Env) result.Result {
+	c, err := oob.Discover(ctx, env.oobConfig(nil))
+	if err != nil {
+		return oobFail("discovery", err)
+	}
+	a, err := env.oobAuthorizer()
+	if err != nil {
+		return errorf(result.ConfigError, "%v", err)
+	}
+	verifier := oob.NewVerifier()
+	code, err := a.Authorize(ctx, oobAuthURL(c, env.Target.OOBClientID, url.Values{"code_challenge": {verifier}, "code_challenge_method": {"plain"}}))
+	if err != nil {
+		// Refused at the authorization step: no downgrade possible.
+		return withEvidence(pass("code_challenge_method=plain is refused: %v", reasonOf(err)), a)
+	}
+	tok, err := c.Exchange(ctx, code, verifier)
+	env.remember(tok)
+	if err != nil {
+		return expecting(pass("a plain challenge is refused at the token endpoint"), "refused or recorded", err.Error())
+	}
+	return expecting(warn(result.PKCEDowngrade, "Dex accepts code_challenge_method=plain: a client can be downgraded to a PKCE challenge that equals the verifier"),
+		"S256 only", "plain accepted")
+}
+
+// checkOOBCachePolicy is OOB-012.
+func checkOOBCachePolicy(ctx context.Context, env *Env) result.Result {
+	dir, err := os.MkdirTemp("", "kfp-authcheck-oob-")
+	if err != nil {
+		return errorf(result.Internal, "%v", err)
+	}
+	defer os.RemoveAll(dir)
+	a, err := env.oobAuthorizer()
+	if err != nil {
+		return errorf(result.ConfigError, "%v", err)
+	}
+	counter := &grantCounter{base: env.oobTransport()}
+	cache := &tokencache.Cache{Path: filepath.Join(dir, "dkf_credentials.json")}
+	src := &oob.Source{Config: env.oobConfig(counter),
+		Cache: cache, Authorizer: a}
+	var steps []string
+	step := func(want oob.Outcome, prep func(e *tokencache.Entry)) (result.Result, bool) {
+		if prep != nil {
+			e, err := cache.Load(env.Target.IssuerURL)
+			if err != nil || e == nil {
+				return errorf(result.Internal, "cache: %v", err), false
+			}
+			prep(e)
+			if err := cache.Store(ctx, env.Target.IssuerURL, e); err != nil {
+				return errorf(result.Internal, "cache: %v", err), false
+			}
+		}
+		before := counter.requests.Load()
+		r, err := src.Token(ctx)
+		if err != nil {
+			return oobFail(string(want)+" step", err), false
+		}
+		env.remember(&oob.Token{IDToken: r.Entry.IDToken, RefreshToken: r.Entry.RefreshToken, AccessToken: r.Entry.AccessToken})
+		calls := counter.requests.Load() - before
+		steps = append(steps, fmt.Sprintf("%s (%d calls)", r.Outcome, calls))
+		if r.Outcome != want || (want == oob.Cached && calls != 0) {
+			return fail(result.UnexpectedResponse, "expected %s, got %s with %d network calls", want, r.Outcome, calls), false
+		}
+		return result.Result{}, true
+	}
+	expected := "interactive, cached (0 calls), refreshed (under 300 s left), interactive (refresh refused)"
+	for _, s := range []struct {
+		want oob.Outcome
+		prep func(*tokencache.Entry)
+	}{
+		{oob.Interactive, nil},
+		{oob.Cached, nil},
+		{oob.Refreshed, func(e *tokencache.Entry) { e.ExpiresAt = float64(nowOf(env.Target)().Add(200 * time.Second).Unix()) }},
+		{oob.Interactive, func(e *tokencache.Entry) {
+			e.ExpiresAt = float64(nowOf(env.Target)().Add(-time.Second).Unix())
+			e.RefreshToken = "revoked-" + e.RefreshToken[:4]
+		}},
+	} {
+		if r, ok := step(s.want, s.prep); !ok {
+			return withEvidence(expecting(r, expected, strings.Join(steps, ", ")), a)
+		}
+	}
+	return expecting(pass("the cache policy holds: %s", strings.Join(steps, ", ")), expected, strings.Join(steps, ", "))
+}
