@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Builds the real programs the local tier runs (Dex, oauth2-proxy, etcd, kube-apiserver) from the pinned Go
+# modules under tools/, into bin/tools/. Each tool is its own module so that Go's minimal version selection never
+# mixes the four programs' dependency graphs (each is built against the versions its own release was tested with).
+#
+# A binary is rebuilt only when its pin changes: bin/tools/<name>.stamp records the module version, the Go version
+# and a hash of the tool's go.mod and go.sum; a matching stamp skips the build.
+#
+# Usage: tools/build.sh [name...]      (default: every tool)
+# Env:   TOOLS_BIN (default bin/tools), GO (default go)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+bin=${TOOLS_BIN:-$root/bin/tools}
+go=${GO:-go}
+mkdir -p "$bin"
+
+# name | module directory under tools/ | main package | pinned module
+tools=(
+  "dex|dex|github.com/dexidp/dex/cmd/dex|github.com/dexidp/dex"
+  "oauth2-proxy|oauth2-proxy|github.com/oauth2-proxy/oauth2-proxy/v7|github.com/oauth2-proxy/oauth2-proxy/v7"
+  "etcd|etcd|go.etcd.io/etcd/server/v3|go.etcd.io/etcd/server/v3"
+  "kube-apiserver|kube-apiserver|k8s.io/kubernetes/cmd/kube-apiserver|k8s.io/kubernetes"
+)
+
+want=("$@")
+selected() {
+  [ ${#want[@]} -eq 0 ] && return 0
+  local w
+  for w in "${want[@]}"; do [ "$w" = "$1" ] && return 0; done
+  return 1
+}
+
+if [ ${#want[@]} -gt 0 ]; then
+  for w in "${want[@]}"; do
+    case " dex oauth2-proxy etcd kube-apiserver " in *" $w "*) ;; *) echo "tools: unknown tool $w (dex, oauth2-proxy, etcd, kube-apiserver)" >&2; exit 2 ;; esac
+  done
+fi
+
+goversion=$($go env GOVERSION)
+built=0
+for entry in "${tools[@]}"; do
+  IFS='|' read -r name dir pkg mod <<<"$entry"
+  selected "$name" || continue
+  moddir="$root/tools/$dir"
+  version=$(cd "$moddir" && $go list -m -f '{{.Version}}' "$mod")
+  sum=$(cat "$moddir/go.mod" "$moddir/go.sum" | sha256sum | cut -c1-16)
+  stamp="$mod@$version $goversion mod:$sum"
+  if [ -x "$bin/$name" ] && [ -f "$bin/$name.stamp" ] && [ "$(cat "$bin/$name.stamp")" = "$stamp" ]; then
+    echo "tools: $name $version is built (bin/tools/$name)"
+    continue
+  fi
+  echo "tools: building $name $version ($pkg) ..."
+  start=$(date +%s)
+  rm -f "$bin/$name.stamp"
+  (cd "$moddir" && $go build -trimpath -o "$bin/$name.tmp" "$pkg")
+  mv -f "$bin/$name.tmp" "$bin/$name"
+  printf '%s\n' "$stamp" >"$bin/$name.stamp"
+  echo "tools: built $name $version in $(($(date +%s) - start))s"
+  built=$((built + 1))
+done
+echo "tools: $built built, the rest up to date, in $bin"
