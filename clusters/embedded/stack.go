@@ -81,7 +81,7 @@ func Start(ctx context.Context, p *profile.Profile, opts Options) (s *Stack, err
 	if err := s.prepareDir(opts.Dir); err != nil {
 		return nil, err
 	}
-	s.Users = usersWithPasswords(p.Users, opts.Passwords)
+	s.Users = UsersWithPasswords(p.Users, opts.Passwords)
 
 	listen := opts.Listen
 	if listen == "" {
@@ -117,7 +117,7 @@ func Start(ctx context.Context, p *profile.Profile, opts Options) (s *Stack, err
 		UserIDHeader: p.KFP.UserIDHeader,
 		UserIDPrefix: p.KFP.UserIDPrefix,
 		ErrorFormat:  p.KFP.ErrorFormat,
-		Authorizer:   profileAuthorizer(p),
+		Authorizer:   ProfileAuthorizer(p),
 		TagName:      p.KFP.Version,
 		CommitSHA:    "embedded",
 		Now:          s.Clock.Now,
@@ -132,10 +132,7 @@ func Start(ctx context.Context, p *profile.Profile, opts Options) (s *Stack, err
 	}
 
 	mux := http.NewServeMux()
-	upstream := http.NewServeMux()
-	upstream.Handle("/pipeline/", http.StripPrefix("/pipeline", kfp.UIHandler()))
-	upstream.Handle("/pipeline", http.RedirectHandler("/pipeline/", http.StatusMovedPermanently))
-	upstream.HandleFunc("/", dashboard)
+	upstream := Upstream(kfp)
 	if p.Gateway == nil {
 		mux.Handle("/", upstream)
 	} else {
@@ -145,7 +142,7 @@ func Start(ctx context.Context, p *profile.Profile, opts Options) (s *Stack, err
 			return nil, err
 		}
 		mux.Handle("/dex/", d)
-		proxy, err := oauth2proxy.New(s.proxyConfig(p))
+		proxy, err := oauth2proxy.New(GatewayConfig(p, s.GatewayURL, s.IssuerURL, s.tlsConfig, s.Clock.Now))
 		if err != nil {
 			gwLis.Close()
 			return nil, fmt.Errorf("gateway stand-in: %w", err)
@@ -186,7 +183,7 @@ func (s *Stack) startDex(ctx context.Context, p *profile.Profile, opts Options) 
 	}
 	s.closers = append(s.closers, func() error { stop(); return nil })
 	s.DexGRPCAddr = addr
-	if err := fixtures.ProvisionDex(ctx, addr, dexUsers(s.Users), s.dexClients(p)); err != nil {
+	if err := fixtures.ProvisionDex(ctx, addr, dexUsers(s.Users), DexClients(p, s.GatewayURL)); err != nil {
 		return nil, err
 	}
 	return d, nil
@@ -257,7 +254,9 @@ func (s *Stack) ldapServer(opts Options) error {
 	return nil
 }
 
-func (s *Stack) proxyConfig(p *profile.Profile) oauth2proxy.Config {
+// GatewayConfig is the gateway stand-in's configuration for profile p with the gateway at gatewayURL and Dex at
+// issuerURL: the embedded tier runs it for every profile, the local tier for oidc-authservice (no real program).
+func GatewayConfig(p *profile.Profile, gatewayURL, issuerURL string, tlsConf *tls.Config, now func() time.Time) oauth2proxy.Config {
 	g := p.Gateway
 	secret := make([]byte, 32)
 	_, _ = rand.Read(secret)
@@ -265,7 +264,7 @@ func (s *Stack) proxyConfig(p *profile.Profile) oauth2proxy.Config {
 		ProxyPrefix:            g.ProxyPrefix,
 		StartPath:              g.StartPath,
 		CallbackPath:           g.CallbackPath,
-		RedirectURL:            s.redirectURL(g),
+		RedirectURL:            RedirectURL(g, gatewayURL),
 		RelativeRedirectURL:    !g.AbsoluteRedirectURL,
 		OmitPrompt:             g.OmitPrompt,
 		OIDCNonce:              g.OIDCNonce,
@@ -277,9 +276,9 @@ func (s *Stack) proxyConfig(p *profile.Profile) oauth2proxy.Config {
 		ApprovalPrompt:         g.ApprovalPrompt,
 		CodeChallengeMethod:    g.CodeChallengeMethod,
 		LoginURL:               g.LoginPath,
-		RedeemURL:              s.IssuerURL + "/token",
-		JWKSURL:                s.IssuerURL + "/keys",
-		IssuerURL:              s.IssuerURL,
+		RedeemURL:              issuerURL + "/token",
+		JWKSURL:                issuerURL + "/keys",
+		IssuerURL:              issuerURL,
 		SkipProviderButton:     g.SkipProviderButton,
 		APIRoutes:              g.APIRoutes,
 		DetectAJAX:             g.DetectAJAX,
@@ -296,8 +295,8 @@ func (s *Stack) proxyConfig(p *profile.Profile) oauth2proxy.Config {
 		SetAuthorizationHeader: g.SetAuthorizationHeader,
 		SkipJWTBearerTokens:    g.SkipJWTBearerTokens,
 		HTTPClient: &http.Client{Timeout: 10 * time.Second,
-			Transport: &http.Transport{TLSClientConfig: s.tlsConfig.Clone()}},
-		Now: s.Clock.Now,
+			Transport: &http.Transport{TLSClientConfig: tlsConf.Clone()}},
+		Now: now,
 	}
 	if len(g.ExtraAudiencesPaths) == 0 {
 		c.ExtraAudiences = g.ExtraAudiences
@@ -310,17 +309,20 @@ func (s *Stack) proxyConfig(p *profile.Profile) oauth2proxy.Config {
 	return c
 }
 
-func (s *Stack) redirectURL(g *profile.Gateway) string {
+// RedirectURL is the redirect_uri the gateway sends to Dex: the profile's, resolved against gatewayURL where the
+// distribution configures it absolute (deployKF).
+func RedirectURL(g *profile.Gateway, gatewayURL string) string {
 	if g.AbsoluteRedirectURL && strings.HasPrefix(g.RedirectURL, "/") {
-		return s.GatewayURL + g.RedirectURL
+		return gatewayURL + g.RedirectURL
 	}
 	return g.RedirectURL
 }
 
-func (s *Stack) dexClients(p *profile.Profile) []fixtures.DexClient {
+// DexClients are the OAuth2 clients Dex holds for profile p: the gateway's own, then the profile's others.
+func DexClients(p *profile.Profile, gatewayURL string) []fixtures.DexClient {
 	g := p.Gateway
 	out := []fixtures.DexClient{{ID: g.ClientID, Name: "Dex Login Application", Secret: g.ClientSecret,
-		RedirectURIs: []string{s.redirectURL(g)}}}
+		RedirectURIs: []string{RedirectURL(g, gatewayURL)}}}
 	for _, c := range p.Dex.Clients {
 		out = append(out, fixtures.DexClient{ID: c.ID, Name: c.Name, Secret: c.Secret, Public: c.Public, RedirectURIs: c.RedirectURIs})
 	}
@@ -336,22 +338,38 @@ func (s *Stack) serveInCluster(kfp *kfpmock.Server) error {
 		return fmt.Errorf("in-cluster API listen: %w", err)
 	}
 	s.InClusterAPIURL = "http://" + lis.Addr().String()
-	header := s.Profile.KFP.UserIDHeader
-	api := kfp.APIHandler()
-	var h http.Handler = api
-	if s.Profile.MultiUser && header != "" {
-		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.Header.Get(header) != "" {
-				w.Header().Set("Content-Type", "text/plain")
-				w.WriteHeader(http.StatusForbidden)
-				_, _ = w.Write([]byte("RBAC: access denied"))
-				return
-			}
-			api.ServeHTTP(w, r)
-		})
-	}
-	s.serve(lis, h, nil)
+	s.serve(lis, InClusterHandler(s.Profile, kfp), nil)
 	return nil
+}
+
+// InClusterHandler is the KFP API as ml-pipeline:8888 answers inside the cluster, behind a stand-in for
+// Kubeflow's Istio policy on ml-pipeline: a request that carries the identity header and did not come through
+// the gateway is refused (kubeflow#6702).
+func InClusterHandler(p *profile.Profile, kfp *kfpmock.Server) http.Handler {
+	header := p.KFP.UserIDHeader
+	api := kfp.APIHandler()
+	if !p.MultiUser || header == "" {
+		return api
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get(header) != "" {
+			w.Header().Set("Content-Type", "text/plain")
+			w.WriteHeader(http.StatusForbidden)
+			_, _ = w.Write([]byte("RBAC: access denied"))
+			return
+		}
+		api.ServeHTTP(w, r)
+	})
+}
+
+// Upstream is what the gateway guards: the pipeline UI (and the API through it) under /pipeline, and a stand-in
+// for the central dashboard everywhere else.
+func Upstream(kfp *kfpmock.Server) *http.ServeMux {
+	upstream := http.NewServeMux()
+	upstream.Handle("/pipeline/", http.StripPrefix("/pipeline", kfp.UIHandler()))
+	upstream.Handle("/pipeline", http.RedirectHandler("/pipeline/", http.StatusMovedPermanently))
+	upstream.HandleFunc("/", dashboard)
+	return upstream
 }
 
 func (s *Stack) serve(lis net.Listener, h http.Handler, tlsConf *tls.Config) {
@@ -471,7 +489,8 @@ func (s *Stack) Description() *target.File {
 	return f
 }
 
-func usersWithPasswords(users []profile.User, override map[string]string) []profile.User {
+// UsersWithPasswords copies the profile's users with the passwords in override (by email) put in.
+func UsersWithPasswords(users []profile.User, override map[string]string) []profile.User {
 	out := make([]profile.User, len(users))
 	copy(out, users)
 	for i := range out {
@@ -493,7 +512,9 @@ func dexUsers(users []profile.User) []fixtures.DexUser {
 	return out
 }
 
-func profileAuthorizer(p *profile.Profile) kfpmock.Authorizer {
+// ProfileAuthorizer stands in for SubjectAccessReview with the profile's Kubeflow Profiles (owners and
+// contributors).
+func ProfileAuthorizer(p *profile.Profile) kfpmock.Authorizer {
 	members := map[string][]string{}
 	for _, ns := range p.KFP.Namespaces {
 		members[ns.Name] = append([]string{ns.Owner}, ns.Contributors...)

@@ -1,0 +1,143 @@
+package local
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/kfp-authcheck/kfp-authcheck/clusters/embedded"
+	"github.com/kfp-authcheck/kfp-authcheck/profile"
+)
+
+// dexConfig is the part of Dex v2.41's config file (cmd/dex/config.go) the tier writes. JSON is YAML, and Dex
+// reads its config through a YAML-to-JSON step, so the file is written as JSON.
+type dexConfig struct {
+	Issuer           string            `json:"issuer"`
+	Storage          dexStorage        `json:"storage"`
+	Web              dexWeb            `json:"web"`
+	Telemetry        dexWeb            `json:"telemetry"`
+	GRPC             dexGRPC           `json:"grpc"`
+	OAuth2           dexOAuth2         `json:"oauth2"`
+	Expiry           dexExpiry         `json:"expiry"`
+	Logger           dexLogger         `json:"logger"`
+	EnablePasswordDB bool              `json:"enablePasswordDB"`
+	StaticPasswords  []dexPassword     `json:"staticPasswords,omitempty"`
+	StaticClients    []dexClient       `json:"staticClients,omitempty"`
+	Connectors       []json.RawMessage `json:"connectors,omitempty"`
+}
+
+type dexStorage struct {
+	Type string `json:"type"`
+}
+
+type dexWeb struct {
+	HTTP string `json:"http"`
+}
+
+type dexGRPC struct {
+	Addr string `json:"addr"`
+}
+
+type dexOAuth2 struct {
+	SkipApprovalScreen    bool   `json:"skipApprovalScreen"`
+	AlwaysShowLoginScreen bool   `json:"alwaysShowLoginScreen"`
+	PasswordConnector     string `json:"passwordConnector,omitempty"`
+}
+
+type dexExpiry struct {
+	IDTokens string `json:"idTokens,omitempty"`
+}
+
+type dexLogger struct {
+	Level  string `json:"level"`
+	Format string `json:"format"`
+}
+
+type dexPassword struct {
+	Email    string `json:"email"`
+	Hash     string `json:"hash"`
+	Username string `json:"username"`
+	UserID   string `json:"userID"`
+}
+
+type dexClient struct {
+	ID           string   `json:"id"`
+	Name         string   `json:"name"`
+	Secret       string   `json:"secret,omitempty"`
+	Public       bool     `json:"public,omitempty"`
+	RedirectURIs []string `json:"redirectURIs"`
+}
+
+// dexPorts are the loopback ports Dex listens on.
+type dexPorts struct{ Web, GRPC, Telemetry int }
+
+// buildDexConfig turns the profile into Dex's config, the way the distributions configure Dex: the profile's
+// users as staticPasswords (bcrypt hashes), the gateway's client and the profile's other clients as
+// staticClients, the local connector as the password DB and other connectors from connectorConfig (their
+// "config" blocks, keyed by connector ID, which the fixture that runs their backend supplies: slapd for ldap).
+// Static entries are read-only through Dex's gRPC API, as on a real deployment; fixtures add users and clients
+// beside them through fixtures.ProvisionDex.
+func buildDexConfig(p *profile.Profile, issuerURL, gatewayURL string, users []profile.User, ports dexPorts,
+	connectorConfig map[string]json.RawMessage) (*dexConfig, error) {
+	if p.Dex == nil || p.Gateway == nil {
+		return nil, fmt.Errorf("profile %s has no Dex or no gateway", p.Name)
+	}
+	d := p.Dex
+	c := &dexConfig{
+		Issuer:    issuerURL,
+		Storage:   dexStorage{Type: "memory"},
+		Web:       dexWeb{HTTP: fmt.Sprintf("127.0.0.1:%d", ports.Web)},
+		Telemetry: dexWeb{HTTP: fmt.Sprintf("127.0.0.1:%d", ports.Telemetry)},
+		GRPC:      dexGRPC{Addr: fmt.Sprintf("127.0.0.1:%d", ports.GRPC)},
+		OAuth2: dexOAuth2{SkipApprovalScreen: d.SkipApprovalScreen,
+			AlwaysShowLoginScreen: d.AlwaysShowLogin},
+		Logger: dexLogger{Level: "debug", Format: "text"},
+	}
+	if d.IDTokenTTL.Duration > 0 {
+		c.Expiry.IDTokens = d.IDTokenTTL.Duration.String()
+	}
+	for _, conn := range d.Connectors {
+		switch conn.Type {
+		case "local":
+			if conn.ID != "local" {
+				return nil, fmt.Errorf("profile %s: Dex's password DB connector is always called local, not %q", p.Name, conn.ID)
+			}
+			c.EnablePasswordDB = true
+		default:
+			cfg, ok := connectorConfig[conn.ID]
+			if !ok {
+				return nil, fmt.Errorf("profile %s: connector %s (type %s) needs its backend's configuration, which no fixture supplied",
+					p.Name, conn.ID, conn.Type)
+			}
+			raw, err := json.Marshal(map[string]any{"type": conn.Type, "id": conn.ID, "name": conn.Name, "config": cfg})
+			if err != nil {
+				return nil, err
+			}
+			c.Connectors = append(c.Connectors, raw)
+		}
+	}
+	for _, u := range users {
+		if u.Connector != "local" {
+			continue
+		}
+		hash, err := bcrypt.GenerateFromPassword([]byte(u.Password), bcrypt.DefaultCost)
+		if err != nil {
+			return nil, fmt.Errorf("hash the password of %s: %w", u.Email, err)
+		}
+		c.StaticPasswords = append(c.StaticPasswords, dexPassword{Email: u.Email, Hash: string(hash),
+			Username: orDefault(u.Username, u.Email), UserID: orDefault(u.UserID, u.Email)})
+	}
+	for _, cl := range embedded.DexClients(p, gatewayURL) {
+		c.StaticClients = append(c.StaticClients, dexClient{ID: cl.ID, Name: cl.Name, Secret: cl.Secret,
+			Public: cl.Public, RedirectURIs: cl.RedirectURIs})
+	}
+	return c, nil
+}
+
+func orDefault(v, d string) string {
+	if v == "" {
+		return d
+	}
+	return v
+}

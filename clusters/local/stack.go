@@ -1,0 +1,473 @@
+// Package local starts a KFP auth stack from the real programs on loopback, for one profile: Dex and
+// oauth2-proxy built by `make tools` from pinned modules, configured from the same profile data as the embedded
+// mocks, and on request etcd with kube-apiserver. The project's KFP API stand-in is the upstream (there is no
+// real KFP API server here), and a small in-process front stands in for the Istio ingress gateway: it routes
+// /dex/ to Dex and everything else to oauth2-proxy under one origin, as the VirtualServices do.
+//
+// Every program runs in its own process group with its log kept under the stack's directory; a failed start,
+// Close, Ctrl-C (the caller's context) and the harness's own death (Pdeathsig) stop them all.
+package local
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/kfp-authcheck/kfp-authcheck/clusters/embedded"
+	"github.com/kfp-authcheck/kfp-authcheck/internal/atomicfile"
+	"github.com/kfp-authcheck/kfp-authcheck/internal/redact"
+	"github.com/kfp-authcheck/kfp-authcheck/internal/selfca"
+	kfpmock "github.com/kfp-authcheck/kfp-authcheck/mocks/kfpapi"
+	"github.com/kfp-authcheck/kfp-authcheck/mocks/oauth2proxy"
+	"github.com/kfp-authcheck/kfp-authcheck/profile"
+	"github.com/kfp-authcheck/kfp-authcheck/target"
+)
+
+// CapKubeAPI is the capability of a stack with a real kube-apiserver (TokenRequest, TokenReview,
+// SubjectAccessReview, RBAC objects for fixtures).
+const CapKubeAPI = "kube-apiserver"
+
+// Options tune a local stack.
+type Options struct {
+	// Passwords overrides the profile's passwords by email.
+	Passwords map[string]string
+	// Dir receives configs and logs; default a new temporary directory, removed on Close.
+	Dir string
+	// ToolsDir holds the built programs; default ToolsDir().
+	ToolsDir string
+	// Kube also starts etcd and kube-apiserver (slow: a few seconds; only when a check family needs it).
+	Kube bool
+	// ConnectorConfig is the "config" block of each Dex connector other than local, by connector ID, supplied
+	// by the fixture that runs its backend (slapd for ldap).
+	ConnectorConfig map[string]json.RawMessage
+	// StartTimeout bounds each program's start-up; default 60s.
+	StartTimeout time.Duration
+	// Progress, when set, gets a line per program as it comes up.
+	Progress io.Writer
+}
+
+// Stack is a running local stack.
+type Stack struct {
+	Profile         *profile.Profile
+	GatewayURL      string
+	PipelineURL     string
+	IssuerURL       string
+	InClusterAPIURL string
+	DexGRPCAddr     string
+	CAFile          string
+	Users           []profile.User
+	// Kube is the kube-apiserver, when Options.Kube asked for it.
+	Kube *Kube
+	// StartupTime is how long Start took.
+	StartupTime time.Duration
+	// Versions are the programs that run, with the pins they were built at.
+	Versions map[string]string
+	// GatewayStandIn is set where the profile's gateway has no real program here (oidc-authservice): the
+	// embedded gateway stand-in runs in front of the real Dex instead.
+	GatewayStandIn string
+
+	dir       string
+	ownDir    bool
+	tlsConfig *tls.Config
+	procs     group
+	closers   []func() error
+	redactor  *redact.Redactor
+}
+
+// Start brings the stack up. On any error, everything started so far is stopped and the error carries the end
+// of the failing program's log.
+func Start(ctx context.Context, p *profile.Profile, opts Options) (s *Stack, err error) {
+	begin := time.Now()
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	if opts.StartTimeout <= 0 {
+		opts.StartTimeout = 60 * time.Second
+	}
+	tools := opts.ToolsDir
+	if tools == "" && (p.Gateway != nil || opts.Kube) {
+		if tools, err = ToolsDir(); err != nil {
+			return nil, err
+		}
+	}
+	st := &Stack{Profile: p, tlsConfig: &tls.Config{MinVersion: tls.VersionTLS12}, Versions: map[string]string{},
+		redactor: redact.New()}
+	defer func() {
+		if err != nil {
+			st.Close()
+		}
+	}()
+	if err := st.prepareDir(opts.Dir); err != nil {
+		return nil, err
+	}
+	st.Users = embedded.UsersWithPasswords(p.Users, opts.Passwords)
+	for _, u := range st.Users {
+		st.redactor.Add(u.Password)
+	}
+
+	gwLis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("gateway listen: %w", err)
+	}
+	var serverTLS *tls.Config
+	scheme := "http"
+	if p.HTTPS {
+		scheme = "https"
+		ca, err := selfca.New()
+		if err != nil {
+			gwLis.Close()
+			return nil, err
+		}
+		st.CAFile = filepath.Join(st.dir, "ca.pem")
+		if err := os.WriteFile(st.CAFile, ca.CAPEM, 0o644); err != nil {
+			gwLis.Close()
+			return nil, fmt.Errorf("write CA bundle: %w", err)
+		}
+		st.tlsConfig.RootCAs = ca.Pool
+		serverTLS = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{ca.Server}}
+	}
+	st.GatewayURL = scheme + "://" + gwLis.Addr().String()
+	st.PipelineURL = st.GatewayURL + "/pipeline"
+	st.IssuerURL = st.GatewayURL + "/dex"
+
+	kfp, err := kfpmock.New(kfpmock.Config{
+		MultiUser: p.MultiUser, UserIDHeader: p.KFP.UserIDHeader, UserIDPrefix: p.KFP.UserIDPrefix,
+		ErrorFormat: p.KFP.ErrorFormat, Authorizer: embedded.ProfileAuthorizer(p),
+		TagName: p.KFP.Version, CommitSHA: "local",
+	})
+	if err != nil {
+		gwLis.Close()
+		return nil, fmt.Errorf("kfp api stand-in: %w", err)
+	}
+	inLis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		gwLis.Close()
+		return nil, fmt.Errorf("in-cluster API listen: %w", err)
+	}
+	st.InClusterAPIURL = "http://" + inLis.Addr().String()
+	st.serve(inLis, embedded.InClusterHandler(p, kfp), nil)
+
+	front, err := st.startGateway(ctx, p, kfp, tools, opts)
+	if err != nil {
+		gwLis.Close()
+		return nil, err
+	}
+	st.serve(gwLis, front, serverTLS)
+
+	if opts.Kube {
+		k, err := startKube(ctx, &st.procs, tools, st.dir, opts.StartTimeout, opts.Progress)
+		if err != nil {
+			return nil, err
+		}
+		st.Kube = k
+		st.redactor.Add(k.AdminToken)
+		st.Versions["etcd"] = ToolVersion(tools, "etcd")
+		st.Versions["kube-apiserver"] = ToolVersion(tools, "kube-apiserver")
+	}
+	st.StartupTime = time.Since(begin)
+	return st, nil
+}
+
+// startGateway starts Dex and the gateway for p and returns the front handler (the ingress stand-in).
+func (s *Stack) startGateway(ctx context.Context, p *profile.Profile, kfp *kfpmock.Server, tools string, opts Options) (http.Handler, error) {
+	upstream := embedded.Upstream(kfp)
+	if p.Gateway == nil {
+		return upstream, nil // standalone: KFP with no auth, the same stand-in as the embedded tier
+	}
+	dexDirect, err := s.startDex(ctx, p, tools, opts)
+	if err != nil {
+		return nil, err
+	}
+	dexURL, _ := url.Parse(dexDirect)
+	mux := http.NewServeMux()
+	mux.Handle("/dex/", s.reverseProxy(dexURL))
+
+	switch p.Gateway.Kind {
+	case "oauth2-proxy":
+		upLis, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("upstream listen: %w", err)
+		}
+		s.serve(upLis, identityFromGateway(p, upstream), nil)
+		proxyURL, err := s.startOAuth2Proxy(ctx, p, tools, dexDirect, "http://"+upLis.Addr().String()+"/", opts)
+		if err != nil {
+			return nil, err
+		}
+		u, _ := url.Parse(proxyURL)
+		mux.Handle("/", s.reverseProxy(u))
+	default:
+		// No real program for this gateway (oidc-authservice) is built here: the embedded stand-in runs in
+		// front of the real Dex, so Dex's side of the flow (approval screen included) is still the real one.
+		s.GatewayStandIn = p.Gateway.Kind + " (embedded stand-in: no real program on the local tier)"
+		proxy, err := oauth2proxy.New(embedded.GatewayConfig(p, s.GatewayURL, s.IssuerURL, s.tlsConfig, time.Now))
+		if err != nil {
+			return nil, fmt.Errorf("gateway stand-in: %w", err)
+		}
+		mux.Handle("/", proxy.Handler(upstream))
+	}
+	return mux, nil
+}
+
+func (s *Stack) startDex(ctx context.Context, p *profile.Profile, tools string, opts Options) (string, error) {
+	bin, err := tool(tools, "dex")
+	if err != nil {
+		return "", err
+	}
+	s.Versions["dex"] = ToolVersion(tools, "dex")
+	cfgPath := filepath.Join(s.dir, "dex.yaml")
+	var direct string
+	_, ports, err := s.procs.launch(ctx, "dex", bin, s.dir, 3, func(ports []int) ([]string, []string, func(context.Context) error, error) {
+		cfg, err := buildDexConfig(p, s.IssuerURL, s.GatewayURL, s.Users, dexPorts{Web: ports[0], GRPC: ports[1], Telemetry: ports[2]},
+			opts.ConnectorConfig)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		b, err := json.MarshalIndent(cfg, "", "  ")
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		if err := atomicfile.Write(cfgPath, b, 0o600); err != nil { // holds the clients' secrets
+			return nil, nil, nil, err
+		}
+		direct = fmt.Sprintf("http://127.0.0.1:%d%s", ports[0], pathOf(s.IssuerURL))
+		client := &http.Client{Timeout: 2 * time.Second}
+		return []string{"serve", cfgPath}, nil, httpReady(client, direct+"/healthz", nil), nil
+	}, opts.StartTimeout)
+	if err != nil {
+		return "", err
+	}
+	s.DexGRPCAddr = fmt.Sprintf("127.0.0.1:%d", ports[1])
+	progress(opts.Progress, "dex %s on %s (issuer %s, gRPC %s)", s.Versions["dex"], strings.TrimSuffix(direct, pathOf(s.IssuerURL)),
+		s.IssuerURL, s.DexGRPCAddr)
+	return direct, nil
+}
+
+func (s *Stack) startOAuth2Proxy(ctx context.Context, p *profile.Profile, tools, dexDirect, upstream string, opts Options) (string, error) {
+	bin, err := tool(tools, "oauth2-proxy")
+	if err != nil {
+		return "", err
+	}
+	s.Versions["oauth2-proxy"] = ToolVersion(tools, "oauth2-proxy")
+	secret, err := newCookieSecret()
+	if err != nil {
+		return "", err
+	}
+	s.redactor.Add(secret)
+	s.redactor.Add(p.Gateway.ClientSecret)
+	cfgPath := filepath.Join(s.dir, "oauth2_proxy.cfg")
+	var base string
+	_, _, err = s.procs.launch(ctx, "oauth2-proxy", bin, s.dir, 1, func(ports []int) ([]string, []string, func(context.Context) error, error) {
+		cfg, err := buildProxyConfig(p, proxyEndpoints{Port: ports[0], GatewayURL: s.GatewayURL, IssuerURL: s.IssuerURL,
+			DexDirect: dexDirect, Upstream: upstream}, secret)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		if err := atomicfile.Write(cfgPath, []byte(cfg), 0o600); err != nil { // holds the client and cookie secrets
+			return nil, nil, nil, err
+		}
+		base = fmt.Sprintf("http://127.0.0.1:%d", ports[0])
+		client := &http.Client{Timeout: 2 * time.Second}
+		return []string{"--config", cfgPath}, nil, httpReady(client, base+"/ready", nil), nil
+	}, opts.StartTimeout)
+	if err != nil {
+		return "", err
+	}
+	progress(opts.Progress, "oauth2-proxy %s on %s (upstream %s)", s.Versions["oauth2-proxy"], base, upstream)
+	return base, nil
+}
+
+// identityFromGateway stands in for what the mesh does between the gateway and KFP: Kubeflow's RequestAuthentication
+// turns the Dex ID token oauth2-proxy injects into kubeflow-userid (email claim), deployKF's Lua filter copies
+// x-auth-request-email. oauth2-proxy passes the session's email as X-Forwarded-Email (it strips any value the
+// client sent), so the header is set from that; a kubeflow-userid sent by the client never gets through, as
+// Istio's outputClaimToHeaders overwrites it.
+func identityFromGateway(p *profile.Profile, next http.Handler) http.Handler {
+	header := p.KFP.UserIDHeader
+	if header == "" {
+		header = "kubeflow-userid"
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Header.Del(header)
+		if email := r.Header.Get("X-Forwarded-Email"); email != "" {
+			r.Header.Set(header, p.KFP.UserIDPrefix+email)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// reverseProxy forwards to a loopback program keeping the browser's Host, as the ingress gateway does.
+func (s *Stack) reverseProxy(to *url.URL) http.Handler {
+	return &httputil.ReverseProxy{
+		Rewrite: func(r *httputil.ProxyRequest) {
+			r.SetURL(to)
+			r.Out.URL.Path, r.Out.URL.RawPath = r.In.URL.Path, r.In.URL.RawPath
+			r.Out.Host = r.In.Host
+			r.SetXForwarded()
+		},
+		Transport: &http.Transport{ResponseHeaderTimeout: 30 * time.Second, DisableCompression: true,
+			DialContext: (&net.Dialer{Timeout: 5 * time.Second}).DialContext},
+		ErrorLog: quietLog(),
+	}
+}
+
+func (s *Stack) serve(lis net.Listener, h http.Handler, tlsConf *tls.Config) {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, TLSConfig: tlsConf, ErrorLog: quietLog()}
+	go func() {
+		if tlsConf != nil {
+			_ = srv.ServeTLS(lis, "", "")
+		} else {
+			_ = srv.Serve(lis)
+		}
+	}()
+	s.closers = append(s.closers, func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return srv.Close()
+		}
+		return nil
+	})
+}
+
+// Close stops every program and server the stack started and removes its temporary directory.
+func (s *Stack) Close() error {
+	var errs []error
+	if err := s.procs.stopAll(); err != nil {
+		errs = append(errs, err)
+	}
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		if err := s.closers[i](); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	s.closers = nil
+	if s.ownDir && s.dir != "" {
+		if err := os.RemoveAll(s.dir); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// LogTails is the end of every program's log, for a result or a spec that failed: which program said what.
+func (s *Stack) LogTails(n int) string {
+	s.procs.mu.Lock()
+	procs := append([]*process(nil), s.procs.procs...)
+	s.procs.mu.Unlock()
+	var b strings.Builder
+	for _, p := range procs {
+		fmt.Fprintf(&b, "--- %s (%s) ---\n%s\n", p.name, p.logPath, s.redactor.String(p.logTail(n)))
+	}
+	return b.String()
+}
+
+func (s *Stack) prepareDir(dir string) error {
+	if dir != "" {
+		s.dir = dir
+		return os.MkdirAll(dir, 0o700)
+	}
+	d, err := os.MkdirTemp("", "kfp-authcheck-local-")
+	if err != nil {
+		return err
+	}
+	s.dir, s.ownDir = d, true
+	return nil
+}
+
+// Target is the stack as checks see it.
+func (s *Stack) Target() *target.Target {
+	name := "local:" + s.Profile.Name
+	t := &target.Target{
+		Name: name, Tier: target.TierLocal, Profile: s.Profile,
+		GatewayURL: s.GatewayURL, PipelineURL: s.PipelineURL, IssuerURL: s.IssuerURL,
+		InClusterAPIURL: s.InClusterAPIURL, DexGRPCAddr: s.DexGRPCAddr,
+		TLS: s.tlsConfig.Clone(), Capabilities: map[string]bool{}, Redactor: s.redactor,
+		RequestTimeout: 15 * time.Second,
+	}
+	for _, c := range s.Profile.Capabilities {
+		t.Capabilities[c] = true
+	}
+	if s.Profile.MultiUser {
+		t.Capabilities[target.CapMultiUser] = true
+	}
+	if s.Kube != nil {
+		t.Capabilities[CapKubeAPI] = true
+	}
+	// No CapClock: real programs keep real time, so the checks that move the clock are n/a here.
+	for _, u := range s.Users {
+		t.Users = append(t.Users, target.User{Email: u.Email, Username: u.Username, Password: u.Password,
+			Connector: u.Connector, Namespace: u.Namespace})
+	}
+	if s.Profile.Has(target.CapOOBClient) {
+		t.OOBClientID = "kubeflow-pipelines-sdk"
+	}
+	return t
+}
+
+// Description is what `serve --tier local` prints: a valid target file for this stack.
+func (s *Stack) Description() *target.File {
+	f := &target.File{
+		Profile: s.Profile.Name, Tier: target.TierLocal,
+		GatewayURL: s.GatewayURL, PipelineURL: s.PipelineURL, InClusterAPIURL: s.InClusterAPIURL,
+		DexGRPCAddr: s.DexGRPCAddr,
+	}
+	if s.Profile.Dex != nil {
+		f.IssuerURL = s.IssuerURL
+	}
+	if s.CAFile != "" {
+		f.TLS = &target.TLSConfig{CAFile: s.CAFile}
+	}
+	if s.Kube != nil {
+		f.Kubeconfig = s.Kube.Kubeconfig
+	}
+	for _, u := range s.Users {
+		us := target.UserSpec{Email: u.Email, Password: u.Password, Connector: u.Connector, Namespace: u.Namespace}
+		if u.Connector == "ldap" && u.Username != u.Email {
+			us.Username = u.Username
+		}
+		f.Users = append(f.Users, us)
+	}
+	if s.Profile.Has(target.CapOOBClient) {
+		f.OOBClientID = "kubeflow-pipelines-sdk"
+	}
+	return f
+}
+
+// VersionList renders the programs and their pins, for the effective configuration a run prints.
+func (s *Stack) VersionList() string {
+	var out []string
+	for k, v := range s.Versions {
+		out = append(out, k+" "+v)
+	}
+	sort.Strings(out)
+	if s.GatewayStandIn != "" {
+		out = append(out, "gateway: "+s.GatewayStandIn)
+	}
+	return strings.Join(out, ", ")
+}
+
+func pathOf(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	return u.Path
+}
+
+func progress(w io.Writer, format string, args ...any) {
+	if w != nil {
+		fmt.Fprintf(w, "local: "+format+"\n", args...)
+	}
+}
