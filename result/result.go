@@ -118,6 +118,9 @@ type Result struct {
 	DurationMS int64      `json:"duration_ms"`
 	// Deviation is set when an expected-deviation entry matched this check: the reason given in that file.
 	Deviation string `json:"deviation,omitempty"`
+	// Logs is the end of each real program's log when the check failed on a tier that runs programs (local),
+	// redacted: what Dex or oauth2-proxy said about it.
+	Logs string `json:"logs,omitempty"`
 }
 
 // Run is one execution of the catalogue against one target.

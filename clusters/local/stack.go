@@ -184,7 +184,9 @@ func Start(ctx context.Context, p *profile.Profile, opts Options) (s *Stack, err
 func (s *Stack) startGateway(ctx context.Context, p *profile.Profile, kfp *kfpmock.Server, tools string, opts Options) (http.Handler, error) {
 	upstream := embedded.Upstream(kfp)
 	if p.Gateway == nil {
-		return upstream, nil // standalone: KFP with no auth, the same stand-in as the embedded tier
+		// standalone: KFP with no auth, the same stand-in as the embedded tier; no real program to run.
+		s.GatewayStandIn = "none (no auth in this profile: the KFP API stand-in only)"
+		return upstream, nil
 	}
 	dexDirect, err := s.startDex(ctx, p, tools, opts)
 	if err != nil {

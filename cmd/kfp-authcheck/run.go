@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -15,7 +16,8 @@ import (
 
 	"github.com/kfp-authcheck/kfp-authcheck/auth/browser"
 	"github.com/kfp-authcheck/kfp-authcheck/checks"
-	"github.com/kfp-authcheck/kfp-authcheck/clusters/embedded"
+	"github.com/kfp-authcheck/kfp-authcheck/clusters"
+	"github.com/kfp-authcheck/kfp-authcheck/clusters/local"
 	"github.com/kfp-authcheck/kfp-authcheck/deviation"
 	"github.com/kfp-authcheck/kfp-authcheck/profile"
 	"github.com/kfp-authcheck/kfp-authcheck/report"
@@ -72,7 +74,8 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 		Short: "Run the checks and print the matrix",
 		Long: `Run the check catalogue and print the compatibility matrix.
 
-With no --target, the embedded tier: an in-process stack per profile (default: every built-in profile).
+With no --target, a stack per profile (default: every built-in profile) on the --tier: embedded (in-process
+stand-ins, the default) or local (the real Dex and oauth2-proxy on loopback, built by make tools).
 With --target FILE, a live deployment described by a target file (see docs/target-file.md).
 
 Exit codes: 0 nothing unexpected failed; 1 an unexpected failure (or an aborted run); 2 usage or
@@ -91,7 +94,7 @@ configuration error; 3 the target could not be reached at all.`,
 	f := cmd.Flags()
 	f.StringVar(&cfg.TargetFile, "target", "", "target file (YAML or JSON) describing a live deployment")
 	f.StringVar(&profiles, "profile", "", "profiles to run, comma-separated (default: all built-in); with --target, the one profile to compare against")
-	f.StringVar(&cfg.Tier, "tier", "embedded", "where the stack runs without --target: embedded")
+	f.StringVar(&cfg.Tier, "tier", "embedded", "where the stacks run without --target: embedded (in-process stand-ins) or local (the real programs on loopback, built by make tools)")
 	f.StringVar(&only, "only", "", "check IDs, families or globs to run, comma-separated (e.g. SETUP,DEX-LOCAL-00*)")
 	f.StringVar(&formats, "format", "text", "report formats, comma-separated: "+strings.Join(knownFormats, ", "))
 	f.StringVar(&cfg.OutDir, "out", "", "directory for report files (kfp-authcheck.<ext>); without it, text goes to stdout, json to stdout")
@@ -163,8 +166,11 @@ func (c *runConfig) validate() error {
 			return usageErr("--format %s writes a file: give --out DIR (stdout takes %s)", c.Formats[0], strings.Join(stdoutFormats, ", "))
 		}
 	}
-	if c.Tier != target.TierEmbedded {
-		return usageErr("--tier %q: only embedded is available (the local and kind tiers are not built yet)", c.Tier)
+	if err := clusters.CheckTier(c.Tier); err != nil {
+		return usageErr("--tier: %v", err)
+	}
+	if c.TargetFile != "" && c.Tier != target.TierEmbedded {
+		return usageErr("--tier starts a stack; with --target the deployment is already running (give one or the other)")
 	}
 	if c.DryRun && len(c.Formats) == 1 && !contains([]string{"text", "json"}, c.Formats[0]) {
 		return usageErr("--dry-run prints text or json, not %s", c.Formats[0])
@@ -216,12 +222,12 @@ func runChecks(ctx context.Context, cfg runConfig, stdout, stderr io.Writer) err
 		return dryRun(cfg, list, stdout)
 	}
 	wallStart := time.Now()
-	targets, cleanup, err := prepareTargets(ctx, &cfg, stderr)
+	targets, stacks, cleanup, err := prepareTargets(ctx, &cfg, list, stderr)
 	defer cleanup()
 	if err != nil {
 		return err
 	}
-	printEffectiveConfig(stderr, cfg, targets, len(list))
+	printEffectiveConfig(stderr, cfg, targets, stacks, len(list))
 
 	progress := cfg.Progress == "always" || (cfg.Progress == "auto" && isTerminal(stderr))
 	var printMu sync.Mutex
@@ -246,6 +252,9 @@ func runChecks(ctx context.Context, cfg runConfig, stdout, stderr io.Writer) err
 					fmt.Fprintf(stderr, "  %-13s %-14s %-5s %6dms %s\n", label, r.ID, r.Status, r.DurationMS, r.Reason)
 				},
 			})
+			if stacks != nil {
+				attachLogs(runs[i], stacks[i])
+			}
 			if dev != nil {
 				dev.Apply(runs[i])
 			}
@@ -309,33 +318,39 @@ func writeArchive(ctx context.Context, cfg runConfig, targets []*target.Target, 
 	return nil
 }
 
-// prepareTargets starts an embedded stack per profile, or loads the target file (and, for profile auto, asks the
-// gateway which profile it behaves like). cleanup stops what started.
-func prepareTargets(ctx context.Context, cfg *runConfig, stderr io.Writer) ([]*target.Target, func(), error) {
+// prepareTargets starts a stack per profile on the chosen tier, or loads the target file (and, for profile auto,
+// asks the gateway which profile it behaves like). stacks is nil for a target file, else parallel to targets.
+// cleanup stops what started.
+func prepareTargets(ctx context.Context, cfg *runConfig, list []*checks.Check, stderr io.Writer) ([]*target.Target, []clusters.Stack, func(), error) {
 	if cfg.Target != nil {
 		t, err := target.FromFile(cfg.Target, nil)
 		if err != nil {
-			return nil, func() {}, usageErr("target file %s: %v", cfg.TargetFile, err)
+			return nil, nil, func() {}, usageErr("target file %s: %v", cfg.TargetFile, err)
 		}
 		if err := preflight(ctx, t); err != nil {
-			return nil, func() {}, &exitError{code: exitUnreachable, err: err}
+			return nil, nil, func() {}, &exitError{code: exitUnreachable, err: err}
 		}
 		if t.AutoProfile {
 			d, err := checks.DetectProfile(ctx, t)
 			if err != nil {
-				return nil, func() {}, &exitError{code: exitUnreachable, err: err}
+				return nil, nil, func() {}, &exitError{code: exitUnreachable, err: err}
 			}
 			fmt.Fprintln(stderr, "kfp-authcheck:", d.Describe())
 			cfg.ProfileChoice = append(cfg.ProfileChoice, d.Describe())
 			t.SetProfile(d.Chosen)
 		}
-		return []*target.Target{t}, func() {}, nil
+		return []*target.Target{t}, nil, func() {}, nil
 	}
 	if len(cfg.Profiles) == 0 {
 		cfg.Profiles = profile.Names()
 	}
-	stacks := make([]*embedded.Stack, len(cfg.Profiles))
+	begin := time.Now()
+	stacks := make([]clusters.Stack, len(cfg.Profiles))
 	errs := make([]error, len(cfg.Profiles))
+	var progress io.Writer
+	if cfg.Tier == target.TierLocal && cfg.Progress != "never" {
+		progress = &lockedWriter{w: stderr}
+	}
 	var wg sync.WaitGroup
 	for i, name := range cfg.Profiles {
 		wg.Add(1)
@@ -343,7 +358,7 @@ func prepareTargets(ctx context.Context, cfg *runConfig, stderr io.Writer) ([]*t
 			defer wg.Done()
 			p, err := profile.Get(name)
 			if err == nil {
-				stacks[i], err = embedded.Start(ctx, p, embedded.Options{})
+				stacks[i], err = clusters.Start(ctx, cfg.Tier, p, clusters.Options{Kube: clusters.NeedsKube(list), Progress: progress})
 			}
 			errs[i] = err
 		}(i, name)
@@ -361,11 +376,49 @@ func prepareTargets(ctx context.Context, cfg *runConfig, stderr io.Writer) ([]*t
 	var targets []*target.Target
 	for i, s := range stacks {
 		if errs[i] != nil {
-			return nil, cleanup, fmt.Errorf("start the embedded %s stack: %w", cfg.Profiles[i], errs[i])
+			if errors.Is(errs[i], local.ErrToolsMissing) {
+				return nil, nil, cleanup, usageErr("start the %s %s stack: %v", cfg.Tier, cfg.Profiles[i], errs[i])
+			}
+			return nil, nil, cleanup, fmt.Errorf("start the %s %s stack: %w", cfg.Tier, cfg.Profiles[i], errs[i])
 		}
 		targets = append(targets, s.Target())
 	}
-	return targets, cleanup, nil
+	if cfg.Tier == target.TierLocal {
+		fmt.Fprintf(stderr, "kfp-authcheck: local tier up in %s (%d stack(s))\n", time.Since(begin).Round(time.Millisecond), len(stacks))
+	}
+	return targets, stacks, cleanup, nil
+}
+
+// attachLogs puts the end of the stack's program logs into every result that failed or errored, so a reader of
+// the run sees what Dex or oauth2-proxy said.
+func attachLogs(run *result.Run, s clusters.Stack) {
+	l, ok := s.(clusters.Logged)
+	if !ok {
+		return
+	}
+	var tails string
+	for i := range run.Results {
+		r := &run.Results[i]
+		if r.Status != result.Fail && r.Status != result.Error {
+			continue
+		}
+		if tails == "" {
+			tails = l.LogTails(2 << 10)
+		}
+		r.Logs = tails
+	}
+}
+
+// lockedWriter serialises progress lines from stacks starting in parallel.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 // preflight asks the gateway once; if nothing answers at all, the run would be all errors, so stop with exit 3.
@@ -386,9 +439,9 @@ func preflight(ctx context.Context, t *target.Target) error {
 	return nil
 }
 
-func printEffectiveConfig(w io.Writer, cfg runConfig, targets []*target.Target, nChecks int) {
+func printEffectiveConfig(w io.Writer, cfg runConfig, targets []*target.Target, stacks []clusters.Stack, nChecks int) {
 	fmt.Fprintf(w, "kfp-authcheck %s: %d check(s) against %d target(s)\n", version, nChecks, len(targets))
-	for _, t := range targets {
+	for i, t := range targets {
 		users := make([]string, 0, len(t.Users))
 		for _, u := range t.Users {
 			users = append(users, fmt.Sprintf("%s (%s, password [REDACTED])", u.Email, u.Connector))
@@ -397,6 +450,9 @@ func printEffectiveConfig(w io.Writer, cfg runConfig, targets []*target.Target, 
 			orNone(t.ProfileName()), t.GatewayURL, t.IssuerURL)
 		fmt.Fprintf(w, "    users: %s\n", orNone(strings.Join(users, ", ")))
 		fmt.Fprintf(w, "    capabilities: %s\n", orNone(strings.Join(t.CapabilityList(), ", ")))
+		if stacks != nil {
+			fmt.Fprintf(w, "    programs: %s\n", orNone(clusters.Programs(stacks[i])))
+		}
 	}
 	fmt.Fprintf(w, "  formats %s; out %s; parallel %d; check timeout %s; expected deviations %s\n",
 		strings.Join(cfg.Formats, ","), orNone(cfg.OutDir), cfg.Parallel, cfg.CheckTimeout, orNone(cfg.Expected))

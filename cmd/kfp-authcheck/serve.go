@@ -1,13 +1,15 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/kfp-authcheck/kfp-authcheck/clusters/embedded"
+	"github.com/kfp-authcheck/kfp-authcheck/clusters"
+	"github.com/kfp-authcheck/kfp-authcheck/clusters/local"
 	"github.com/kfp-authcheck/kfp-authcheck/internal/atomicfile"
 	"github.com/kfp-authcheck/kfp-authcheck/profile"
 	"github.com/kfp-authcheck/kfp-authcheck/target"
@@ -15,28 +17,36 @@ import (
 
 func newServeCmd(stdout, stderr io.Writer) *cobra.Command {
 	var profileName, listen, readyFile, tier string
+	var kube bool
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Start a stand-in deployment on loopback to develop an auth script against",
-		Long: `Start the embedded stack of one profile on loopback (Dex, the gateway and the KFP API stand-ins) and keep
-it running until SIGINT or SIGTERM.
+		Long: `Start the stack of one profile on loopback and keep it running until SIGINT or SIGTERM: on the embedded
+tier (default) Dex, the gateway and the KFP API stand-ins in-process; on --tier local the real Dex and
+oauth2-proxy (built by make tools) in front of the KFP API stand-in, with --kube a real kube-apiserver too.
 
 The stack's description is printed to stdout as one JSON object and, with --ready-file, written to that file
 (mode 0600: it holds the users' passwords). The description is itself a valid target file: keys profile,
 gateway_url, pipeline_url, issuer_url, in_cluster_api_url, dex_grpc_addr, tls, users, oob_client_id.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if tier != target.TierEmbedded {
-				return usageErr("--tier %q: only embedded is available (the local tier is not built yet)", tier)
+			if err := clusters.CheckTier(tier); err != nil {
+				return usageErr("--tier: %v", err)
+			}
+			if kube && tier != target.TierLocal {
+				return usageErr("--kube starts a real kube-apiserver, on --tier local only")
 			}
 			p, err := profile.Get(profileName)
 			if err != nil {
 				return usageErr("--profile: %v", err)
 			}
 			start := time.Now()
-			stack, err := embedded.Start(cmd.Context(), p, embedded.Options{Listen: listen})
+			stack, err := clusters.Start(cmd.Context(), tier, p, clusters.Options{Listen: listen, Kube: kube, Progress: stderr})
+			if errors.Is(err, local.ErrToolsMissing) {
+				return usageErr("%v", err)
+			}
 			if err != nil {
-				return fmt.Errorf("start the %s stack: %w", p.Name, err)
+				return fmt.Errorf("start the %s %s stack: %w", tier, p.Name, err)
 			}
 			defer stack.Close()
 			desc, err := stack.Description().Marshal()
@@ -52,8 +62,8 @@ gateway_url, pipeline_url, issuer_url, in_cluster_api_url, dex_grpc_addr, tls, u
 			if _, err := stdout.Write(desc); err != nil {
 				return err
 			}
-			fmt.Fprintf(stderr, "kfp-authcheck: %s stack up in %s at %s; Ctrl-C to stop\n", p.Name,
-				time.Since(start).Round(time.Millisecond), stack.GatewayURL)
+			fmt.Fprintf(stderr, "kfp-authcheck: %s %s stack up in %s at %s (%s); Ctrl-C to stop\n", tier, p.Name,
+				time.Since(start).Round(time.Millisecond), stack.Target().GatewayURL, clusters.Programs(stack))
 			<-cmd.Context().Done()
 			fmt.Fprintln(stderr, "kfp-authcheck: stopping")
 			return nil
@@ -63,6 +73,7 @@ gateway_url, pipeline_url, issuer_url, in_cluster_api_url, dex_grpc_addr, tls, u
 	f.StringVar(&profileName, "profile", "kubeflow", "profile to serve: kubeflow, kubeflow-1.8, deploykf, standalone")
 	f.StringVar(&listen, "listen", "127.0.0.1:0", "gateway listen address (port 0: a free port)")
 	f.StringVar(&readyFile, "ready-file", "", "also write the stack's description to this file once it is ready")
-	f.StringVar(&tier, "tier", "embedded", "where the stack runs: embedded")
+	f.StringVar(&tier, "tier", "embedded", "where the stack runs: embedded (in-process stand-ins) or local (the real programs on loopback)")
+	f.BoolVar(&kube, "kube", false, "on --tier local, also start etcd and kube-apiserver (kubeconfig in the description)")
 	return cmd
 }

@@ -13,7 +13,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/kfp-authcheck/kfp-authcheck/checks"
-	"github.com/kfp-authcheck/kfp-authcheck/clusters/embedded"
+	"github.com/kfp-authcheck/kfp-authcheck/clusters"
 	"github.com/kfp-authcheck/kfp-authcheck/profile"
 	"github.com/kfp-authcheck/kfp-authcheck/result"
 	"github.com/kfp-authcheck/kfp-authcheck/target"
@@ -51,21 +51,22 @@ func DescribeChecks(families ...string) bool {
 		name := name
 		Describe("profile "+name, Ordered, Label("profile:"+name, "tier:"+tier), func() {
 			var env *checks.Env
+			var stack clusters.Stack
 			BeforeAll(func(ctx SpecContext) {
-				Expect(tier).To(Equal(target.TierEmbedded), "only the embedded tier is built so far")
+				Expect(clusters.CheckTier(tier)).To(Succeed())
 				p, err := profile.Get(name)
 				Expect(err).NotTo(HaveOccurred())
-				stack, err := embedded.Start(ctx, p, embedded.Options{})
-				Expect(err).NotTo(HaveOccurred(), "start the embedded %s stack", name)
+				stack, err = clusters.Start(ctx, tier, p, clusters.Options{Kube: clusters.NeedsKube(list)})
+				Expect(err).NotTo(HaveOccurred(), "start the %s %s stack", tier, name)
 				DeferCleanup(stack.Close)
 				env = checks.NewEnv(stack.Target())
-			}, NodeTimeout(time.Minute))
+			}, NodeTimeout(3*time.Minute))
 			for _, c := range list {
 				c := c
 				It(fmt.Sprintf("%s %s", c.ID, c.Title), Label(c.Family, c.ID), func(ctx SpecContext) {
 					res := checks.RunOne(ctx, env, c, time.Minute)
 					want := checks.ExpectedStatus(env.Target, c)
-					Expect(res.Status).To(Equal(want), describe(res))
+					Expect(res.Status).To(Equal(want), func() string { return describe(res) + logsOf(stack) })
 				}, NodeTimeout(2*time.Minute))
 			}
 		})
@@ -77,4 +78,12 @@ func DescribeChecks(families ...string) bool {
 func describe(r result.Result) string {
 	return fmt.Sprintf("%s %s: %s (reason %s)\n  expected: %s\n  actual:   %s", r.ID, r.Status, r.Message,
 		r.Reason, r.Expected, r.Actual)
+}
+
+// logsOf is the end of each real program's log, for a spec that failed on the local tier.
+func logsOf(s clusters.Stack) string {
+	if l, ok := s.(clusters.Logged); ok {
+		return "\n" + l.LogTails(2<<10)
+	}
+	return ""
 }

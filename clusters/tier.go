@@ -1,0 +1,86 @@
+// Package clusters starts the stack of a profile on a tier (embedded: in-process stand-ins; local: the real
+// programs on loopback) behind one interface, so the command and the suites treat every tier alike.
+package clusters
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/kfp-authcheck/kfp-authcheck/checks"
+	"github.com/kfp-authcheck/kfp-authcheck/clusters/embedded"
+	"github.com/kfp-authcheck/kfp-authcheck/clusters/local"
+	"github.com/kfp-authcheck/kfp-authcheck/profile"
+	"github.com/kfp-authcheck/kfp-authcheck/target"
+)
+
+// Stack is a running stack on some tier.
+type Stack interface {
+	Target() *target.Target
+	Description() *target.File
+	Close() error
+}
+
+// Logged is a stack whose programs keep logs (the local tier): their tails go into failed results.
+type Logged interface {
+	LogTails(n int) string
+}
+
+// Options tune a stack whatever its tier.
+type Options struct {
+	// Listen is the embedded gateway's listen address (the local tier always picks a free loopback port).
+	Listen string
+	// Kube starts a real kube-apiserver on the local tier (capability kube-apiserver); ignored on embedded.
+	Kube bool
+	// Progress gets a line per program as the local tier starts it.
+	Progress io.Writer
+}
+
+// Tiers that can start a stack here.
+func Tiers() []string { return []string{target.TierEmbedded, target.TierLocal} }
+
+// CheckTier returns a usage-ready error for a tier this build cannot start.
+func CheckTier(tier string) error {
+	for _, t := range Tiers() {
+		if t == tier {
+			return nil
+		}
+	}
+	return fmt.Errorf("tier %q: want one of %s (kind and live are reached with --target)", tier, strings.Join(Tiers(), ", "))
+}
+
+// Start brings up profile p on tier.
+func Start(ctx context.Context, tier string, p *profile.Profile, opts Options) (Stack, error) {
+	switch tier {
+	case target.TierEmbedded:
+		return embedded.Start(ctx, p, embedded.Options{Listen: opts.Listen})
+	case target.TierLocal:
+		if opts.Listen != "" && opts.Listen != "127.0.0.1:0" {
+			return nil, fmt.Errorf("the local tier picks its own loopback ports; --listen %s is for the embedded tier", opts.Listen)
+		}
+		return local.Start(ctx, p, local.Options{Kube: opts.Kube, Progress: opts.Progress})
+	}
+	return nil, CheckTier(tier)
+}
+
+// NeedsKube reports whether any of the checks needs a real kube-apiserver: only then does the local tier start
+// one (it costs seconds per profile).
+func NeedsKube(list []*checks.Check) bool {
+	for _, c := range list {
+		for _, n := range c.Needs {
+			if n == local.CapKubeAPI {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Programs describes what runs in a stack beyond the harness (the local tier's programs and their pins).
+func Programs(s Stack) string {
+	if l, ok := s.(*local.Stack); ok {
+		return l.VersionList()
+	}
+	return "in-process stand-ins"
+}
