@@ -5,12 +5,12 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -X main.version=$(VERSION)
 PKGS     := ./...
 
-.PHONY: all build run test unit test-slapd slapd lint fmt vet bench report-browser clean help
+.PHONY: all build run test unit test-slapd slapd lint fmt vet bench report-browser clean help tools e2e-local
 
 all: lint test
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
 build: ## build bin/kfp-authcheck
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/kfp-authcheck
@@ -43,6 +43,12 @@ fmt: ## fail if gofmt would change a file
 
 vet: ## go vet
 	$(GO) vet $(PKGS)
+
+tools: ## build the real programs of the local tier into bin/tools (skips what is built at the pinned version)
+	GO=$(GO) bash tools/build.sh
+
+e2e-local: tools build ## the suites, run and fidelity against the real programs on loopback
+	GO=$(GO) bash tools/e2e-local.sh
 
 bench: ## wall time of the whole embedded matrix, process start included
 	$(GO) test -run '^$$' -bench BenchmarkFullMatrix -benchtime 5x ./cmd/kfp-authcheck

@@ -81,7 +81,7 @@ against a live deployment.`,
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(newRunCmd(stdout, stderr), newListCmd(stdout), newServeCmd(stdout, stderr),
-		newReportCmd(stdout), newVersionCmd(stdout), newLoginCmd(stdout, stderr))
+		newReportCmd(stdout), newVersionCmd(stdout), newLoginCmd(stdout, stderr), newFidelityCmd(stdout, stderr))
 	return root
 }
 

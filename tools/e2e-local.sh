@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# make e2e-local: the local tier end to end, against the real programs `make tools` built.
+#   1. the tier's own tests (clusters/local: start, stop, failed start, kube-apiserver TokenRequest/TokenReview/SAR)
+#   2. the ginkgo suites with KFP_AUTHCHECK_TIER=local
+#   3. `kfp-authcheck run --tier local` over every profile (reports in out/e2e-local/)
+#   4. `kfp-authcheck serve --tier local --kube`, stopped with SIGINT: the stack comes up, answers, and leaves
+#      no process and no directory behind
+#   5. `kfp-authcheck fidelity`: embedded against local, the differences table (fails on an unexplained one)
+# and ends by printing the tier's start-up time and the whole run's time.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+GO=${GO:-go}
+BIN=./bin/kfp-authcheck
+OUT=out/e2e-local
+mkdir -p "$OUT"
+export KFP_AUTHCHECK_REQUIRE_TOOLS=1
+begin=$(date +%s.%N)
+elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1fs", b - a }'; }
+
+echo "== e2e-local: the tier's own tests"
+$GO test -count=1 -timeout 10m ./clusters/local/ ./clusters/fidelity/
+
+echo "== e2e-local: the suites on the local tier"
+KFP_AUTHCHECK_TIER=local $GO test -count=1 -timeout 15m ./suites/...
+
+echo "== e2e-local: kfp-authcheck run --tier local"
+rc=0
+$BIN run --tier local --progress never --format text,json,junit --out "$OUT" 2>"$OUT/run.stderr" || rc=$?
+cat "$OUT/run.stderr" >&2
+cat "$OUT/kfp-authcheck.txt" 2>/dev/null || true
+[ $rc -eq 0 ] || { echo "run --tier local exited $rc" >&2; exit $rc; }
+startup=$(sed -n 's/^kfp-authcheck: local tier up in \([^ ]*\).*/\1/p' "$OUT/run.stderr")
+
+echo "== e2e-local: kfp-authcheck serve --tier local --kube, then SIGINT"
+ready="$OUT/serve-ready.json"
+rm -f "$ready"
+$BIN serve --tier local --kube --profile deploykf --ready-file "$ready" >"$OUT/serve.stdout" 2>"$OUT/serve.stderr" &
+serve_pid=$!
+deadline=$((SECONDS + 120))
+while [ ! -s "$ready" ]; do
+  if ! kill -0 "$serve_pid" 2>/dev/null || [ $SECONDS -ge $deadline ]; then
+    echo "serve --tier local did not become ready:" >&2
+    cat "$OUT/serve.stderr" >&2
+    kill -INT "$serve_pid" 2>/dev/null || true
+    exit 1
+  fi
+  sleep 0.2
+done
+[ "$(stat -c %a "$ready")" = 600 ] || { echo "ready file is not mode 0600" >&2; exit 1; }
+kubeconfig=$(sed -n 's/.*"kubeconfig": *"\([^"]*\)".*/\1/p' "$ready")
+[ -n "$kubeconfig" ] && [ "$(stat -c %a "$kubeconfig")" = 600 ] || { echo "no kubeconfig, or not 0600: $kubeconfig" >&2; exit 1; }
+stackdir=$(dirname "$kubeconfig")
+serve_up=$(sed -n 's/.*stack up in \([^ ]*\) .*/\1/p' "$OUT/serve.stderr")
+pids=$(pgrep -P "$serve_pid" || true)
+kill -INT "$serve_pid"
+wait "$serve_pid" || { echo "serve exited non-zero after SIGINT:" >&2; cat "$OUT/serve.stderr" >&2; exit 1; }
+for p in $pids; do
+  if kill -0 "$p" 2>/dev/null; then echo "program pid $p still running after serve stopped" >&2; exit 1; fi
+done
+[ ! -e "$stackdir" ] || { echo "stack directory $stackdir left behind" >&2; exit 1; }
+echo "serve --tier local --kube (deploykf with etcd and kube-apiserver) up in $serve_up; stopped cleanly on SIGINT"
+
+echo "== e2e-local: fidelity (embedded against local)"
+$BIN fidelity | tee "$OUT/fidelity.md"
+
+echo "e2e-local: tier start-up ${startup:-unknown} (Dex and oauth2-proxy for every profile, in parallel);" \
+  "with etcd and kube-apiserver ${serve_up:-unknown}; whole run $(elapsed "$begin")"
