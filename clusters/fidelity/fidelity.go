@@ -64,7 +64,7 @@ type Report struct {
 	Diffs []Diff
 	// ActualDiffs have the same verdict and reason on both tiers but a different observed behaviour.
 	ActualDiffs []Diff
-	Runs  []*result.Run // embedded and local for each profile, in that order
+	Runs        []*result.Run // embedded and local for each profile, in that order
 	// Startup is how long each tier took to start, summed over profiles.
 	Startup map[string]time.Duration
 }

@@ -3,6 +3,7 @@ package local
 import (
 	"encoding/json"
 	"fmt"
+	"net/url"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -40,13 +41,20 @@ type dexGRPC struct {
 }
 
 type dexOAuth2 struct {
-	SkipApprovalScreen    bool   `json:"skipApprovalScreen"`
-	AlwaysShowLoginScreen bool   `json:"alwaysShowLoginScreen"`
-	PasswordConnector     string `json:"passwordConnector,omitempty"`
+	SkipApprovalScreen    bool     `json:"skipApprovalScreen"`
+	AlwaysShowLoginScreen bool     `json:"alwaysShowLoginScreen"`
+	ResponseTypes         []string `json:"responseTypes,omitempty"`
 }
 
 type dexExpiry struct {
-	IDTokens string `json:"idTokens,omitempty"`
+	IDTokens      string            `json:"idTokens,omitempty"`
+	RefreshTokens *dexRefreshExpiry `json:"refreshTokens,omitempty"`
+}
+
+type dexRefreshExpiry struct {
+	ReuseInterval     string `json:"reuseInterval,omitempty"`
+	ValidIfNotUsedFor string `json:"validIfNotUsedFor,omitempty"`
+	AbsoluteLifetime  string `json:"absoluteLifetime,omitempty"`
 }
 
 type dexLogger struct {
@@ -91,11 +99,15 @@ func buildDexConfig(p *profile.Profile, issuerURL, gatewayURL string, users []pr
 		Telemetry: dexWeb{HTTP: fmt.Sprintf("127.0.0.1:%d", ports.Telemetry)},
 		GRPC:      dexGRPC{Addr: fmt.Sprintf("127.0.0.1:%d", ports.GRPC)},
 		OAuth2: dexOAuth2{SkipApprovalScreen: d.SkipApprovalScreen,
-			AlwaysShowLoginScreen: d.AlwaysShowLogin},
+			AlwaysShowLoginScreen: d.AlwaysShowLogin, ResponseTypes: d.ResponseTypes},
 		Logger: dexLogger{Level: "debug", Format: "text"},
 	}
 	if d.IDTokenTTL.Duration > 0 {
 		c.Expiry.IDTokens = d.IDTokenTTL.Duration.String()
+	}
+	if d.RefreshReuseInterval.Duration > 0 || d.RefreshIdle.Duration > 0 || d.RefreshAbsolute.Duration > 0 {
+		c.Expiry.RefreshTokens = &dexRefreshExpiry{ReuseInterval: durationOrEmpty(d.RefreshReuseInterval),
+			ValidIfNotUsedFor: durationOrEmpty(d.RefreshIdle), AbsoluteLifetime: durationOrEmpty(d.RefreshAbsolute)}
 	}
 	for _, conn := range d.Connectors {
 		switch conn.Type {
@@ -133,6 +145,41 @@ func buildDexConfig(p *profile.Profile, issuerURL, gatewayURL string, users []pr
 			Public: cl.Public, RedirectURIs: cl.RedirectURIs})
 	}
 	return c, nil
+}
+
+func durationOrEmpty(d profile.Duration) string {
+	if d.Duration <= 0 {
+		return ""
+	}
+	return d.Duration.String()
+}
+
+// ldapConnectorConfig is Dex's connector/ldap config block for the profile's LDAP settings against the
+// directory at ldapURL (ldap://host:port, plain LDAP on loopback).
+func ldapConnectorConfig(l *profile.LDAP, ldapURL string) (json.RawMessage, error) {
+	if l == nil {
+		return nil, fmt.Errorf("the ldap connector needs the profile's dex.ldap settings")
+	}
+	u, err := url.Parse(ldapURL)
+	if err != nil || u.Scheme != "ldap" || u.Host == "" {
+		return nil, fmt.Errorf("LDAP URL %q: want ldap://host:port", ldapURL)
+	}
+	var matchers []map[string]string
+	for _, m := range l.GroupSearch.UserMatchers {
+		matchers = append(matchers, map[string]string{"userAttr": m.UserAttr, "groupAttr": m.GroupAttr})
+	}
+	cfg := map[string]any{
+		"host": u.Host, "insecureNoSSL": true, "bindDN": l.BindDN, "bindPW": l.BindPW,
+		"usernamePrompt": l.UsernamePrompt,
+		"userSearch": map[string]any{"baseDN": l.UserSearch.BaseDN, "filter": l.UserSearch.Filter,
+			"username": l.UserSearch.Username, "scope": l.UserSearch.Scope, "idAttr": l.UserSearch.IDAttr,
+			"emailAttr": l.UserSearch.EmailAttr, "nameAttr": l.UserSearch.NameAttr,
+			"preferredUsernameAttr": l.UserSearch.PreferredUsernameAttr},
+		"groupSearch": map[string]any{"baseDN": l.GroupSearch.BaseDN, "filter": l.GroupSearch.Filter,
+			"scope": l.GroupSearch.Scope, "userMatchers": matchers, "nameAttr": l.GroupSearch.NameAttr},
+	}
+	b, err := json.Marshal(cfg)
+	return b, err
 }
 
 func orDefault(v, d string) string {

@@ -9,6 +9,7 @@
 package local
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -26,10 +27,13 @@ import (
 	"time"
 
 	"github.com/kfp-authcheck/kfp-authcheck/clusters/embedded"
+	"github.com/kfp-authcheck/kfp-authcheck/fixtures"
 	"github.com/kfp-authcheck/kfp-authcheck/internal/atomicfile"
 	"github.com/kfp-authcheck/kfp-authcheck/internal/redact"
 	"github.com/kfp-authcheck/kfp-authcheck/internal/selfca"
+	"github.com/kfp-authcheck/kfp-authcheck/internal/slapd"
 	kfpmock "github.com/kfp-authcheck/kfp-authcheck/mocks/kfpapi"
+	"github.com/kfp-authcheck/kfp-authcheck/mocks/ldapserver"
 	"github.com/kfp-authcheck/kfp-authcheck/mocks/oauth2proxy"
 	"github.com/kfp-authcheck/kfp-authcheck/profile"
 	"github.com/kfp-authcheck/kfp-authcheck/target"
@@ -49,9 +53,12 @@ type Options struct {
 	ToolsDir string
 	// Kube also starts etcd and kube-apiserver (slow: a few seconds; only when a check family needs it).
 	Kube bool
-	// ConnectorConfig is the "config" block of each Dex connector other than local, by connector ID, supplied
-	// by the fixture that runs its backend (slapd for ldap).
+	// ConnectorConfig is the "config" block of a Dex connector other than local, by connector ID, where a
+	// caller runs its backend itself. A connector of type ldap without one gets the profile's dex.ldap settings
+	// against LDAPURL, $KFP_AUTHCHECK_LDAP_URL, or a slapd the stack starts with the fixture directory.
 	ConnectorConfig map[string]json.RawMessage
+	// LDAPURL is the directory behind Dex's ldap connector (ldap://host:port with fixtures/ldap/directory.ldif).
+	LDAPURL string
 	// StartTimeout bounds each program's start-up; default 60s.
 	StartTimeout time.Duration
 	// Progress, when set, gets a line per program as it comes up.
@@ -68,6 +75,8 @@ type Stack struct {
 	DexGRPCAddr     string
 	CAFile          string
 	Users           []profile.User
+	// LDAPURL is the directory behind Dex's ldap connector, "" when the profile has none.
+	LDAPURL string
 	// Kube is the kube-apiserver, when Options.Kube asked for it.
 	Kube *Kube
 	// StartupTime is how long Start took.
@@ -188,6 +197,9 @@ func (s *Stack) startGateway(ctx context.Context, p *profile.Profile, kfp *kfpmo
 		s.GatewayStandIn = "none (no auth in this profile: the KFP API stand-in only)"
 		return upstream, nil
 	}
+	if err := s.wireLDAP(ctx, p, &opts); err != nil {
+		return nil, err
+	}
 	dexDirect, err := s.startDex(ctx, p, tools, opts)
 	if err != nil {
 		return nil, err
@@ -208,7 +220,7 @@ func (s *Stack) startGateway(ctx context.Context, p *profile.Profile, kfp *kfpmo
 			return nil, err
 		}
 		u, _ := url.Parse(proxyURL)
-		mux.Handle("/", s.reverseProxy(u))
+		mux.Handle("/", audienceByPath(p.Gateway, s.reverseProxy(u)))
 	default:
 		// No real program for this gateway (oidc-authservice) is built here: the embedded stand-in runs in
 		// front of the real Dex, so Dex's side of the flow (approval screen included) is still the real one.
@@ -220,6 +232,70 @@ func (s *Stack) startGateway(ctx context.Context, p *profile.Profile, kfp *kfpmo
 		mux.Handle("/", proxy.Handler(upstream))
 	}
 	return mux, nil
+}
+
+// wireLDAP gives every ldap connector its config block: against opts.LDAPURL, the environment's
+// KFP_AUTHCHECK_LDAP_URL, or OpenLDAP's slapd started here with the fixture directory (Debian's package; where
+// it is missing, the in-process LDAP server, and the run says so).
+func (s *Stack) wireLDAP(ctx context.Context, p *profile.Profile, opts *Options) error {
+	for _, c := range p.Dex.Connectors {
+		if c.Type != "ldap" || opts.ConnectorConfig[c.ID] != nil {
+			continue
+		}
+		if s.LDAPURL == "" {
+			if err := s.ldapServer(ctx, opts); err != nil {
+				return err
+			}
+		}
+		cfg, err := ldapConnectorConfig(p.Dex.LDAP, s.LDAPURL)
+		if err != nil {
+			return fmt.Errorf("connector %s: %w", c.ID, err)
+		}
+		if opts.ConnectorConfig == nil {
+			opts.ConnectorConfig = map[string]json.RawMessage{}
+		}
+		opts.ConnectorConfig[c.ID] = cfg
+		s.redactor.Add(p.Dex.LDAP.BindPW)
+	}
+	return nil
+}
+
+func (s *Stack) ldapServer(ctx context.Context, opts *Options) error {
+	s.LDAPURL = opts.LDAPURL
+	if s.LDAPURL == "" {
+		s.LDAPURL = os.Getenv(embedded.LDAPURLEnv)
+	}
+	if s.LDAPURL != "" {
+		s.Versions["ldap"] = "given: " + s.LDAPURL
+		return nil
+	}
+	if slapd.Installed() {
+		srv, err := slapd.Start(ctx, fixtures.DirectoryLDIF)
+		if err != nil {
+			return &StartError{Program: "slapd", Err: err}
+		}
+		s.closers = append(s.closers, srv.Stop)
+		s.LDAPURL = srv.URL
+		s.Versions["slapd"] = "Debian package"
+		progress(opts.Progress, "slapd on %s (fixtures/ldap/directory.ldif)", srv.URL)
+		return nil
+	}
+	entries, err := ldapserver.ParseLDIF(bytes.NewReader(fixtures.DirectoryLDIF))
+	if err != nil {
+		return fmt.Errorf("fixture LDIF: %w", err)
+	}
+	dir, err := ldapserver.NewDirectory(entries)
+	if err != nil {
+		return fmt.Errorf("fixture LDIF: %w", err)
+	}
+	srv, err := ldapserver.Start("127.0.0.1:0", dir)
+	if err != nil {
+		return err
+	}
+	s.closers = append(s.closers, srv.Close)
+	s.LDAPURL = srv.URL()
+	s.Versions["ldap"] = "in-process stand-in (slapd is not installed: make slapd)"
+	return nil
 }
 
 func (s *Stack) startDex(ctx context.Context, p *profile.Profile, tools string, opts Options) (string, error) {
