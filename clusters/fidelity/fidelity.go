@@ -204,8 +204,18 @@ func WriteActualDiffs(w io.Writer, r *Report) {
 // characters of a hashed random state, different on every login whatever the tier.
 var perRequestCSRF = regexp.MustCompile(`_[A-Za-z0-9_-]{8}_csrf\b`)
 
-// normalise removes what differs on every run (random names) from an observation before comparing.
-func normalise(s string) string { return perRequestCSRF.ReplaceAllString(s, "_<state>_csrf") }
+var (
+	loopbackPort = regexp.MustCompile(`127\.0\.0\.1:\d+`)
+	probeName    = regexp.MustCompile(`kfp-authcheck-probe-[A-Za-z0-9]+`)
+)
+
+// normalise removes what differs on every run (random names, the ports the kernel picked) from an observation
+// before comparing.
+func normalise(s string) string {
+	s = perRequestCSRF.ReplaceAllString(s, "_<state>_csrf")
+	s = loopbackPort.ReplaceAllString(s, "127.0.0.1:<port>")
+	return probeName.ReplaceAllString(s, "kfp-authcheck-probe-<random>")
+}
 
 func verdict(r result.Result) string {
 	if r.Reason == "" {
