@@ -206,7 +206,7 @@ var perRequestCSRF = regexp.MustCompile(`_[A-Za-z0-9_-]{8}_csrf\b`)
 
 var (
 	loopbackPort = regexp.MustCompile(`127\.0\.0\.1:\d+`)
-	probeName    = regexp.MustCompile(`kfp-authcheck-probe-[A-Za-z0-9]+`)
+	probeName    = regexp.MustCompile(`kfp-authcheck-probe-[A-Za-z0-9_-]+`)
 )
 
 // normalise removes what differs on every run (random names, the ports the kernel picked) from an observation
