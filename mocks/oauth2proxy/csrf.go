@@ -57,7 +57,7 @@ func (p *Proxy) csrfCookieName(hashedState string) string {
 func (p *Proxy) setCSRFCookie(w http.ResponseWriter, c *csrfState) error {
 	name := p.csrfCookieName(hashNonce(c.OAuthState))
 	now := p.cfg.Now()
-	value, err := p.encodeCookieValue(name, c, now)
+	value, err := p.encodeCookieValue(name, c, now, false)
 	if err != nil {
 		return err
 	}
@@ -73,7 +73,7 @@ func (p *Proxy) loadCSRFCookie(r *http.Request, name string) (*csrfState, error)
 			continue
 		}
 		var st csrfState
-		if err := p.decodeCookieValue(name, c.Value, &st); err != nil {
+		if err := p.decodeCookieValue(name, c.Value, &st, false); err != nil {
 			continue
 		}
 		return &st, nil

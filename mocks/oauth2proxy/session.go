@@ -88,7 +88,7 @@ func (p *Proxy) makeCookie(name, value string, expiration time.Duration, now tim
 
 // saveSession sets the session cookie, split into <name>_0, <name>_1, ... when too long.
 func (p *Proxy) saveSession(w http.ResponseWriter, s *session) error {
-	value, err := p.encodeCookieValue(p.cfg.CookieName, s, s.CreatedAt)
+	value, err := p.encodeCookieValue(p.cfg.CookieName, s, s.CreatedAt, true)
 	if err != nil {
 		return err
 	}
@@ -105,7 +105,7 @@ func (p *Proxy) loadSession(r *http.Request) (*session, error) {
 		return nil, err
 	}
 	var s session
-	if err := p.decodeCookieValue(p.cfg.CookieName, c.Value, &s); err != nil {
+	if err := p.decodeCookieValue(p.cfg.CookieName, c.Value, &s, true); err != nil {
 		return nil, err
 	}
 	if s.expired(p.cfg.Now()) {

@@ -1,6 +1,7 @@
 package oauth2proxy
 
 import (
+	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/hmac"
@@ -10,9 +11,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/pierrec/lz4/v4"
 )
 
 // Cookie values are built as oauth2-proxy's pkg/encryption builds them: the payload is encrypted, then written
@@ -108,11 +112,18 @@ func (s sealer) open(sealed []byte) ([]byte, error) {
 	return plain, nil
 }
 
-// encodeCookieValue is a cookie value for name carrying v: JSON, encrypted, then signed.
-func (p *Proxy) encodeCookieValue(name string, v any, now time.Time) (string, error) {
+// encodeCookieValue is a cookie value for name carrying v: JSON, LZ4-compressed when compress is set (oauth2-proxy
+// compresses sessions before encrypting them, which decides how many _N parts a large session splits into),
+// encrypted, then signed.
+func (p *Proxy) encodeCookieValue(name string, v any, now time.Time, compress bool) (string, error) {
 	plain, err := json.Marshal(v)
 	if err != nil {
 		return "", fmt.Errorf("encoding cookie %s: %w", name, err)
+	}
+	if compress {
+		if plain, err = lz4Compress(plain); err != nil {
+			return "", fmt.Errorf("encoding cookie %s: %w", name, err)
+		}
 	}
 	sealed, err := p.sealer.seal(plain)
 	if err != nil {
@@ -123,7 +134,7 @@ func (p *Proxy) encodeCookieValue(name string, v any, now time.Time) (string, er
 
 // decodeCookieValue checks the signature and age (CookieExpire) of a value of cookie name, then decrypts it
 // into v.
-func (p *Proxy) decodeCookieValue(name, value string, v any) error {
+func (p *Proxy) decodeCookieValue(name, value string, v any, compressed bool) error {
 	sealed, err := verifyValue(p.cfg.CookieSecret, name, value, p.cfg.CookieExpire, p.cfg.Now())
 	if err != nil {
 		return err
@@ -132,8 +143,44 @@ func (p *Proxy) decodeCookieValue(name, value string, v any) error {
 	if err != nil {
 		return err
 	}
+	if compressed {
+		if plain, err = lz4Decompress(plain); err != nil {
+			return fmt.Errorf("decoding cookie %s: %w", name, err)
+		}
+	}
 	if err := json.Unmarshal(plain, v); err != nil {
 		return fmt.Errorf("decoding cookie %s: %w", name, err)
 	}
 	return nil
+}
+
+// maxSessionPayload bounds a decompressed session: far above any real ID token, far below a memory problem.
+const maxSessionPayload = 1 << 20
+
+// lz4Compress is oauth2-proxy's pkg/apis/sessions lz4Compress: an LZ4 frame, 64 KiB blocks, fast level.
+func lz4Compress(payload []byte) ([]byte, error) {
+	var buf bytes.Buffer
+	zw := lz4.NewWriter(&buf)
+	if err := zw.Apply(lz4.BlockSizeOption(lz4.BlockSize(65536)), lz4.CompressionLevelOption(lz4.Fast)); err != nil {
+		return nil, fmt.Errorf("lz4 options: %w", err)
+	}
+	if _, err := zw.Write(payload); err != nil {
+		return nil, fmt.Errorf("lz4 compress: %w", err)
+	}
+	if err := zw.Close(); err != nil {
+		return nil, fmt.Errorf("lz4 compress: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// lz4Decompress reverses lz4Compress, bounded.
+func lz4Decompress(compressed []byte) ([]byte, error) {
+	out, err := io.ReadAll(io.LimitReader(lz4.NewReader(bytes.NewReader(compressed)), maxSessionPayload+1))
+	if err != nil {
+		return nil, fmt.Errorf("lz4 decompress: %w", err)
+	}
+	if len(out) > maxSessionPayload {
+		return nil, errors.New("lz4 decompress: session larger than 1 MiB")
+	}
+	return out, nil
 }
