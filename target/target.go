@@ -10,6 +10,9 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+
 	"github.com/kfp-authcheck/kfp-authcheck/internal/redact"
 	"github.com/kfp-authcheck/kfp-authcheck/profile"
 	"github.com/kfp-authcheck/kfp-authcheck/result"
@@ -26,6 +29,10 @@ const (
 	CapOOBClient     = "oob-client"     // a public OOB client (kubeflow-pipelines-sdk) is registered in Dex
 	CapMultiUser     = "multi-user"     // KFP runs in multi-user mode
 	CapClock         = "clock"          // the stack's clock can be moved forward (embedded tier only)
+	CapKube          = "kube"           // a Kubernetes API (kubeconfig) to apply fixtures and mint ServiceAccount tokens
+	CapInCluster     = "in-cluster"     // the KFP API is reachable without the gateway (in_cluster_api_url)
+	CapM2M           = "m2m"            // the gateway accepts Kubernetes ServiceAccount tokens (Kubeflow 1.9+ kind/EKS overlays)
+	CapPods          = "pods"           // pods run (a kubelet): PodDefaults, pipeline runs (kind and live only)
 )
 
 // Tiers.
@@ -60,6 +67,11 @@ type Target struct {
 	// AutoProfile is true when the file asked for profile auto: the profile is chosen from the gateway's answers
 	// before the checks run (checks.DetectProfile), and Profile is nil until then.
 	AutoProfile bool
+	// Kube is a client for the cluster (fixtures, TokenRequest), built from Kubeconfig and Context; nil
+	// where the target has no kubeconfig.
+	Kube       kubernetes.Interface
+	Kubeconfig string
+	Context    string
 }
 
 // Clock is a stack clock that checks may move forward to expire tokens and sessions without waiting.
@@ -167,6 +179,13 @@ func FromFile(f *File, getenv Getenv) (*Target, error) {
 		t.Users = append(t.Users, User{Email: us.Email, Username: us.Username, Password: pw,
 			Connector: orDefault(us.Connector, "local"), Namespace: us.Namespace})
 	}
+	if f.Kubeconfig != "" {
+		k, err := KubeClient(f.Kubeconfig, f.Context, t.RequestTimeout)
+		if err != nil {
+			return nil, err
+		}
+		t.Kube, t.Kubeconfig, t.Context = k, f.Kubeconfig, f.Context
+	}
 	t.inferCapabilities()
 	return t, nil
 }
@@ -177,6 +196,37 @@ func (t *Target) SetProfile(p *profile.Profile) {
 	t.Profile = p
 	t.Capabilities = map[string]bool{}
 	t.inferCapabilities()
+}
+
+// KubeClient builds a client-go clientset from a kubeconfig file and context ("" for its current context);
+// every request is bounded by timeout.
+func KubeClient(kubeconfig, context string, timeout time.Duration) (kubernetes.Interface, error) {
+	// client-go's default of 5 requests a second throttles the verb matrix (one SubjectAccessReview per row and
+	// binding) into minutes; kubectl's own limits are these.
+	return kubeClient(kubeconfig, context, timeout, 50, 300)
+}
+
+// KubeClientUnthrottled is KubeClient without client-side rate limiting, for an in-process stand-in that
+// nobody else shares.
+func KubeClientUnthrottled(kubeconfig, context string, timeout time.Duration) (kubernetes.Interface, error) {
+	return kubeClient(kubeconfig, context, timeout, -1, 0)
+}
+
+func kubeClient(kubeconfig, context string, timeout time.Duration, qps float32, burst int) (kubernetes.Interface, error) {
+	rules := &clientcmd.ClientConfigLoadingRules{ExplicitPath: kubeconfig}
+	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: context})
+	rc, err := cc.ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("kubeconfig %s: %w", kubeconfig, err)
+	}
+	rc.Timeout = timeout
+	rc.UserAgent = "kfp-authcheck"
+	rc.QPS, rc.Burst = qps, burst
+	k, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		return nil, fmt.Errorf("kubeconfig %s: %w", kubeconfig, err)
+	}
+	return k, nil
 }
 
 // inferCapabilities takes the profile's declared capabilities, or infers what a live target offers from its file.
@@ -209,6 +259,17 @@ func (t *Target) inferCapabilities() {
 	}
 	if t.OOBClientID != "" {
 		t.Capabilities[CapOOBClient] = true
+	}
+	if t.Kube != nil {
+		t.Capabilities[CapKube] = true
+	} else {
+		delete(t.Capabilities, CapKube)
+	}
+	if t.InClusterAPIURL != "" {
+		t.Capabilities[CapInCluster] = true
+	}
+	if t.Tier == TierKind || t.Tier == TierLive {
+		t.Capabilities[CapPods] = t.Kube != nil
 	}
 }
 

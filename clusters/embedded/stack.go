@@ -18,11 +18,14 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/client-go/kubernetes"
+
 	"github.com/kfp-authcheck/kfp-authcheck/fixtures"
 	"github.com/kfp-authcheck/kfp-authcheck/internal/redact"
 	"github.com/kfp-authcheck/kfp-authcheck/internal/selfca"
 	"github.com/kfp-authcheck/kfp-authcheck/mocks/dex"
 	kfpmock "github.com/kfp-authcheck/kfp-authcheck/mocks/kfpapi"
+	"github.com/kfp-authcheck/kfp-authcheck/mocks/kube"
 	"github.com/kfp-authcheck/kfp-authcheck/mocks/ldapserver"
 	"github.com/kfp-authcheck/kfp-authcheck/mocks/oauth2proxy"
 	"github.com/kfp-authcheck/kfp-authcheck/profile"
@@ -59,6 +62,10 @@ type Stack struct {
 	LDAPURL string
 	Users   []profile.User
 	Clock   *Clock
+	// Kube is the Kubernetes stand-in (multi-user profiles only) and Kubeconfig the admin kubeconfig for it.
+	Kube       *kube.Server
+	Kubeconfig string
+	kubeClient kubernetes.Interface
 
 	tlsConfig *tls.Config
 	closers   []func() error
@@ -112,16 +119,26 @@ func Start(ctx context.Context, p *profile.Profile, opts Options) (s *Stack, err
 	s.PipelineURL = s.GatewayURL + "/pipeline"
 	s.IssuerURL = s.GatewayURL + "/dex"
 
-	kfp, err := kfpmock.New(kfpmock.Config{
+	kfpCfg := kfpmock.Config{
 		MultiUser:    p.MultiUser,
 		UserIDHeader: p.KFP.UserIDHeader,
 		UserIDPrefix: p.KFP.UserIDPrefix,
 		ErrorFormat:  p.KFP.ErrorFormat,
-		Authorizer:   ProfileAuthorizer(p),
 		TagName:      p.KFP.Version,
 		CommitSHA:    "embedded",
 		Now:          s.Clock.Now,
-	})
+	}
+	if p.MultiUser {
+		if err := s.startKube(ctx, p, opts.Dir); err != nil {
+			gwLis.Close()
+			return nil, err
+		}
+		// The API server authenticates bearer tokens with TokenReview and authorizes with SubjectAccessReview
+		// against the cluster, where the Profiles are RBAC.
+		kfpCfg.Authorizer = kfpmock.KubeAuthorizer{Client: s.kubeClient}
+		kfpCfg.TokenReviewer = kfpmock.KubeTokenReviewer{Client: s.kubeClient}
+	}
+	kfp, err := kfpmock.New(kfpCfg)
 	if err != nil {
 		gwLis.Close()
 		return nil, fmt.Errorf("kfp api stand-in: %w", err)
@@ -151,6 +168,46 @@ func Start(ctx context.Context, p *profile.Profile, opts Options) (s *Stack, err
 	}
 	s.serve(gwLis, mux, serverTLS)
 	return s, nil
+}
+
+// startKube starts the Kubernetes stand-in on the stack's clock, writes its kubeconfig (0600) and applies the
+// fixtures through client-go as on any cluster: the Kubeflow and KFP ClusterRoles, and each Kubeflow Profile of
+// the profile as RBAC (namespace, default-editor and default-viewer, namespaceAdmin for the owner, a
+// kubeflow-edit RoleBinding per contributor as KFAM makes it).
+func (s *Stack) startKube(ctx context.Context, p *profile.Profile, dir string) error {
+	k, err := kube.New(kube.Config{Now: s.Clock.Now})
+	if err != nil {
+		return err
+	}
+	if err := k.Start("127.0.0.1:0"); err != nil {
+		return err
+	}
+	s.closers = append(s.closers, k.Close)
+	s.Kube = k
+	s.Kubeconfig = filepath.Join(s.dir(dir), "kubeconfig")
+	if err := k.WriteKubeconfig(s.Kubeconfig); err != nil {
+		return err
+	}
+	client, err := target.KubeClientUnthrottled(s.Kubeconfig, "", 15*time.Second)
+	if err != nil {
+		return err
+	}
+	s.kubeClient = client
+	fx := fixtures.NewKube(client)
+	if err := fx.Apply(ctx, fixtures.KubeflowRoles, nil); err != nil {
+		return err
+	}
+	for _, ns := range p.KFP.Namespaces {
+		if err := fx.Profile(ctx, ns.Name, ns.Owner); err != nil {
+			return err
+		}
+		for _, c := range ns.Contributors {
+			if err := fx.Contributor(ctx, ns.Name, c); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // startDex starts the Dex stand-in and its gRPC API, then provisions users and clients through that API.
@@ -446,6 +503,14 @@ func (s *Stack) Target() *target.Target {
 		t.Capabilities[target.CapMultiUser] = true
 	}
 	t.Capabilities[target.CapClock] = true
+	if s.Kube != nil {
+		t.Kube, t.Kubeconfig = s.kubeClient, s.Kubeconfig
+		t.Capabilities[target.CapKube] = true
+		t.Redactor.Add(s.Kube.AdminToken())
+	}
+	if t.InClusterAPIURL != "" {
+		t.Capabilities[target.CapInCluster] = true
+	}
 	for _, u := range s.Users {
 		t.Users = append(t.Users, target.User{Email: u.Email, Username: u.Username, Password: u.Password,
 			Connector: u.Connector, Namespace: u.Namespace})
@@ -468,7 +533,7 @@ func (s *Stack) Description() *target.File {
 	f := &target.File{
 		Profile: s.Profile.Name, Tier: target.TierEmbedded,
 		GatewayURL: s.GatewayURL, PipelineURL: s.PipelineURL, InClusterAPIURL: s.InClusterAPIURL,
-		DexGRPCAddr: s.DexGRPCAddr,
+		DexGRPCAddr: s.DexGRPCAddr, Kubeconfig: s.Kubeconfig,
 	}
 	if s.Profile.Dex != nil {
 		f.IssuerURL = s.IssuerURL

@@ -53,9 +53,17 @@ func (p ProfileAuthorizer) Authorize(_ context.Context, user string, attrs Resou
 	return slices.ContainsFunc(members, func(m string) bool { return strings.EqualFold(m, user) }), "", nil
 }
 
-// TokenReviewer is the TokenReview seam of the bearer-token authenticator. It reports authenticated only when
-// the token is valid for every audience asked for. A nil TokenReviewer behaves as a TokenReview call that
-// fails, so bearer tokens never authenticate.
+// TokenReview is the status of an authentication.k8s.io/v1 TokenReview, as far as the API server reads it.
+type TokenReview struct {
+	Authenticated bool
+	User          string   // status.user.username
+	Audiences     []string // status.audiences
+	Error         string   // status.error
+}
+
+// TokenReviewer is the TokenReview seam of the bearer-token authenticator: it creates a TokenReview for token
+// with spec.audiences and returns the status; err is a failed call. A nil TokenReviewer behaves as a
+// TokenReview call that fails, so bearer tokens never authenticate.
 type TokenReviewer interface {
-	Review(ctx context.Context, token string, audiences []string) (user string, authenticated bool, err error)
+	Review(ctx context.Context, token string, audiences []string) (TokenReview, error)
 }

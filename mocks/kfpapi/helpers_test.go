@@ -55,12 +55,15 @@ func (f authorizerFunc) Authorize(ctx context.Context, user string, attrs Resour
 // tokenMap is a TokenReviewer that knows a fixed set of tokens for the default audience.
 type tokenMap map[string]string
 
-func (m tokenMap) Review(_ context.Context, token string, audiences []string) (string, bool, error) {
+func (m tokenMap) Review(_ context.Context, token string, audiences []string) (TokenReview, error) {
 	if len(audiences) != 1 || audiences[0] != "pipelines.kubeflow.org" {
-		return "", false, nil
+		return TokenReview{}, nil
 	}
 	u, ok := m[token]
-	return u, ok, nil
+	if !ok {
+		return TokenReview{}, nil
+	}
+	return TokenReview{Authenticated: true, User: u, Audiences: audiences}, nil
 }
 
 func newTestServer(t *testing.T, cfg Config) (*Server, *recordingAuthorizer) {

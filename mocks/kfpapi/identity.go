@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 )
 
@@ -45,15 +46,23 @@ func (s *Server) tokenIdentity(r *http.Request) (string, *userError) {
 		return "", newUnauthenticatedError("no TokenReview client in the stand-in", "Request header error: Failed to review the token provided").
 			wrap("Authentication failure")
 	}
-	user, ok, err := s.cfg.TokenReviewer.Review(r.Context(), token, []string{s.cfg.TokenReviewAudience})
+	audiences := []string{s.cfg.TokenReviewAudience}
+	review, err := s.cfg.TokenReviewer.Review(r.Context(), token, audiences)
 	if err != nil {
 		return "", newUnauthenticatedError(err.Error(), "Request header error: Failed to review the token provided").wrap("Authentication failure")
 	}
-	if !ok {
-		return "", newUnauthenticatedError("Failed to authenticate token review", "Review.Status.Authenticated is false. Error ").
+	if !review.Authenticated {
+		return "", newUnauthenticatedError("Failed to authenticate token review", "Review.Status.Authenticated is false. Error "+review.Error).
 			wrap("Authentication failure")
 	}
-	return user, nil
+	// ensureAudience: every configured audience must be among status.audiences.
+	for _, want := range audiences {
+		if !slices.Contains(review.Audiences, want) {
+			return "", newUnauthenticatedError("Failed to authenticate token review",
+				fmt.Sprintf("Failed to find all of '%v' in audience: %v", audiences, review.Audiences)).wrap("Authentication failure")
+		}
+	}
+	return review.User, nil
 }
 
 // isAuthorized is ResourceManager.IsAuthorized: the authenticators in order (first success wins), then the

@@ -1,0 +1,302 @@
+package checks
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+
+	authzv1 "k8s.io/api/authorization/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"sigs.k8s.io/yaml"
+
+	"github.com/kfp-authcheck/kfp-authcheck/auth/satoken"
+	"github.com/kfp-authcheck/kfp-authcheck/fixtures"
+	"github.com/kfp-authcheck/kfp-authcheck/mocks/kube"
+	"github.com/kfp-authcheck/kfp-authcheck/result"
+	"github.com/kfp-authcheck/kfp-authcheck/target"
+)
+
+func init() {
+	register(&Check{ID: "RBAC-001", Family: "RBAC", Severity: Must, Needs: saNeeds,
+		Title:      "a ServiceAccount of an unrelated namespace gets 403 on list and create",
+		References: []string{"manifests pipeline_test test_unauthorized_access"},
+		Run:        checkUnrelatedNamespaceDenied})
+	register(&Check{ID: "RBAC-002", Family: "RBAC", Severity: Must, Needs: saNeeds,
+		Title:      "a RoleBinding to kubeflow-edit lets another namespace's ServiceAccount create; kubeflow-view only reads",
+		References: []string{"website PR#2905", "website PR#3037", "pipelines#3513"},
+		Run:        checkCrossNamespaceBinding})
+	register(&Check{ID: "RBAC-003", Family: "RBAC", Severity: Must, Needs: []string{target.CapMultiUser, target.CapKube},
+		Title:      "SubjectAccessReviews for every KFP resource and verb match the ClusterRoles under edit, view and none",
+		References: []string{"pipelines#8854", "pipelines#8897", "pipelines#11436"},
+		Run:        checkVerbMatrix})
+	register(&Check{ID: "RBAC-004", Family: "RBAC", Severity: Must, Needs: saNeeds,
+		Title:      "deleting the RoleBinding revokes access on the next call",
+		References: []string{"website#2905", "kubeflow#6019"},
+		Run:        checkRevocation})
+}
+
+// crossNamespaceToken sets up ns1 and ns2 and mints ns2/default-editor's token for the KFP audience.
+func crossNamespaceToken(ctx context.Context, env *Env) (*saFixture, string, *result.Result) {
+	f, err := newSAFixture(ctx, env)
+	if err != nil {
+		r := fixtureError(err)
+		return nil, "", &r
+	}
+	tok, err := f.token(ctx, f.ns2, "default-editor", []string{satoken.Audience}, 0)
+	if err != nil {
+		f.cleanup()
+		r := fixtureError(err)
+		return nil, "", &r
+	}
+	return f, tok, nil
+}
+
+// checkUnrelatedNamespaceDenied is RBAC-001.
+func checkUnrelatedNamespaceDenied(ctx context.Context, env *Env) result.Result {
+	f, tok, r := crossNamespaceToken(ctx, env)
+	if r != nil {
+		return *r
+	}
+	defer f.cleanup()
+	a := probeAccess(ctx, env.inCluster(tok), f.ns1)
+	if r, bad := transportTrouble("in-cluster API", a.listErr, a.createErr); bad {
+		return r
+	}
+	const want = "list 403, create 403"
+	if a.listStatus != http.StatusForbidden || a.createStatus != http.StatusForbidden {
+		reason := result.K8sRBAC
+		if a.listErr == nil || a.createErr == nil {
+			reason = result.Unsecured
+		}
+		return expecting(fail(reason, "%s/default-editor in %s without any binding: %s", f.ns2, f.ns1, a), want, a.String())
+	}
+	return expecting(pass("refused without a binding"), want, a.String())
+}
+
+// checkCrossNamespaceBinding is RBAC-002, the seed's scenario: kubeflow-edit lets ns2's default-editor list
+// and create in ns1; kubeflow-view lets it list and not create.
+func checkCrossNamespaceBinding(ctx context.Context, env *Env) result.Result {
+	f, tok, r := crossNamespaceToken(ctx, env)
+	if r != nil {
+		return *r
+	}
+	defer f.cleanup()
+	c := env.inCluster(tok)
+	if err := f.bind(ctx, fixtures.CrossNamespaceEdit); err != nil {
+		return fixtureError(err)
+	}
+	edit := probeAccess(ctx, c, f.ns1)
+	if err := f.unbind(ctx, fixtures.CrossNamespaceEdit); err != nil {
+		return fixtureError(err)
+	}
+	if err := f.bind(ctx, fixtures.CrossNamespaceView); err != nil {
+		return fixtureError(err)
+	}
+	view := probeAccess(ctx, c, f.ns1)
+	if r, bad := transportTrouble("in-cluster API", edit.listErr, edit.createErr, view.listErr, view.createErr); bad {
+		return r
+	}
+	actual := fmt.Sprintf("kubeflow-edit: %s; kubeflow-view: %s", edit, view)
+	const want = "kubeflow-edit: list 200, create 200; kubeflow-view: list 200, create 403"
+	switch {
+	case edit.listErr != nil || edit.createErr != nil:
+		return expecting(fail(result.K8sRBAC, "the kubeflow-edit RoleBinding does not grant access: %s", edit), want, actual)
+	case view.listErr != nil:
+		return expecting(fail(result.K8sRBAC, "the kubeflow-view RoleBinding does not grant list: %s", view), want, actual)
+	case view.createStatus != http.StatusForbidden:
+		return expecting(fail(result.K8sRBAC, "kubeflow-view allowed or mishandled a create: %s", view), want, actual)
+	}
+	return expecting(pass("edit writes, view only reads"), want, actual)
+}
+
+// checkRevocation is RBAC-004: the first call after the RoleBinding is deleted is refused.
+func checkRevocation(ctx context.Context, env *Env) result.Result {
+	f, tok, r := crossNamespaceToken(ctx, env)
+	if r != nil {
+		return *r
+	}
+	defer f.cleanup()
+	c := env.inCluster(tok)
+	if err := f.bind(ctx, fixtures.CrossNamespaceEdit); err != nil {
+		return fixtureError(err)
+	}
+	_, before := c.ListExperiments(ctx, f.ns1)
+	if err := f.unbind(ctx, fixtures.CrossNamespaceEdit); err != nil {
+		return fixtureError(err)
+	}
+	_, after := c.ListExperiments(ctx, f.ns1)
+	if r, bad := transportTrouble("in-cluster API", before, after); bad {
+		return r
+	}
+	actual := fmt.Sprintf("with the binding %d, right after deleting it %d", httpStatus(before), httpStatus(after))
+	const want = "with the binding 200, right after deleting it 403"
+	switch {
+	case before != nil:
+		return expecting(failFromError("with the binding", before), want, actual)
+	case httpStatus(after) != http.StatusForbidden:
+		return expecting(fail(result.K8sRBAC, "access survived the RoleBinding's deletion (stale cache?)"), want, actual)
+	}
+	return expecting(pass("revoked on the next call"), want, actual)
+}
+
+// matrixRow is one SubjectAccessReview of the verb matrix.
+type matrixRow struct{ group, resource, subresource, verb string }
+
+func (m matrixRow) String() string {
+	r := m.resource
+	if m.subresource != "" {
+		r += "/" + m.subresource
+	}
+	return m.verb + " " + r + "." + m.group
+}
+
+// kfpRoles reads the Kubeflow and KFP ClusterRoles from the fixture, the single source of the matrix.
+func kfpRoles() ([]rbacv1.ClusterRole, error) {
+	docs, err := fixtures.Render(fixtures.KubeflowRoles, nil)
+	if err != nil {
+		return nil, err
+	}
+	var out []rbacv1.ClusterRole
+	for _, d := range docs {
+		var cr rbacv1.ClusterRole
+		if err := yaml.UnmarshalStrict(d, &cr); err != nil {
+			return nil, err
+		}
+		out = append(out, cr)
+	}
+	return out, nil
+}
+
+// aggregatedRules is what the clusterrole-aggregation controller makes of name: its own rules, or the rules of
+// every role its selectors match, followed through chains of aggregation.
+func aggregatedRules(roles []rbacv1.ClusterRole, name string, seen map[string]bool) ([]rbacv1.PolicyRule, error) {
+	if seen[name] {
+		return nil, nil
+	}
+	seen[name] = true
+	for _, cr := range roles {
+		if cr.Name != name {
+			continue
+		}
+		if cr.AggregationRule == nil {
+			return cr.Rules, nil
+		}
+		var rules []rbacv1.PolicyRule
+		for _, sel := range cr.AggregationRule.ClusterRoleSelectors {
+			s, err := metav1.LabelSelectorAsSelector(&sel)
+			if err != nil {
+				return nil, err
+			}
+			for _, other := range roles {
+				if other.Name != name && s.Matches(labels.Set(other.Labels)) {
+					r, err := aggregatedRules(roles, other.Name, seen)
+					if err != nil {
+						return nil, err
+					}
+					rules = append(rules, r...)
+				}
+			}
+		}
+		return rules, nil
+	}
+	return nil, fmt.Errorf("ClusterRole %s is not in the fixture", name)
+}
+
+// matrixRows lists every (group, resource, verb) the KFP roles name; a "*" verb is probed with the verbs KFP and
+// controllers use.
+func matrixRows(roles []rbacv1.ClusterRole) []matrixRow {
+	set := map[matrixRow]bool{}
+	for _, cr := range roles {
+		if !strings.HasPrefix(cr.Name, "aggregate-to-kubeflow-pipelines-") {
+			continue
+		}
+		for _, r := range cr.Rules {
+			verbs := r.Verbs
+			if len(verbs) == 1 && verbs[0] == "*" {
+				verbs = []string{"get", "list", "create", "delete"}
+			}
+			for _, g := range r.APIGroups {
+				for _, res := range r.Resources {
+					name, sub, _ := strings.Cut(res, "/")
+					for _, v := range verbs {
+						set[matrixRow{g, name, sub, v}] = true
+					}
+				}
+			}
+		}
+	}
+	rows := make([]matrixRow, 0, len(set))
+	for r := range set {
+		rows = append(rows, r)
+	}
+	sort.Slice(rows, func(i, j int) bool { return rows[i].String() < rows[j].String() })
+	return rows
+}
+
+// checkVerbMatrix is RBAC-003: for each row, the SubjectAccessReview KFP would send (user only) for a
+// ServiceAccount bound to kubeflow-edit, to kubeflow-view and to nothing, against what RBAC computes from the
+// fixture's ClusterRoles. Where the cluster runs Kubeflow's own roles, a difference shows their drift.
+func checkVerbMatrix(ctx context.Context, env *Env) result.Result {
+	roles, err := kfpRoles()
+	if err != nil {
+		return errorf(result.Internal, "the ClusterRole fixture: %v", err)
+	}
+	f, err := newSAFixture(ctx, env)
+	if err != nil {
+		return fixtureError(err)
+	}
+	defer f.cleanup()
+	user := "system:serviceaccount:" + f.ns2 + ":default-editor"
+	rows := matrixRows(roles)
+	columns := []struct{ name, manifest, role string }{{"none", "", ""}, {"view", fixtures.CrossNamespaceView, "kubeflow-view"}, {"edit", fixtures.CrossNamespaceEdit, "kubeflow-edit"}}
+	var mismatches []string
+	allowedCount := map[string]int{}
+	for _, col := range columns {
+		var rules []rbacv1.PolicyRule
+		if col.role != "" {
+			if rules, err = aggregatedRules(roles, col.role, map[string]bool{}); err != nil {
+				return errorf(result.Internal, "%v", err)
+			}
+			if err := f.bind(ctx, col.manifest); err != nil {
+				return fixtureError(err)
+			}
+		}
+		for _, row := range rows {
+			a := kube.Attributes{Verb: row.verb, APIGroup: row.group, Resource: row.resource, Subresource: row.subresource,
+				Namespace: f.ns1, ResourceRequest: true}
+			want := false
+			for i := range rules {
+				want = want || kube.RuleAllows(a, &rules[i])
+			}
+			got, err := env.Target.Kube.AuthorizationV1().SubjectAccessReviews().Create(ctx, &authzv1.SubjectAccessReview{
+				Spec: authzv1.SubjectAccessReviewSpec{User: user, ResourceAttributes: &authzv1.ResourceAttributes{
+					Namespace: f.ns1, Verb: row.verb, Group: row.group, Version: "v1beta1", Resource: row.resource, Subresource: row.subresource}}},
+				metav1.CreateOptions{})
+			if err != nil {
+				return errorf(result.Unreachable, "SubjectAccessReview: %v", err)
+			}
+			if got.Status.Allowed {
+				allowedCount[col.name]++
+			}
+			if got.Status.Allowed != want {
+				mismatches = append(mismatches, fmt.Sprintf("%s under %s: cluster says %v, the ClusterRoles say %v", row, col.name, got.Status.Allowed, want))
+			}
+		}
+		if col.role != "" {
+			if err := f.unbind(ctx, col.manifest); err != nil {
+				return fixtureError(err)
+			}
+		}
+	}
+	actual := fmt.Sprintf("%d rows; allowed under none %d, view %d, edit %d; %d mismatches", len(rows),
+		allowedCount["none"], allowedCount["view"], allowedCount["edit"], len(mismatches))
+	const want = "every SubjectAccessReview as the ClusterRoles compute it"
+	if len(mismatches) > 0 {
+		return expecting(fail(result.K8sRBAC, "%s", strings.Join(mismatches, "; ")), want, actual)
+	}
+	return expecting(pass("%s", actual), want, actual)
+}

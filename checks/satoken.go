@@ -1,0 +1,448 @@
+package checks
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+
+	"github.com/kfp-authcheck/kfp-authcheck/auth/satoken"
+	"github.com/kfp-authcheck/kfp-authcheck/fixtures"
+	"github.com/kfp-authcheck/kfp-authcheck/internal/atomicfile"
+	"github.com/kfp-authcheck/kfp-authcheck/kfpapi"
+	"github.com/kfp-authcheck/kfp-authcheck/result"
+	"github.com/kfp-authcheck/kfp-authcheck/target"
+)
+
+// The ServiceAccount-token checks talk to the KFP API in-cluster (in_cluster_api_url, no gateway) with tokens
+// minted through TokenRequest for ServiceAccounts of fixture namespaces each check makes for itself.
+var saNeeds = []string{target.CapMultiUser, target.CapKube, target.CapInCluster}
+
+func init() {
+	register(&Check{ID: "SA-001", Family: "SA", Severity: Must, Needs: saNeeds,
+		Title:      "a projected token (aud pipelines.kubeflow.org, KF_PIPELINES_SA_TOKEN_PATH) lists and creates in its own namespace",
+		References: []string{"pipelines#5138", "pipelines#8087"},
+		Run:        checkProjectedTokenOwnNamespace})
+	register(&Check{ID: "SA-003", Family: "SA", Severity: Must, Needs: saNeeds,
+		Title:      "explicit credentials send Authorization; none give 401/403, never success",
+		References: []string{"elyra#2358", "website#3241"},
+		Run:        checkExplicitCredentials})
+	register(&Check{ID: "SA-005", Family: "SA", Severity: Must, Needs: saNeeds,
+		Title:      "a default-audience token sent to the in-cluster API is refused with 401 and the audience reason",
+		References: []string{"KFP TokenReviewAuthenticator", "pipelines#5138"},
+		Run:        checkDefaultAudienceRefused})
+	register(&Check{ID: "SA-006", Family: "SA", Severity: Should, Needs: []string{target.CapInCluster},
+		Title:      "a missing token file is reported as NO_CREDENTIALS, not as an authorization failure",
+		References: []string{"StatCan#1018", "canonical#423", "pipelines#7133"},
+		Run:        checkMissingTokenFile})
+	register(&Check{ID: "SA-008", Family: "SA", Severity: Must, Needs: saNeeds,
+		Title:      "the token file is re-read on every request, so a rotated token is used at once",
+		References: []string{"pipelines#5138", "pipelines#2625"},
+		Run:        checkTokenRotation})
+	register(&Check{ID: "SA-011", Family: "SA", Severity: Must, Needs: append([]string{target.CapClock}, saNeeds...), Exclusive: true,
+		Title:      "an expired ServiceAccount token is refused with 401, never 500",
+		References: []string{"CHECKS.md additions"},
+		Run:        checkExpiredToken})
+	register(&Check{ID: "SA-012", Family: "SA", Severity: Must, Needs: saNeeds,
+		Title:      "an altered token, or one signed by an unknown key, is refused with 401",
+		References: []string{"CHECKS.md additions"},
+		Run:        checkForgedTokens})
+}
+
+// saFixture is a check's own pair of Kubeflow Profile namespaces (ns1, ns2) with their ServiceAccounts.
+type saFixture struct {
+	env      *Env
+	kube     *fixtures.Kube
+	ns1, ns2 string
+	dir      string
+}
+
+// fixtureOwner owns the fixture Profiles; nobody logs in as it.
+const fixtureOwner = "kfp-authcheck-owner@example.invalid"
+
+func newSAFixture(ctx context.Context, env *Env) (*saFixture, error) {
+	k := fixtures.NewKube(env.Target.Kube)
+	f := &saFixture{env: env, kube: k, ns1: k.Name("ns1"), ns2: k.Name("ns2")}
+	if err := k.Apply(ctx, fixtures.KubeflowRoles, nil); err != nil {
+		f.cleanup()
+		return nil, err
+	}
+	for _, ns := range []string{f.ns1, f.ns2} {
+		if err := k.Profile(ctx, ns, fixtureOwner); err != nil {
+			f.cleanup()
+			return nil, err
+		}
+	}
+	return f, nil
+}
+
+// cleanup removes the fixtures with a fresh deadline, so an interrupted check still cleans up.
+func (f *saFixture) cleanup() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if f.dir != "" {
+		os.RemoveAll(f.dir)
+	}
+	return f.kube.Cleanup(ctx)
+}
+
+// token mints a token for ns/sa; the token is registered with the redactor before anyone can print it.
+func (f *saFixture) token(ctx context.Context, ns, sa string, audiences []string, lifetime time.Duration) (string, error) {
+	m, err := satoken.Mint(ctx, f.env.Target.Kube, ns, sa, audiences, lifetime)
+	if err != nil {
+		return "", err
+	}
+	f.env.Target.Redactor.Add(m.Token)
+	return m.Token, nil
+}
+
+// bind grants ns2/default-editor a ClusterRole in ns1 through the seed's RoleBinding (edit or view variant).
+func (f *saFixture) bind(ctx context.Context, manifest string) error {
+	return f.kube.Apply(ctx, manifest, map[string]string{"FROM": f.ns2, "TO": f.ns1})
+}
+
+func (f *saFixture) unbind(ctx context.Context, manifest string) error {
+	name := "allow-" + f.ns2 + "-kubeflow-edit"
+	if manifest == fixtures.CrossNamespaceView {
+		name = "allow-" + f.ns2 + "-kubeflow-view"
+	}
+	return f.kube.Delete(ctx, "RoleBinding", f.ns1, name)
+}
+
+// tokenFile writes a token where a projected volume would put it (0600, atomically) and returns the path.
+func (f *saFixture) tokenFile(token string) (string, error) {
+	if f.dir == "" {
+		d, err := os.MkdirTemp("", "kfp-authcheck-sa-")
+		if err != nil {
+			return "", err
+		}
+		f.dir = d
+	}
+	p := filepath.Join(f.dir, "token")
+	return p, atomicfile.Write(p, []byte(token), 0o600)
+}
+
+// inCluster is a KFP client for the in-cluster API that sends token as Bearer ("" sends nothing).
+func (e *Env) inCluster(token string) *kfpapi.Client {
+	c := &kfpapi.Client{BaseURL: e.Target.InClusterAPIURL, HTTP: e.HTTPClient()}
+	if token != "" {
+		c.Header = http.Header{"Authorization": {"Bearer " + token}}
+	}
+	return c
+}
+
+// volumeClient is the SDK's ServiceAccountTokenVolumeCredentials: the token file read on every request.
+func (e *Env) volumeClient(path string) *kfpapi.Client {
+	hc := e.HTTPClient()
+	hc.Transport = &satoken.VolumeTransport{Path: path, Base: hc.Transport}
+	return &kfpapi.Client{BaseURL: e.Target.InClusterAPIURL, HTTP: hc}
+}
+
+// access is what one identity could do in one namespace: list and create experiments.
+type access struct {
+	listStatus, createStatus int
+	listErr, createErr       error
+}
+
+func (a access) String() string {
+	return fmt.Sprintf("list %d, create %d", a.listStatus, a.createStatus)
+}
+
+func probeAccess(ctx context.Context, c *kfpapi.Client, ns string) access {
+	var a access
+	_, a.listErr = c.ListExperiments(ctx, ns)
+	a.listStatus = httpStatus(a.listErr)
+	_, a.createErr = c.CreateExperiment(ctx, ns, "kfp-authcheck-"+randomHex(4))
+	a.createStatus = httpStatus(a.createErr)
+	return a
+}
+
+// httpStatus is the HTTP status behind a client error (200 for nil, 0 when nothing came back).
+func httpStatus(err error) int {
+	if err == nil {
+		return http.StatusOK
+	}
+	var ae *kfpapi.APIError
+	if errors.As(err, &ae) {
+		return ae.StatusCode
+	}
+	return 0
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return fmt.Sprintf("%x", b)
+}
+
+// transportTrouble turns an error that never reached KFP (unreachable, timeout) into an error result.
+func transportTrouble(what string, errs ...error) (result.Result, bool) {
+	for _, err := range errs {
+		if err != nil && httpStatus(err) == 0 {
+			return errorf(reasonOf(err), "%s: %v", what, err), true
+		}
+	}
+	return result.Result{}, false
+}
+
+func fixtureError(err error) result.Result {
+	return errorf(result.ConfigError, "could not set up the Kubernetes fixtures: %v", err)
+}
+
+// checkProjectedTokenOwnNamespace is SA-001 at the HTTP level the SDK uses: default-editor's token with the
+// KFP audience, in a token file, lists and creates experiments in its own namespace.
+func checkProjectedTokenOwnNamespace(ctx context.Context, env *Env) result.Result {
+	f, err := newSAFixture(ctx, env)
+	if err != nil {
+		return fixtureError(err)
+	}
+	defer f.cleanup()
+	tok, err := f.token(ctx, f.ns1, "default-editor", []string{satoken.Audience}, time.Hour)
+	if err != nil {
+		return fixtureError(err)
+	}
+	path, err := f.tokenFile(tok)
+	if err != nil {
+		return errorf(result.Internal, "write the token file: %v", err)
+	}
+	a := probeAccess(ctx, env.volumeClient(path), f.ns1)
+	if r, bad := transportTrouble("in-cluster API", a.listErr, a.createErr); bad {
+		return r
+	}
+	if a.listErr != nil || a.createErr != nil {
+		return expecting(failFromError("default-editor in its own namespace", errors.Join(a.listErr, a.createErr)), "list 200, create 200", a.String())
+	}
+	return expecting(pass("default-editor's projected token lists and creates in %s", f.ns1), "list 200, create 200", a.String())
+}
+
+// checkExplicitCredentials is SA-003: with the token, the request succeeds (so Authorization was sent); with
+// no credentials the same request is refused with 401 or 403.
+func checkExplicitCredentials(ctx context.Context, env *Env) result.Result {
+	f, err := newSAFixture(ctx, env)
+	if err != nil {
+		return fixtureError(err)
+	}
+	defer f.cleanup()
+	tok, err := f.token(ctx, f.ns1, "default-editor", []string{satoken.Audience}, time.Hour)
+	if err != nil {
+		return fixtureError(err)
+	}
+	_, withErr := env.inCluster(tok).ListExperiments(ctx, f.ns1)
+	_, withoutErr := env.inCluster("").ListExperiments(ctx, f.ns1)
+	if r, bad := transportTrouble("in-cluster API", withErr, withoutErr); bad {
+		return r
+	}
+	actual := fmt.Sprintf("with credentials %d, without %d", httpStatus(withErr), httpStatus(withoutErr))
+	const want = "with credentials 200, without 401 or 403"
+	switch s := httpStatus(withoutErr); {
+	case withoutErr == nil:
+		return expecting(fail(result.Unsecured, "the in-cluster API lists %s without any credentials", f.ns1), want, actual)
+	case withErr != nil:
+		return expecting(failFromError("with an explicit token", withErr), want, actual)
+	case s != http.StatusUnauthorized && s != http.StatusForbidden:
+		return expecting(fail(result.UnexpectedResponse, "a request without credentials got %d", s), want, actual)
+	}
+	return expecting(pass("the token is sent and required"), want, actual)
+}
+
+// checkDefaultAudienceRefused is SA-005: `kubectl create token` (default audience) straight to the API server
+// is refused by TokenReview's audience check with 401.
+func checkDefaultAudienceRefused(ctx context.Context, env *Env) result.Result {
+	f, err := newSAFixture(ctx, env)
+	if err != nil {
+		return fixtureError(err)
+	}
+	defer f.cleanup()
+	tok, err := f.token(ctx, f.ns1, "default-editor", nil, time.Hour)
+	if err != nil {
+		return fixtureError(err)
+	}
+	_, lerr := env.inCluster(tok).ListExperiments(ctx, f.ns1)
+	if r, bad := transportTrouble("in-cluster API", lerr); bad {
+		return r
+	}
+	const want = "401 naming the audience"
+	var ae *kfpapi.APIError
+	switch {
+	case lerr == nil:
+		return expecting(fail(result.Audience, "a token for the API server's default audience was accepted by KFP"), want, "200")
+	case !errors.As(lerr, &ae) || ae.StatusCode != http.StatusUnauthorized:
+		return expecting(fail(reasonOf(lerr), "expected 401, got %v", lerr), want, fmt.Sprint(httpStatus(lerr)))
+	case !strings.Contains(strings.ToLower(ae.Message+ae.Body), "audience"):
+		return expecting(warn(result.Audience, "refused with 401, but the answer does not name the audience: %s", ae.Message), want, "401")
+	}
+	r := pass("refused with 401: %s", ae.Message)
+	r.Reason = result.Audience
+	return expecting(r, want, "401 (audience)")
+}
+
+// checkMissingTokenFile is SA-006: with no token file the client fails before sending, naming the file.
+func checkMissingTokenFile(ctx context.Context, env *Env) result.Result {
+	dir, err := os.MkdirTemp("", "kfp-authcheck-sa-")
+	if err != nil {
+		return errorf(result.Internal, "%v", err)
+	}
+	defer os.RemoveAll(dir)
+	path := satoken.TokenPath(func(string) string { return filepath.Join(dir, "token") })
+	_, lerr := env.volumeClient(path).ListExperiments(ctx, probeNamespace(env.Target))
+	const want = "NO_CREDENTIALS before any request"
+	if errors.Is(lerr, satoken.ErrNoToken) {
+		r := pass("the missing token is reported as such: %v", lerr)
+		r.Reason = result.NoCredentials
+		return expecting(r, want, "NO_CREDENTIALS")
+	}
+	return expecting(fail(reasonOf(lerr), "a missing token file surfaced as %v", lerr), want, fmt.Sprint(lerr))
+}
+
+// checkTokenRotation is SA-008: the file is swapped between requests (kubelet rotation); the client must use
+// the new content at once. A swap to a refused token then back to a good one proves the re-read.
+func checkTokenRotation(ctx context.Context, env *Env) result.Result {
+	f, err := newSAFixture(ctx, env)
+	if err != nil {
+		return fixtureError(err)
+	}
+	defer f.cleanup()
+	first, err1 := f.token(ctx, f.ns1, "default-editor", []string{satoken.Audience}, time.Hour)
+	second, err2 := f.token(ctx, f.ns1, "default-editor", []string{satoken.Audience}, time.Hour)
+	wrongAud, err3 := f.token(ctx, f.ns1, "default-editor", nil, time.Hour)
+	if err := errors.Join(err1, err2, err3); err != nil {
+		return fixtureError(err)
+	}
+	c := env.volumeClient(filepath.Join(os.TempDir(), "unset"))
+	var statuses []string
+	for _, tok := range []string{first, wrongAud, second} {
+		path, err := f.tokenFile(tok)
+		if err != nil {
+			return errorf(result.Internal, "write the token file: %v", err)
+		}
+		c.HTTP.Transport.(*satoken.VolumeTransport).Path = path
+		_, lerr := c.ListExperiments(ctx, f.ns1)
+		if r, bad := transportTrouble("in-cluster API", lerr); bad {
+			return r
+		}
+		statuses = append(statuses, fmt.Sprint(httpStatus(lerr)))
+	}
+	actual := strings.Join(statuses, ", ")
+	const want = "200, 401, 200 (first token, swapped to a refused one, swapped to a fresh one)"
+	if actual != "200, 401, 200" {
+		return expecting(fail(result.NoCredentials, "the client did not follow the token file: %s", actual), want, actual)
+	}
+	return expecting(pass("every request used the file's current token"), want, actual)
+}
+
+// checkExpiredToken is SA-011: a 10-minute token, the clock moved past its expiry (and kube-apiserver's one
+// minute of leeway), is refused with 401.
+func checkExpiredToken(ctx context.Context, env *Env) result.Result {
+	f, err := newSAFixture(ctx, env)
+	if err != nil {
+		return fixtureError(err)
+	}
+	defer f.cleanup()
+	tok, err := f.token(ctx, f.ns1, "default-editor", []string{satoken.Audience}, 10*time.Minute)
+	if err != nil {
+		return fixtureError(err)
+	}
+	c := env.inCluster(tok)
+	if _, err := c.ListExperiments(ctx, f.ns1); err != nil {
+		return failFromError("the fresh token", err)
+	}
+	env.Target.Clock.Advance(11*time.Minute + time.Second)
+	_, lerr := c.ListExperiments(ctx, f.ns1)
+	if r, bad := transportTrouble("in-cluster API", lerr); bad {
+		return r
+	}
+	return refused401(lerr, "the expired token")
+}
+
+func refused401(err error, what string) result.Result {
+	const want = "401"
+	switch s := httpStatus(err); {
+	case err == nil:
+		return expecting(fail(result.InvalidCredentials, "%s was accepted", what), want, "200")
+	case s >= 500:
+		return expecting(fail(result.ServerError, "%s got %d", what, s), want, fmt.Sprint(s))
+	case s != http.StatusUnauthorized:
+		return expecting(fail(result.UnexpectedResponse, "%s got %d", what, s), want, fmt.Sprint(s))
+	}
+	return expecting(pass("%s is refused with 401", what), want, "401")
+}
+
+// checkForgedTokens is SA-012: the token with its signature altered, and a token of the same shape signed by a
+// key the cluster does not know, are both refused with 401.
+func checkForgedTokens(ctx context.Context, env *Env) result.Result {
+	f, err := newSAFixture(ctx, env)
+	if err != nil {
+		return fixtureError(err)
+	}
+	defer f.cleanup()
+	tok, err := f.token(ctx, f.ns1, "default-editor", []string{satoken.Audience}, time.Hour)
+	if err != nil {
+		return fixtureError(err)
+	}
+	altered := alterSignature(tok)
+	forged, err := signWithUnknownKey(tok)
+	if err != nil {
+		return errorf(result.Internal, "forge a token: %v", err)
+	}
+	env.Target.Redactor.Add(altered)
+	env.Target.Redactor.Add(forged)
+	for _, c := range []struct{ what, token string }{{"the altered token", altered}, {"a token signed by an unknown key", forged}} {
+		_, lerr := env.inCluster(c.token).ListExperiments(ctx, f.ns1)
+		if r, bad := transportTrouble("in-cluster API", lerr); bad {
+			return r
+		}
+		if r := refused401(lerr, c.what); r.Status != result.Pass {
+			return r
+		}
+	}
+	return expecting(pass("both are refused with 401"), "401, 401", "401, 401")
+}
+
+// alterSignature flips the signature's first characters, keeping it valid base64url.
+func alterSignature(tok string) string {
+	i := strings.LastIndexByte(tok, '.') + 1
+	b := []byte(tok)
+	for j := i; j < i+4 && j < len(b); j++ {
+		if b[j] == 'A' {
+			b[j] = 'B'
+		} else {
+			b[j] = 'A'
+		}
+	}
+	return string(b)
+}
+
+// signWithUnknownKey copies a token's claims (issuer, subject, audience, the kubernetes.io claims) into a
+// token signed by a fresh key with the same kid.
+func signWithUnknownKey(tok string) (string, error) {
+	parsed, err := jwt.ParseSigned(tok, []jose.SignatureAlgorithm{jose.RS256})
+	if err != nil {
+		return "", err
+	}
+	var claims map[string]any
+	if err := parsed.UnsafeClaimsWithoutVerification(&claims); err != nil {
+		return "", err
+	}
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return "", err
+	}
+	kid := ""
+	if len(parsed.Headers) > 0 {
+		kid = parsed.Headers[0].KeyID
+	}
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: key, KeyID: kid}}, nil)
+	if err != nil {
+		return "", err
+	}
+	return jwt.Signed(signer).Claims(claims).Serialize()
+}
