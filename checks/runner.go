@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"time"
 
@@ -135,7 +136,11 @@ func (e *Env) naReason(missing []string) string {
 	} else {
 		name = "profile " + name
 	}
-	return fmt.Sprintf("%s does not offer %v", name, missing)
+	msg := fmt.Sprintf("%s does not offer %v", name, missing)
+	if e.Target.KubeErr != nil && slices.Contains(missing, target.CapKube) {
+		msg += fmt.Sprintf(" (the kubeconfig could not be used: %v)", e.Target.KubeErr)
+	}
+	return msg
 }
 
 // RunOne runs a single check the way Run does (capability gate, deadline, panic recovery, redaction); the ginkgo

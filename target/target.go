@@ -72,6 +72,8 @@ type Target struct {
 	Kube       kubernetes.Interface
 	Kubeconfig string
 	Context    string
+	// KubeErr says why Kube could not be built from the kubeconfig; nil when it was, or none was given.
+	KubeErr error
 }
 
 // Clock is a stack clock that checks may move forward to expire tokens and sessions without waiting.
@@ -180,11 +182,10 @@ func FromFile(f *File, getenv Getenv) (*Target, error) {
 			Connector: orDefault(us.Connector, "local"), Namespace: us.Namespace})
 	}
 	if f.Kubeconfig != "" {
-		k, err := KubeClient(f.Kubeconfig, f.Context, t.RequestTimeout)
-		if err != nil {
-			return nil, err
-		}
-		t.Kube, t.Kubeconfig, t.Context = k, f.Kubeconfig, f.Context
+		// A kubeconfig that cannot be loaded does not stop the run (the gateway checks need none, and --dry-run
+		// touches nothing): the checks that need the cluster are n/a and say why.
+		t.Kubeconfig, t.Context = f.Kubeconfig, f.Context
+		t.Kube, t.KubeErr = KubeClient(f.Kubeconfig, f.Context, t.RequestTimeout)
 	}
 	t.inferCapabilities()
 	return t, nil
