@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/kfp-authcheck/kfp-authcheck/checks"
+	"github.com/kfp-authcheck/kfp-authcheck/fixtures"
 	"github.com/kfp-authcheck/kfp-authcheck/profile"
 	"github.com/kfp-authcheck/kfp-authcheck/target"
 )
@@ -130,9 +131,12 @@ func liveFixtures(t *target.Target, f *target.File) []string {
 	} else {
 		out = append(out, "no users: only unauthenticated requests")
 	}
-	out = append(out, "no Kubernetes object is created or changed (the ServiceAccount and RBAC fixtures are not built yet)")
 	if f.Kubeconfig != "" || f.Context != "" {
-		out = append(out, "kubeconfig/context: given, not used yet")
+		out = append(out, "kubeconfig/context: given: the SA, RBAC and ISO checks create their own Profile namespaces, "+
+			"ServiceAccounts and RoleBindings (named kfp-authcheck-<run id>-*, labelled "+fixtures.RunLabel+"=<run id>), "+
+			"mint ServiceAccount tokens through TokenRequest, and delete every object they created when each check ends")
+	} else {
+		out = append(out, "no Kubernetes object is created or changed (no kubeconfig: the SA, RBAC and ISO checks are n/a)")
 	}
 	if f.InClusterAPI != nil {
 		out = append(out, fmt.Sprintf("in_cluster_api %s/%s:%d: not used yet (the port-forward comes with the Kubernetes fixtures)",
