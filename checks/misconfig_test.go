@@ -148,3 +148,16 @@ func TestPanickingCheckIsAnInternalErrorNotACrash(t *testing.T) {
 		t.Fatalf("got %s %s", r.Status, r.Reason)
 	}
 }
+
+// TestPrivatePipelineChecks shows ISO-004 both ways: a KFP with the GHSA-v83x-544f-ph2r fix passes; the
+// profile's own KFP (before the fix) creates the cross-namespace run and gets the warning.
+func TestPrivatePipelineChecks(t *testing.T) {
+	fixed := brokenStack(t, "kubeflow", func(p *profile.Profile) { p.KFP.AuthorizePipelineReferences = true })
+	if r := runCheck(t, fixed, "ISO-004"); r.Status != result.Pass {
+		t.Fatalf("with the fix: got %s %s: %s (%s)", r.Status, r.Reason, r.Message, r.Actual)
+	}
+	before := brokenStack(t, "kubeflow", func(p *profile.Profile) {})
+	if r := runCheck(t, before, "ISO-004"); r.Status != result.Warn || r.Reason != result.Unsecured {
+		t.Fatalf("before the fix: got %s %s: %s (%s)", r.Status, r.Reason, r.Message, r.Actual)
+	}
+}

@@ -224,6 +224,10 @@ type KFP struct {
 	ErrorFormat string `json:"error_format"`
 	// Namespaces are the Kubeflow Profiles: who owns or contributes to which namespace.
 	Namespaces []Namespace `json:"namespaces,omitempty"`
+	// AuthorizePipelineReferences: a run that names a stored pipeline is authorized against that pipeline's
+	// namespace too (the GHSA-v83x-544f-ph2r fix, pipelines PR#14348); false for every KFP release the built-in
+	// profiles model.
+	AuthorizePipelineReferences bool `json:"authorize_pipeline_references,omitempty"`
 }
 
 // Namespace is a Kubeflow Profile: a namespace, its owner and its contributors.

@@ -129,6 +129,8 @@ func Start(ctx context.Context, p *profile.Profile, opts Options) (s *Stack, err
 		TagName:      p.KFP.Version,
 		CommitSHA:    "embedded",
 		Now:          s.Clock.Now,
+
+		AuthorizePipelineReferences: p.KFP.AuthorizePipelineReferences,
 	}
 	if p.MultiUser {
 		if err := s.startKube(ctx, p, opts.Dir); err != nil {

@@ -16,10 +16,12 @@ type experiment struct {
 	CreatedAt                        int64
 }
 
-// run is the part of model.Run the list answers need.
+// run is the part of model.Run the stand-in keeps.
 type run struct {
 	ID, Name, Namespace, ExperimentID, State string
 	CreatedAt                                int64
+	Archived                                 bool
+	PipelineID, PipelineVersionID            string
 }
 
 // newUUID returns a random (version 4) UUID, as the server's uuid.NewRandom.
@@ -78,7 +80,7 @@ func (s *Server) runsWhere(keep func(run) bool) []run {
 	return out
 }
 
-// AddRun seeds a run (the stand-in has no run creation endpoint) and returns its id. A non-empty experimentID
+// AddRun seeds a run without a request (in any state, for tests) and returns its id. A non-empty experimentID
 // must name a stored experiment; the run's namespace is then the experiment's. In single-user mode the
 // namespace is dropped, as the server's ReplaceNamespace does.
 func (s *Server) AddRun(namespace, experimentID, displayName, state string) (string, error) {
