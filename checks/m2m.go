@@ -85,27 +85,20 @@ func unverifiedIssuer(tok string) string {
 // checkM2MOwnNamespace is M2M-001: default-editor's default-audience token through the gateway lists
 // experiments in its own namespace with both REST versions (kfp 2.x and 1.8 with existing_token).
 func checkM2MOwnNamespace(ctx context.Context, env *Env) result.Result {
-	f, err := newSAFixture(ctx, env)
-	if err != nil {
-		return fixtureError(err)
-	}
-	defer f.cleanup()
-	tok, err := f.token(ctx, f.ns1, "default-editor", nil, time.Hour)
-	if err != nil {
-		return fixtureError(err)
-	}
-	c := env.gateway(tok, nil)
-	_, v2err := c.ListExperiments(ctx, f.ns1)
-	_, v1err := c.ListExperimentsV1(ctx, f.ns1)
-	if r, bad := transportTrouble("gateway", v2err, v1err); bad {
-		return r
-	}
-	actual := fmt.Sprintf("v2beta1 list %d, v1beta1 list %d", httpStatus(v2err), httpStatus(v1err))
-	const want = "v2beta1 list 200, v1beta1 list 200"
-	if err := errors.Join(v2err, v1err); err != nil {
-		return expecting(gatewayRefusal("default-editor's token at the gateway", err, unverifiedIssuer(tok)), want, actual)
-	}
-	return expecting(pass("the ServiceAccount token lists experiments in %s through the gateway", f.ns1), want, actual)
+	return withEditorToken(ctx, env, nil, time.Hour, func(f *saFixture, tok string) result.Result {
+		c := env.gateway(tok, nil)
+		_, v2err := c.ListExperiments(ctx, f.ns1)
+		_, v1err := c.ListExperimentsV1(ctx, f.ns1)
+		if r, bad := transportTrouble("gateway", v2err, v1err); bad {
+			return r
+		}
+		actual := fmt.Sprintf("v2beta1 list %d, v1beta1 list %d", httpStatus(v2err), httpStatus(v1err))
+		const want = "v2beta1 list 200, v1beta1 list 200"
+		if err := errors.Join(v2err, v1err); err != nil {
+			return expecting(gatewayRefusal("default-editor's token at the gateway", err, unverifiedIssuer(tok)), want, actual)
+		}
+		return expecting(pass("the ServiceAccount token lists experiments in %s through the gateway", f.ns1), want, actual)
+	})
 }
 
 // checkM2MIssuers is M2M-002. The cluster's own token must pass the gateway. Then each issuer variant is probed
@@ -113,69 +106,62 @@ func checkM2MOwnNamespace(ctx context.Context, env *Env) result.Result {
 // whether it has a rule for the issuer ("Jwt issuer is not configured") or verified and refused the signature.
 // This needs no key of any issuer, so it runs the same against a live cluster.
 func checkM2MIssuers(ctx context.Context, env *Env) result.Result {
-	f, err := newSAFixture(ctx, env)
-	if err != nil {
-		return fixtureError(err)
-	}
-	defer f.cleanup()
-	tok, err := f.token(ctx, f.ns1, "default-editor", nil, time.Hour)
-	if err != nil {
-		return fixtureError(err)
-	}
-	iss := unverifiedIssuer(tok)
-	want := fmt.Sprintf("the cluster's token (%s) 200; %s not configured", iss, foreignIssuer)
-	if t := env.Target; t.Profile != nil && t.Profile.Gateway != nil {
-		want += fmt.Sprintf("; the profile's issuers %v configured", t.Profile.Gateway.M2MIssuers())
-	}
-	_, lerr := env.gateway(tok, nil).ListExperiments(ctx, f.ns1)
-	if r, bad := transportTrouble("gateway", lerr); bad {
-		return r
-	}
-	if lerr != nil {
-		return expecting(gatewayRefusal("the cluster's ServiceAccount token at the gateway", lerr, iss), want, fmt.Sprintf("%d", httpStatus(lerr)))
-	}
-	variants := []string{iss}
-	for _, v := range append(append([]string{}, knownKubeIssuers...), foreignIssuer) {
-		if !slices.Contains(variants, v) {
-			variants = append(variants, v)
+	return withEditorToken(ctx, env, nil, time.Hour, func(f *saFixture, tok string) result.Result {
+		iss := unverifiedIssuer(tok)
+		want := fmt.Sprintf("the cluster's token (%s) 200; %s not configured", iss, foreignIssuer)
+		if t := env.Target; t.Profile != nil && t.Profile.Gateway != nil {
+			want += fmt.Sprintf("; the profile's issuers %v configured", t.Profile.Gateway.M2MIssuers())
 		}
-	}
-	seen := []string{fmt.Sprintf("cluster token (%s) 200", iss)}
-	configured := map[string]bool{}
-	for _, v := range variants {
-		probe, err := signWithUnknownKey(tok, map[string]any{"iss": v})
-		if err != nil {
-			return errorf(result.Internal, "sign a probe token: %v", err)
+		_, lerr := env.gateway(tok, nil).ListExperiments(ctx, f.ns1)
+		if r, bad := transportTrouble("gateway", lerr); bad {
+			return r
 		}
-		env.Target.Redactor.Add(probe)
-		status, body, err := rawGet(ctx, env, env.Target.PipelineURL+"/apis/v2beta1/experiments?namespace="+f.ns1,
-			http.Header{"Authorization": {"Bearer " + probe}})
-		if err != nil {
-			return errorf(reasonOf(err), "probe issuer %s: %v", v, err)
+		if lerr != nil {
+			return expecting(gatewayRefusal("the cluster's ServiceAccount token at the gateway", lerr, iss), want, fmt.Sprintf("%d", httpStatus(lerr)))
 		}
-		body = firstLine(strings.TrimSpace(body))
-		switch {
-		case status == http.StatusOK:
-			return expecting(fail(result.Unsecured, "a token of issuer %s signed by an unknown key was accepted", v), want, strings.Join(seen, "; "))
-		case body == msgIssuerNotConfigured:
-			seen = append(seen, v+": not configured")
-		default:
-			configured[v] = true
-			seen = append(seen, fmt.Sprintf("%s: configured (forged signature refused: %d %s)", v, status, body))
-		}
-	}
-	actual := strings.Join(seen, "; ")
-	if configured[foreignIssuer] {
-		return expecting(warn(result.UnexpectedResponse, "the gateway does not say \"%s\" for an issuer it cannot know, so a missing issuer cannot be told from a refused signature", msgIssuerNotConfigured), want, actual)
-	}
-	if t := env.Target; t.Profile != nil && t.Profile.Gateway != nil {
-		for _, v := range t.Profile.Gateway.M2MIssuers() {
-			if !configured[v] {
-				return expecting(warn(result.GatewayConfig, "the profile's issuer %s is not configured at the gateway", v), want, actual)
+		variants := []string{iss}
+		for _, v := range append(append([]string{}, knownKubeIssuers...), foreignIssuer) {
+			if !slices.Contains(variants, v) {
+				variants = append(variants, v)
 			}
 		}
-	}
-	return expecting(pass("the cluster's issuer %s is accepted at the gateway", iss), want, actual)
+		seen := []string{fmt.Sprintf("cluster token (%s) 200", iss)}
+		configured := map[string]bool{}
+		for _, v := range variants {
+			probe, err := signWithUnknownKey(tok, map[string]any{"iss": v})
+			if err != nil {
+				return errorf(result.Internal, "sign a probe token: %v", err)
+			}
+			env.Target.Redactor.Add(probe)
+			status, body, err := rawGet(ctx, env, env.Target.PipelineURL+"/apis/v2beta1/experiments?namespace="+f.ns1,
+				http.Header{"Authorization": {"Bearer " + probe}})
+			if err != nil {
+				return errorf(reasonOf(err), "probe issuer %s: %v", v, err)
+			}
+			body = firstLine(strings.TrimSpace(body))
+			switch {
+			case status == http.StatusOK:
+				return expecting(fail(result.Unsecured, "a token of issuer %s signed by an unknown key was accepted", v), want, strings.Join(seen, "; "))
+			case body == msgIssuerNotConfigured:
+				seen = append(seen, v+": not configured")
+			default:
+				configured[v] = true
+				seen = append(seen, fmt.Sprintf("%s: configured (forged signature refused: %d %s)", v, status, body))
+			}
+		}
+		actual := strings.Join(seen, "; ")
+		if configured[foreignIssuer] {
+			return expecting(warn(result.UnexpectedResponse, "the gateway does not say \"%s\" for an issuer it cannot know, so a missing issuer cannot be told from a refused signature", msgIssuerNotConfigured), want, actual)
+		}
+		if t := env.Target; t.Profile != nil && t.Profile.Gateway != nil {
+			for _, v := range t.Profile.Gateway.M2MIssuers() {
+				if !configured[v] {
+					return expecting(warn(result.GatewayConfig, "the profile's issuer %s is not configured at the gateway", v), want, actual)
+				}
+			}
+		}
+		return expecting(pass("the cluster's issuer %s is accepted at the gateway", iss), want, actual)
+	})
 }
 
 // checkM2MForgedHeaders is M2M-004, by behaviour: ns2's default-editor, which may not touch ns1, claims through
@@ -235,71 +221,64 @@ func userIDHeader(t *target.Target) string {
 // expired one (the cluster's own token after the clock moved past it where the tier can move the clock, else a
 // token with a past exp, which Envoy refuses on time before it checks the signature).
 func checkM2MInvalidBearer(ctx context.Context, env *Env) result.Result {
-	f, err := newSAFixture(ctx, env)
-	if err != nil {
-		return fixtureError(err)
-	}
-	defer f.cleanup()
-	tok, err := f.token(ctx, f.ns1, "default-editor", nil, 10*time.Minute)
-	if err != nil {
-		return fixtureError(err)
-	}
-	forged, err1 := signWithUnknownKey(tok, nil)
-	past := time.Now().Add(-2 * time.Hour).Unix()
-	expired, err2 := signWithUnknownKey(tok, map[string]any{"iat": past - 600, "nbf": past - 600, "exp": past})
-	if err := errors.Join(err1, err2); err != nil {
-		return errorf(result.Internal, "forge a token: %v", err)
-	}
-	altered := alterSignature(tok)
-	for _, s := range []string{forged, expired, altered} {
-		env.Target.Redactor.Add(s)
-	}
-	url := env.Target.PipelineURL + "/apis/v2beta1/experiments?namespace=" + f.ns1
-	probes := []struct{ what, token string }{
-		{"a bearer that is not a JWT", "not-a-jwt"},
-		{"the altered token", altered},
-		{"a token signed by an unknown key", forged},
-	}
-	var seen []string
-	const want = "401 from the gateway for each, no HTML, no redirect"
-	// refused sends one bearer and returns a failed result unless the gateway itself refused it with 401.
-	refused := func(what, token string) (result.Result, bool) {
-		status, h, body, err := rawGetHeaders(ctx, env, url, http.Header{"Authorization": {"Bearer " + token}})
-		if err != nil {
-			return errorf(reasonOf(err), "%s: %v", what, err), false
+	return withEditorToken(ctx, env, nil, 10*time.Minute, func(f *saFixture, tok string) result.Result {
+		forged, err1 := signWithUnknownKey(tok, nil)
+		past := time.Now().Add(-2 * time.Hour).Unix()
+		expired, err2 := signWithUnknownKey(tok, map[string]any{"iat": past - 600, "nbf": past - 600, "exp": past})
+		if err := errors.Join(err1, err2); err != nil {
+			return errorf(result.Internal, "forge a token: %v", err)
 		}
-		seen = append(seen, fmt.Sprintf("%s: %d %s", what, status, firstLine(strings.TrimSpace(body))))
-		actual := strings.Join(seen, "; ")
-		switch {
-		case status == http.StatusOK:
-			return expecting(fail(result.InvalidCredentials, "%s was accepted", what), want, actual), false
-		case status >= 300 && status < 400:
-			return expecting(fail(result.GatewayConfig, "%s was redirected to %s instead of refused", what, h.Get("Location")), want, actual), false
-		case strings.Contains(h.Get("Content-Type"), "html"):
-			return expecting(fail(result.GatewayConfig, "%s got an HTML page (%d), not an API refusal", what, status), want, actual), false
-		case status != http.StatusUnauthorized:
-			return expecting(fail(result.UnexpectedResponse, "%s got %d, not 401", what, status), want, actual), false
+		altered := alterSignature(tok)
+		for _, s := range []string{forged, expired, altered} {
+			env.Target.Redactor.Add(s)
 		}
-		return result.Result{}, true
-	}
-	for _, p := range probes {
-		if r, ok := refused(p.what, p.token); !ok {
+		url := env.Target.PipelineURL + "/apis/v2beta1/experiments?namespace=" + f.ns1
+		probes := []struct{ what, token string }{
+			{"a bearer that is not a JWT", "not-a-jwt"},
+			{"the altered token", altered},
+			{"a token signed by an unknown key", forged},
+		}
+		var seen []string
+		const want = "401 from the gateway for each, no HTML, no redirect"
+		// refused sends one bearer and returns a failed result unless the gateway itself refused it with 401.
+		refused := func(what, token string) (result.Result, bool) {
+			status, h, body, err := rawGetHeaders(ctx, env, url, http.Header{"Authorization": {"Bearer " + token}})
+			if err != nil {
+				return errorf(reasonOf(err), "%s: %v", what, err), false
+			}
+			seen = append(seen, fmt.Sprintf("%s: %d %s", what, status, firstLine(strings.TrimSpace(body))))
+			actual := strings.Join(seen, "; ")
+			switch {
+			case status == http.StatusOK:
+				return expecting(fail(result.InvalidCredentials, "%s was accepted", what), want, actual), false
+			case status >= 300 && status < 400:
+				return expecting(fail(result.GatewayConfig, "%s was redirected to %s instead of refused", what, h.Get("Location")), want, actual), false
+			case strings.Contains(h.Get("Content-Type"), "html"):
+				return expecting(fail(result.GatewayConfig, "%s got an HTML page (%d), not an API refusal", what, status), want, actual), false
+			case status != http.StatusUnauthorized:
+				return expecting(fail(result.UnexpectedResponse, "%s got %d, not 401", what, status), want, actual), false
+			}
+			return result.Result{}, true
+		}
+		for _, p := range probes {
+			if r, ok := refused(p.what, p.token); !ok {
+				return r
+			}
+		}
+		expiredWhat := "a token with a past exp"
+		if env.Target.Clock != nil {
+			if _, err := env.gateway(tok, nil).ListExperiments(ctx, f.ns1); err != nil {
+				return gatewayRefusal("the fresh token", err, unverifiedIssuer(tok))
+			}
+			env.Target.Clock.Advance(11*time.Minute + time.Second)
+			expired, expiredWhat = tok, "the cluster's token after its expiry"
+		}
+		if r, ok := refused(expiredWhat, expired); !ok {
 			return r
 		}
-	}
-	expiredWhat := "a token with a past exp"
-	if env.Target.Clock != nil {
-		if _, err := env.gateway(tok, nil).ListExperiments(ctx, f.ns1); err != nil {
-			return gatewayRefusal("the fresh token", err, unverifiedIssuer(tok))
-		}
-		env.Target.Clock.Advance(11*time.Minute + time.Second)
-		expired, expiredWhat = tok, "the cluster's token after its expiry"
-	}
-	if r, ok := refused(expiredWhat, expired); !ok {
-		return r
-	}
-	// A Dex JWT sent by the client is not tried here: a Kubeflow profile without a public OOB client gives the
-	// client no Dex token outside the cookie session (whose injected Dex JWT passes the same rule on every
-	// cookie request, DEX-LOCAL-006).
-	return expecting(pass("every invalid bearer is refused with 401 by the gateway"), want, strings.Join(seen, "; "))
+		// A Dex JWT sent by the client is not tried here: a Kubeflow profile without a public OOB client gives the
+		// client no Dex token outside the cookie session (whose injected Dex JWT passes the same rule on every
+		// cookie request, DEX-LOCAL-006).
+		return expecting(pass("every invalid bearer is refused with 401 by the gateway"), want, strings.Join(seen, "; "))
+	})
 }

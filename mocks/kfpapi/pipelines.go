@@ -284,48 +284,17 @@ func (s *Server) insertPipeline(p pipeline) *userError {
 	return nil
 }
 
-func (s *Server) pipelineByID(id string) (pipeline, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p, ok := s.pipelines[id]
-	if !ok {
-		return pipeline{}, false
-	}
-	return *p, true
-}
+func (s *Server) pipelineByID(id string) (pipeline, bool) { return lookup(s, s.pipelines, id) }
 
 func (s *Server) pipelinesIn(namespace string) []pipeline {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []pipeline
-	for _, p := range s.pipelines {
-		if p.Namespace == namespace {
-			out = append(out, *p)
-		}
-	}
-	return out
+	return where(s, s.pipelines, func(p pipeline) bool { return p.Namespace == namespace })
 }
 
-func (s *Server) versionByID(id string) (pipelineVersion, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	v, ok := s.versions[id]
-	if !ok {
-		return pipelineVersion{}, false
-	}
-	return *v, true
-}
+func (s *Server) versionByID(id string) (pipelineVersion, bool) { return lookup(s, s.versions, id) }
 
 // latestVersion is the pipeline's newest version, as a run that names only the pipeline gets.
 func (s *Server) latestVersion(pipelineID string) (pipelineVersion, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var vs []pipelineVersion
-	for _, v := range s.versions {
-		if v.PipelineID == pipelineID {
-			vs = append(vs, *v)
-		}
-	}
+	vs := where(s, s.versions, func(v pipelineVersion) bool { return v.PipelineID == pipelineID })
 	if len(vs) == 0 {
 		return pipelineVersion{}, false
 	}

@@ -219,12 +219,4 @@ func (s *Server) runAction(w http.ResponseWriter, r *http.Request, id, verb, wha
 	s.writeJSON(w, struct{}{})
 }
 
-func (s *Server) runByID(id string) (run, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	x, ok := s.runs[id]
-	if !ok {
-		return run{}, false
-	}
-	return *x, true
-}
+func (s *Server) runByID(id string) (run, bool) { return lookup(s, s.runs, id) }
