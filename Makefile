@@ -5,7 +5,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -X main.version=$(VERSION)
 PKGS     := ./...
 
-.PHONY: all build run test unit test-slapd slapd lint fmt vet bench report-browser clean help tools e2e-local
+.PHONY: all build run test unit test-slapd slapd lint fmt vet bench report-browser clean help tools e2e-local e2e-kind
 
 all: lint test
 
@@ -49,6 +49,9 @@ tools: ## build the real programs of the local tier into bin/tools (skips what i
 
 e2e-local: tools build ## the suites, run and fidelity against the real programs on loopback
 	GO=$(GO) bash tools/e2e-local.sh
+
+e2e-kind: build ## a kind cluster per profile (needs a Docker engine; without one it says so and exits 2)
+	bash tools/e2e-kind.sh
 
 bench: ## wall time of the whole embedded matrix, process start included
 	$(GO) test -run '^$$' -bench BenchmarkFullMatrix -benchtime 5x ./cmd/kfp-authcheck
