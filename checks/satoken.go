@@ -221,6 +221,14 @@ func fixtureError(err error) result.Result {
 // checkProjectedTokenOwnNamespace is SA-001 at the HTTP level the SDK uses: default-editor's token with the
 // KFP audience, in a token file, lists and creates experiments in its own namespace.
 func checkProjectedTokenOwnNamespace(ctx context.Context, env *Env) result.Result {
+	if env.Target.Has(target.CapPods) && env.Target.ProbeImage != "" {
+		f, err := newSAFixture(ctx, env)
+		if err != nil {
+			return fixtureError(err)
+		}
+		defer f.cleanup()
+		return f.inPod(ctx)
+	}
 	return withEditorToken(ctx, env, []string{satoken.Audience}, time.Hour, func(f *saFixture, tok string) result.Result {
 		path, err := f.tokenFile(tok)
 		if err != nil {
@@ -451,4 +459,25 @@ func signWithUnknownKey(tok string, override map[string]any) (string, error) {
 		return "", err
 	}
 	return jwt.Signed(signer).Claims(claims).Serialize()
+}
+
+// inPod is SA-001 for real: the probe Job in the fixture namespace, as its default-editor with the kubelet's
+// projected token, and the probe's own verdict.
+func (f *saFixture) inPod(ctx context.Context) result.Result {
+	t := f.env.Target
+	apiURL := t.ProbeAPIURL
+	if apiURL == "" {
+		apiURL = DefaultProbeAPIURL
+	}
+	run, err := f.kube.RunProbe(ctx, fixtures.ProbeRun{Namespace: f.ns1, Image: t.ProbeImage, APIURL: apiURL})
+	if err != nil {
+		return errorf(result.ProbeError, "%v", err)
+	}
+	for _, r := range run.Results {
+		if r.ID == "SA-001" {
+			r.Message = "in a pod of " + f.ns1 + ": " + r.Message
+			return r
+		}
+	}
+	return errorf(result.ProbeError, "the probe's run holds no SA-001 result")
 }
