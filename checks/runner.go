@@ -73,6 +73,9 @@ func Run(ctx context.Context, t *target.Target, list []*Check, opts Options) *re
 		report(i, runOne(ctx, env, list[i], opts.CheckTimeout))
 	}
 	run.Results = results
+	// After an interrupt the checks cut off may still be creating: CloseFixtures stops that and sweeps the
+	// run's label, on a deadline of its own.
+	run.Fixtures = env.CloseFixtures()
 	run.Finished = time.Now().UTC()
 	if err := ctx.Err(); err != nil {
 		run.Aborted = "interrupted before every check finished: " + err.Error()
