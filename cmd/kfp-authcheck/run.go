@@ -231,6 +231,13 @@ func runChecks(ctx context.Context, cfg runConfig, stdout, stderr io.Writer) err
 
 	progress := cfg.Progress == "always" || (cfg.Progress == "auto" && isTerminal(stderr))
 	var printMu sync.Mutex
+	stopWatch := context.AfterFunc(ctx, func() {
+		printMu.Lock()
+		defer printMu.Unlock()
+		fmt.Fprintln(stderr, "kfp-authcheck: interrupted: stopping the checks and removing their Kubernetes fixtures "+
+			"(a second Ctrl-C quits at once; `kfp-authcheck cleanup` then removes what is left)")
+	})
+	defer stopWatch()
 	runs := make([]*result.Run, len(targets))
 	var wg sync.WaitGroup
 	for i, t := range targets {
@@ -261,6 +268,9 @@ func runChecks(ctx context.Context, cfg runConfig, stdout, stderr io.Writer) err
 		}(i, t)
 	}
 	wg.Wait()
+	for _, r := range runs {
+		printFixtures(stderr, r)
+	}
 
 	if err := writeOutputs(cfg, runs, stdout, stderr); err != nil {
 		return err
@@ -274,15 +284,39 @@ func runChecks(ctx context.Context, cfg runConfig, stdout, stderr io.Writer) err
 	if progress {
 		printSummary(stderr, runs, time.Since(wallStart))
 	}
-	unexpected, aborted := 0, false
+	unexpected, aborted, leftovers := 0, false, false
 	for _, r := range runs {
 		unexpected += r.Unexpected()
 		aborted = aborted || r.Aborted != ""
+		leftovers = leftovers || (r.Fixtures != nil && r.Fixtures.Error != "")
 	}
-	if unexpected > 0 || aborted {
+
+	if aborted {
+		fmt.Fprintf(stderr, "kfp-authcheck: run aborted (%d unexpected failure(s) before it stopped)\n", unexpected)
+	}
+	// Objects left in someone's cluster fail the run whatever the checks said (printFixtures named them).
+	if unexpected > 0 || aborted || leftovers {
 		return &exitError{code: exitUnexpected, err: fmt.Errorf("%d unexpected failure(s)", unexpected)}
 	}
 	return nil
+}
+
+// printFixtures says what became of a run's Kubernetes fixtures, and how to remove what could not be.
+func printFixtures(w io.Writer, r *result.Run) {
+	fc := r.Fixtures
+	if fc == nil {
+		return
+	}
+	if fc.Error == "" {
+		fmt.Fprintf(w, "kfp-authcheck: %s: fixtures of run %s removed (%d removed by the end-of-run sweep)\n",
+			r.Target, fc.RunID, len(fc.Swept))
+		return
+	}
+	fmt.Fprintf(w, "kfp-authcheck: %s: fixtures of run %s: %s\n", r.Target, fc.RunID, fc.Error)
+	if len(fc.Left) > 0 {
+		fmt.Fprintf(w, "  left: %s\n", strings.Join(fc.Left, ", "))
+	}
+	fmt.Fprintf(w, "  remove what is left with: kfp-authcheck cleanup --run %s (with --target or --kubeconfig)\n", fc.RunID)
 }
 
 // printSummary ends the progress lines: per run its verdict, counts per status and unexpected count, then the
