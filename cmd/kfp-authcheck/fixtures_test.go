@@ -44,10 +44,8 @@ func describe(t *testing.T, desc *target.File) *describedCluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dc := &describedCluster{file: writeTarget(t, t.TempDir(), desc), desc: desc, client: client, before: map[string]bool{}}
-	for _, o := range dc.labelled(t, "") {
-		dc.before[o.RunID] = true
-	}
+	dc := &describedCluster{file: writeTarget(t, t.TempDir(), desc), desc: desc, client: client}
+	dc.before = dc.runIDs(t)
 	return dc
 }
 
@@ -76,14 +74,24 @@ func (dc *describedCluster) requireNothingLeft(t *testing.T, runID string) {
 	}
 }
 
-// newRunID waits for objects of a run not labelled before the test, and returns its ID.
-func (dc *describedCluster) newRunID(ctx context.Context) (string, error) {
+// runIDs are the run IDs labelled in the cluster now (terminating namespaces of earlier runs included).
+func (dc *describedCluster) runIDs(t *testing.T) map[string]bool {
+	t.Helper()
+	ids := map[string]bool{}
+	for _, o := range dc.labelled(t, "") {
+		ids[o.RunID] = true
+	}
+	return ids
+}
+
+// newRunID waits for objects of a run not among known, and returns its ID.
+func (dc *describedCluster) newRunID(ctx context.Context, known map[string]bool) (string, error) {
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		objs, _ := fixtures.List(ctx, dc.client, "")
 		for _, o := range objs {
-			if !dc.before[o.RunID] {
+			if !known[o.RunID] {
 				return o.RunID, nil
 			}
 		}
@@ -124,11 +132,12 @@ func testInterruptedRunLeavesNothing(t *testing.T, dc *describedCluster) {
 	defer cancel()
 	runCtx, interrupt := context.WithCancel(ctx)
 	var out, errb bytes.Buffer
+	known := dc.runIDs(t)
 	done := make(chan int, 1)
 	go func() {
 		done <- execute(runCtx, []string{"run", "--target", dc.file, "--only", fixtureChecks, "--format", "json"}, &out, &errb)
 	}()
-	seen, err := dc.newRunID(ctx)
+	seen, err := dc.newRunID(ctx, known)
 	interrupt()
 	code := <-done
 	if err != nil {
@@ -297,10 +306,11 @@ func testSIGINTLeavesNothing(t *testing.T, dc *describedCluster) {
 	var stdout, stderr bytes.Buffer
 	cmd := exec.CommandContext(ctx, bin, "run", "--target", dc.file, "--only", fixtureChecks, "--format", "json")
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	known := dc.runIDs(t)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	seen, err := dc.newRunID(ctx)
+	seen, err := dc.newRunID(ctx, known)
 	if err != nil {
 		cmd.Process.Kill()
 		cmd.Wait()
