@@ -99,6 +99,11 @@ func runOne(ctx context.Context, env *Env, c *Check, timeout time.Duration) (res
 		return errorf(result.Interrupted, "not run: %v", err)
 	}
 	if missing := env.missing(c.Needs); len(missing) > 0 {
+		if err := env.Target.InClusterErr; err != nil && slices.Contains(missing, target.CapInCluster) {
+			// The target file asked for the in-cluster API and the port-forward failed: not a capability the
+			// setup lacks, a run that could not do what it was told.
+			return errorf(reasonOf(err), "the in-cluster KFP API could not be reached: %v", err)
+		}
 		return na(result.MissingCapability, "%s", env.naReason(missing))
 	}
 	cctx, cancel := context.WithTimeout(ctx, timeout)

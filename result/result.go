@@ -90,6 +90,10 @@ const (
 	ConnectorError Reason = "CONNECTOR_ERROR"
 	// PKCEDowngrade: the server accepts code_challenge_method=plain (OOB-011).
 	PKCEDowngrade Reason = "PKCE_DOWNGRADE"
+	// NoReadyPod: the port-forward to the target file's in_cluster_api found no ready pod behind the Service.
+	NoReadyPod Reason = "NO_READY_POD"
+	// PortForward: the Kubernetes API refused or broke the port-forward to the in-cluster API's pod.
+	PortForward Reason = "PORT_FORWARD"
 )
 
 // Exchange is one HTTP request and its answer, kept as evidence. Secrets are redacted before it is stored.

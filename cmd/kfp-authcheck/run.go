@@ -13,12 +13,14 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/client-go/rest"
 
 	"github.com/kfp-authcheck/kfp-authcheck/auth/browser"
 	"github.com/kfp-authcheck/kfp-authcheck/checks"
 	"github.com/kfp-authcheck/kfp-authcheck/clusters"
 	"github.com/kfp-authcheck/kfp-authcheck/clusters/local"
 	"github.com/kfp-authcheck/kfp-authcheck/deviation"
+	"github.com/kfp-authcheck/kfp-authcheck/forward"
 	"github.com/kfp-authcheck/kfp-authcheck/profile"
 	"github.com/kfp-authcheck/kfp-authcheck/report"
 	"github.com/kfp-authcheck/kfp-authcheck/result"
@@ -364,16 +366,20 @@ func prepareTargets(ctx context.Context, cfg *runConfig, list []*checks.Check, s
 		if err := preflight(ctx, t); err != nil {
 			return nil, nil, func() {}, &exitError{code: exitUnreachable, err: err}
 		}
+		cleanup := func() {}
+		if svc := cfg.Target.InClusterAPI; svc != nil {
+			cleanup = forwardInCluster(ctx, t, svc, stderr)
+		}
 		if t.AutoProfile {
 			d, err := checks.DetectProfile(ctx, t)
 			if err != nil {
-				return nil, nil, func() {}, &exitError{code: exitUnreachable, err: err}
+				return nil, nil, cleanup, &exitError{code: exitUnreachable, err: err}
 			}
 			fmt.Fprintln(stderr, "kfp-authcheck:", d.Describe())
 			cfg.ProfileChoice = append(cfg.ProfileChoice, d.Describe())
 			t.SetProfile(d.Chosen)
 		}
-		return []*target.Target{t}, nil, func() {}, nil
+		return []*target.Target{t}, nil, cleanup, nil
 	}
 	if len(cfg.Profiles) == 0 {
 		cfg.Profiles = profile.Names()
@@ -421,6 +427,37 @@ func prepareTargets(ctx context.Context, cfg *runConfig, list []*checks.Check, s
 		fmt.Fprintf(stderr, "kfp-authcheck: local tier up in %s (%d stack(s))\n", time.Since(begin).Round(time.Millisecond), len(stacks))
 	}
 	return targets, stacks, cleanup, nil
+}
+
+// forwardTimeout bounds the start of the port-forward to the in-cluster KFP API.
+const forwardTimeout = 30 * time.Second
+
+// forwardInCluster starts the port-forward to the file's in_cluster_api and points the target's in-cluster URL
+// at it; a failure is kept in the target (the in-cluster checks become errors with its reason) and printed.
+// It returns the function that stops the forward.
+func forwardInCluster(ctx context.Context, t *target.Target, svc *target.ServiceRef, stderr io.Writer) func() {
+	ref := forward.Service{Namespace: svc.Namespace, Name: svc.Name, Port: svc.Port}
+	var f *forward.Forward
+	err := t.KubeErr
+	if err == nil {
+		var rc *rest.Config
+		if rc, err = target.KubeRESTConfig(t.Kubeconfig, t.Context, t.RequestTimeout); err == nil {
+			f, err = forward.Start(ctx, rc, t.Kube, ref, forwardTimeout)
+		}
+	}
+	if err != nil {
+		t.InClusterErr = err
+		fmt.Fprintf(stderr, "kfp-authcheck: in_cluster_api %s: %v\n", ref, err)
+		return func() {}
+	}
+	t.InClusterAPIURL = f.URL
+	t.SetProfile(t.Profile) // the in-cluster capability follows the URL
+	fmt.Fprintf(stderr, "kfp-authcheck: in_cluster_api %s: forwarding %s to pod %s port %d\n", ref, f.URL, f.Backend.Pod, f.Backend.Port)
+	return func() {
+		if err := f.Close(); err != nil {
+			fmt.Fprintln(stderr, "kfp-authcheck: stopping the port-forward:", err)
+		}
+	}
 }
 
 // attachLogs puts the end of the stack's program logs into every result that failed or errored, so a reader of
