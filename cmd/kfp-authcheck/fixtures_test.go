@@ -14,6 +14,9 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kfp-authcheck/kfp-authcheck/clusters/local"
@@ -292,6 +295,61 @@ func TestFixturesLeaveNothingLocalTier(t *testing.T) {
 	t.Run("interrupted", func(t *testing.T) { testInterruptedRunLeavesNothing(t, dc) })
 	t.Run("SIGINT to the process", func(t *testing.T) { testSIGINTLeavesNothing(t, dc) })
 	t.Run("cleanup after a crash", func(t *testing.T) { testCleanupAfterCrash(t, dc, "--kubeconfig", dc.desc.Kubeconfig) })
+	t.Run("in_cluster_api port-forward", func(t *testing.T) { testPortForwardLocal(t, dc) })
+}
+
+// testPortForwardLocal points in_cluster_api at Services of the real kube-apiserver. It has no kubelet, so a
+// ready pod (its status written through the API) still cannot be reached: kube-apiserver refuses the
+// port-forward, and the run says so with PORT_FORWARD; a Service with no ready pod is NO_READY_POD.
+func testPortForwardLocal(t *testing.T, dc *describedCluster) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	ns := "kfp-authcheck-forward-test"
+	c := dc.client
+	must := func(_ any, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(c.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}))
+	must(c.CoreV1().ServiceAccounts(ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default"}}, metav1.CreateOptions{}))
+	for name, app := range map[string]string{"ml-pipeline": "ml-pipeline", "nobody-home": "absent"} {
+		must(c.CoreV1().Services(ns).Create(ctx, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: name},
+			Spec: corev1.ServiceSpec{Selector: map[string]string{"app": app},
+				Ports: []corev1.ServicePort{{Port: 8888, TargetPort: intstr.FromString("http")}}}}, metav1.CreateOptions{}))
+	}
+	pod, err := c.CoreV1().Pods(ns).Create(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "ml-pipeline-0", Labels: map[string]string{"app": "ml-pipeline"}},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "api", Image: "ghcr.io/kubeflow/kfp-api-server:2.16.0",
+			Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: 8888}}}}}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pod.Status.Phase = corev1.PodRunning
+	pod.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}
+	must(c.CoreV1().Pods(ns).UpdateStatus(ctx, pod, metav1.UpdateOptions{}))
+
+	for svc, want := range map[string]result.Reason{"ml-pipeline": result.PortForward, "nobody-home": result.NoReadyPod} {
+		f := *dc.desc
+		f.InClusterAPIURL = ""
+		f.InClusterAPI = &target.ServiceRef{Namespace: ns, Name: svc, Port: 8888}
+		file := writeTarget(t, t.TempDir(), &f)
+		start := time.Now()
+		code, stdout, stderr := runCLI(t, "run", "--target", file, "--only", "SA-001,RBAC-001", "--format", "json")
+		run := decodeRun(t, stdout)
+		if code != exitUnexpected {
+			t.Fatalf("%s: exit %d, want 1\n%s", svc, code, stderr)
+		}
+		for _, r := range run.Results {
+			if r.Status != result.Error || r.Reason != want {
+				t.Errorf("%s: %s is %s %s (%s), want error %s", svc, r.ID, r.Status, r.Reason, r.Message, want)
+			}
+		}
+		if !strings.Contains(stderr, "in_cluster_api service "+ns+"/"+svc) {
+			t.Errorf("%s: stderr does not name the forward:\n%s", svc, stderr)
+		}
+		t.Logf("%s: %s in %s: %s", svc, want, time.Since(start).Round(time.Millisecond), run.Results[0].Message)
+	}
 }
 
 // testSIGINTLeavesNothing runs the built command, sends it SIGINT once its first object exists, and lists the
