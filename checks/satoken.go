@@ -74,7 +74,7 @@ type saFixture struct {
 const fixtureOwner = "kfp-authcheck-owner@example.invalid"
 
 func newSAFixture(ctx context.Context, env *Env) (*saFixture, error) {
-	k := fixtures.NewKube(env.Target.Kube)
+	k := env.Fixtures().New()
 	f := &saFixture{env: env, kube: k, ns1: k.Name("ns1"), ns2: k.Name("ns2")}
 	if err := k.Apply(ctx, fixtures.KubeflowRoles, nil); err != nil {
 		f.cleanup()

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # make e2e-local: the local tier end to end, against the real programs `make tools` built.
-#   1. the tier's own tests (clusters/local: start, stop, failed start, kube-apiserver TokenRequest/TokenReview/SAR)
+#   1. the tier's own tests (clusters/local: start, stop, failed start, kube-apiserver TokenRequest/TokenReview/SAR,
+#      misconfigurations caught by the real programs), and `run --target` against the tier's real kube-apiserver:
+#      nothing left after a run, an interrupted run, SIGINT, and cleanup after a crash; the in_cluster_api forward
 #   2. the ginkgo suites with KFP_AUTHCHECK_TIER=local
 #   3. `kfp-authcheck run --tier local` over every profile (reports in out/e2e-local/)
 #   4. `kfp-authcheck serve --tier local --kube`, stopped with SIGINT: the stack comes up, answers, and leaves
@@ -19,6 +21,7 @@ elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1fs", b - a }
 
 echo "== e2e-local: the tier's own tests"
 $GO test -count=1 -timeout 10m ./clusters/local/ ./clusters/fidelity/
+$GO test -count=1 -timeout 10m -run 'LocalTier' ./cmd/kfp-authcheck/
 
 echo "== e2e-local: the suites on the local tier"
 KFP_AUTHCHECK_TIER=local $GO test -count=1 -timeout 15m ./suites/...
