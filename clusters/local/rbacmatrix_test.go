@@ -9,6 +9,7 @@ import (
 	"time"
 
 	authzv1 "k8s.io/api/authorization/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
@@ -139,6 +140,41 @@ func TestVerbMatrixMatchesKubeAPIServer(t *testing.T) {
 		t.Errorf("implausible matrix (none %d, view %d, edit %d, owner %d of %d rows): the fixtures did not take",
 			allowed["none"], allowed["view"], allowed["edit"], allowed["owner (namespaceAdmin)"], len(rows))
 	}
+	t.Run("aggregation follows the watch", func(t *testing.T) { testAggregationWatch(ctx, t, s.kube.client, realFx.Name("agg")) })
+}
+
+// testAggregationWatch creates an aggregated ClusterRole and then a part it selects, without calling Sync: the
+// aggregation stand-in's watch must copy the part's rules in, and take them out again when the part goes.
+func testAggregationWatch(ctx context.Context, t *testing.T, c kubernetes.Interface, name string) {
+	label := map[string]string{"kfp-authcheck.io/aggregate-to": name}
+	roles := c.RbacV1().ClusterRoles()
+	rule := rbacv1.PolicyRule{APIGroups: []string{kfpGroup}, Resources: []string{"runs"}, Verbs: []string{"get"}}
+	for _, cr := range []*rbacv1.ClusterRole{
+		{ObjectMeta: metav1.ObjectMeta{Name: name}, AggregationRule: &rbacv1.AggregationRule{
+			ClusterRoleSelectors: []metav1.LabelSelector{{MatchLabels: label}}}},
+		{ObjectMeta: metav1.ObjectMeta{Name: name + "-part", Labels: label}, Rules: []rbacv1.PolicyRule{rule}},
+	} {
+		if _, err := roles.Create(ctx, cr, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = roles.Delete(context.Background(), cr.Name, metav1.DeleteOptions{}) })
+	}
+	waitRules := func(want int) {
+		t.Helper()
+		var got []rbacv1.PolicyRule
+		pollUntil(ctx, t, fmt.Sprintf("ClusterRole %s with %d rule(s)", name, want), func() (bool, error) {
+			cr, err := roles.Get(ctx, name, metav1.GetOptions{})
+			if err == nil {
+				got = cr.Rules
+			}
+			return len(got) == want, err
+		})
+	}
+	waitRules(1)
+	if err := roles.Delete(ctx, name+"-part", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitRules(0)
 }
 
 const kfpGroup = "pipelines.kubeflow.org"
@@ -158,22 +194,33 @@ func sar(ctx context.Context, c kubernetes.Interface, user, ns string, row fixtu
 // waitForSAR polls until the SubjectAccessReview answers want (the authorizer's informers caught up).
 func waitForSAR(ctx context.Context, t *testing.T, c kubernetes.Interface, user, ns string, row fixtures.MatrixRow, want bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	pollUntil(ctx, t, fmt.Sprintf("kube-apiserver: %s for %s in %s allowed=%v", row, user, ns, want), func() (bool, error) {
 		st, err := sar(ctx, c, user, ns, row)
+		return st.Allowed == want, err
+	})
+}
+
+// pollUntil calls cond every 50ms until it holds, failing the test after 10s or on an error.
+func pollUntil(ctx context.Context, t *testing.T, what string, cond func() (bool, error)) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		ok, err := cond()
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("%s: %v", what, err)
 		}
-		if st.Allowed == want {
+		if ok {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("kube-apiserver: %s for %s in %s is still allowed=%v after 10s", row, user, ns, st.Allowed)
+			t.Fatalf("%s: not so after 10s", what)
 		}
 		select {
 		case <-ctx.Done():
-			t.Fatal(ctx.Err())
-		case <-time.After(50 * time.Millisecond):
+			t.Fatalf("%s: %v", what, ctx.Err())
+		case <-tick.C:
 		}
 	}
 }
