@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"strings"
 
-	authzv1 "k8s.io/api/authorization/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -211,18 +210,15 @@ func checkVerbMatrix(ctx context.Context, env *Env) result.Result {
 			for i := range rules {
 				want = want || kube.RuleAllows(a, &rules[i])
 			}
-			got, err := env.Target.Kube.AuthorizationV1().SubjectAccessReviews().Create(ctx, &authzv1.SubjectAccessReview{
-				Spec: authzv1.SubjectAccessReviewSpec{User: user, ResourceAttributes: &authzv1.ResourceAttributes{
-					Namespace: f.ns1, Verb: row.Verb, Group: row.Group, Version: "v1beta1", Resource: row.Resource, Subresource: row.Subresource}}},
-				metav1.CreateOptions{})
+			got, err := f.sar(ctx, user, row)
 			if err != nil {
 				return errorf(result.Unreachable, "SubjectAccessReview: %v", err)
 			}
-			if got.Status.Allowed {
+			if got {
 				allowedCount[col.name]++
 			}
-			if got.Status.Allowed != want {
-				mismatches = append(mismatches, fmt.Sprintf("%s under %s: cluster says %v, the ClusterRoles say %v", row, col.name, got.Status.Allowed, want))
+			if got != want {
+				mismatches = append(mismatches, fmt.Sprintf("%s under %s: cluster says %v, the ClusterRoles say %v", row, col.name, got, want))
 			}
 		}
 		if col.role != "" {
