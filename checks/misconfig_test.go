@@ -70,6 +70,12 @@ func TestMisconfigurationsAreCaught(t *testing.T) {
 		{"the user owns no namespace: the cookie cannot list experiments", "kubeflow", "DEX-LOCAL-006",
 			func(p *profile.Profile) { p.KFP.Namespaces[0].Owner = "someone-else@example.com" },
 			result.Fail, result.K8sRBAC},
+		{"m2m-dex-only: the gateway lacks the Kubernetes issuers", "kubeflow", "M2M-002",
+			func(p *profile.Profile) { p.Gateway.Mesh.JWTRules = p.Gateway.Mesh.JWTRules[:1] },
+			result.Fail, result.GatewayConfig},
+		{"m2m-dex-only: a ServiceAccount token cannot list at the gateway", "kubeflow", "M2M-001",
+			func(p *profile.Profile) { p.Gateway.Mesh.JWTRules = p.Gateway.Mesh.JWTRules[:1] },
+			result.Fail, result.GatewayConfig},
 		{"a multi-user deployment without a gateway", "kubeflow", "SETUP-001",
 			func(p *profile.Profile) { p.MultiUser = false; p.Gateway = nil; p.Dex = nil; p.Users = nil },
 			result.Fail, result.Unsecured},
@@ -140,5 +146,18 @@ func TestPanickingCheckIsAnInternalErrorNotACrash(t *testing.T) {
 	r := RunOne(context.Background(), env, c, time.Second)
 	if r.Status != result.Error || r.Reason != result.Internal {
 		t.Fatalf("got %s %s", r.Status, r.Reason)
+	}
+}
+
+// TestPrivatePipelineChecks shows ISO-004 both ways: a KFP with the GHSA-v83x-544f-ph2r fix passes; the
+// profile's own KFP (before the fix) creates the cross-namespace run and gets the warning.
+func TestPrivatePipelineChecks(t *testing.T) {
+	fixed := brokenStack(t, "kubeflow", func(p *profile.Profile) { p.KFP.AuthorizePipelineReferences = true })
+	if r := runCheck(t, fixed, "ISO-004"); r.Status != result.Pass {
+		t.Fatalf("with the fix: got %s %s: %s (%s)", r.Status, r.Reason, r.Message, r.Actual)
+	}
+	before := brokenStack(t, "kubeflow", func(p *profile.Profile) {})
+	if r := runCheck(t, before, "ISO-004"); r.Status != result.Warn || r.Reason != result.Unsecured {
+		t.Fatalf("before the fix: got %s %s: %s (%s)", r.Status, r.Reason, r.Message, r.Actual)
 	}
 }

@@ -90,6 +90,9 @@ const (
 	ConnectorError Reason = "CONNECTOR_ERROR"
 	// PKCEDowngrade: the server accepts code_challenge_method=plain (OOB-011).
 	PKCEDowngrade Reason = "PKCE_DOWNGRADE"
+	// ProbeError: the in-cluster probe Job gave no result (its image was not pulled, its pod never ran, its log
+	// held no run); the message carries the pod's state.
+	ProbeError Reason = "PROBE_ERROR"
 )
 
 // Exchange is one HTTP request and its answer, kept as evidence. Secrets are redacted before it is stored.

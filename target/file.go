@@ -38,6 +38,11 @@ type File struct {
 	// InClusterAPI is the KFP API Service a port-forward would reach without the gateway. Not used yet: the
 	// port-forward comes with the Kubernetes fixtures; in_cluster_api_url serves until then.
 	InClusterAPI *ServiceRef `json:"in_cluster_api,omitempty"`
+	// ProbeImage is the in-cluster probe's image (`make image`; pushed where the cluster pulls from, by digest):
+	// with it and a kubeconfig, SA-001 runs in a Job in a fixture namespace instead of from outside the cluster.
+	ProbeImage string `json:"probe_image,omitempty"`
+	// ProbeAPIURL is the KFP API as the probe's pod reaches it (default http://ml-pipeline.kubeflow.svc.cluster.local:8888).
+	ProbeAPIURL string `json:"probe_api_url,omitempty"`
 	// Checks are the check IDs, families or globs to run (as --only takes them); --only overrides the list.
 	Checks []string `json:"checks,omitempty"`
 	// Expected is an expected-deviation file for this deployment; --expected overrides it.

@@ -74,6 +74,8 @@ type Target struct {
 	Context    string
 	// KubeErr says why Kube could not be built from the kubeconfig; nil when it was, or none was given.
 	KubeErr error
+	// ProbeImage and ProbeAPIURL run the pod-side checks in a Job (see File.ProbeImage); empty: not in pods.
+	ProbeImage, ProbeAPIURL string
 }
 
 // Clock is a stack clock that checks may move forward to expire tokens and sessions without waiting.
@@ -151,6 +153,8 @@ func FromFile(f *File, getenv Getenv) (*Target, error) {
 		InClusterAPIURL: f.InClusterAPIURL,
 		DexGRPCAddr:     f.DexGRPCAddr,
 		OOBClientID:     f.OOBClientID,
+		ProbeImage:      f.ProbeImage,
+		ProbeAPIURL:     f.ProbeAPIURL,
 		Capabilities:    map[string]bool{},
 		Redactor:        redact.New(),
 		RequestTimeout:  15 * time.Second,

@@ -163,7 +163,7 @@ func Start(ctx context.Context, p *profile.Profile, opts Options) (s *Stack, err
 	kfp, err := kfpmock.New(kfpmock.Config{
 		MultiUser: p.MultiUser, UserIDHeader: p.KFP.UserIDHeader, UserIDPrefix: p.KFP.UserIDPrefix,
 		ErrorFormat: p.KFP.ErrorFormat, Authorizer: authz, TokenReviewer: reviewer,
-		TagName: p.KFP.Version, CommitSHA: "local",
+		TagName: p.KFP.Version, CommitSHA: "local", AuthorizePipelineReferences: p.KFP.AuthorizePipelineReferences,
 	})
 	if err != nil {
 		gwLis.Close()

@@ -80,7 +80,7 @@ against a live deployment.`,
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newRunCmd(stdout, stderr), newListCmd(stdout), newServeCmd(stdout, stderr),
+	root.AddCommand(newRunCmd(stdout, stderr), newListCmd(stdout), newServeCmd(stdout, stderr), newProbeCmd(stdout, stderr),
 		newReportCmd(stdout), newVersionCmd(stdout), newLoginCmd(stdout, stderr), newFidelityCmd(stdout, stderr))
 	return root
 }

@@ -134,9 +134,11 @@ func liveFixtures(t *target.Target, f *target.File) []string {
 	if f.Kubeconfig != "" || f.Context != "" {
 		out = append(out, "kubeconfig/context: given: the SA, RBAC and ISO checks create their own Profile namespaces, "+
 			"ServiceAccounts and RoleBindings (named kfp-authcheck-<run id>-*, labelled "+fixtures.RunLabel+"=<run id>), "+
-			"mint ServiceAccount tokens through TokenRequest, and delete every object they created when each check ends")
+			"mint ServiceAccount tokens through TokenRequest, and delete every object they created when each check ends; "+
+			"ISO-004 and ISO-006 also create KFP objects in those namespaces (an experiment, a private pipeline, a one-step "+
+			"busybox run, which is terminated and deleted again); the M2M checks send the tokens to the gateway")
 	} else {
-		out = append(out, "no Kubernetes object is created or changed (no kubeconfig: the SA, RBAC and ISO checks are n/a)")
+		out = append(out, "no Kubernetes object is created or changed (no kubeconfig: the SA, RBAC, M2M and ISO checks are n/a)")
 	}
 	if f.InClusterAPI != nil {
 		out = append(out, fmt.Sprintf("in_cluster_api %s/%s:%d: not used yet (the port-forward comes with the Kubernetes fixtures)",

@@ -17,6 +17,7 @@ import (
 	"github.com/kfp-authcheck/kfp-authcheck/auth/browser"
 	"github.com/kfp-authcheck/kfp-authcheck/checks"
 	"github.com/kfp-authcheck/kfp-authcheck/clusters"
+	"github.com/kfp-authcheck/kfp-authcheck/clusters/kind"
 	"github.com/kfp-authcheck/kfp-authcheck/clusters/local"
 	"github.com/kfp-authcheck/kfp-authcheck/deviation"
 	"github.com/kfp-authcheck/kfp-authcheck/profile"
@@ -43,6 +44,7 @@ type runConfig struct {
 	CheckTimeoutText string `json:"check_timeout"`
 	Progress         string `json:"progress"`
 	DryRun           bool   `json:"dry_run,omitempty"`
+	Keep             bool   `json:"keep,omitempty"`
 	Archive          string `json:"archive,omitempty"`
 	// Sources says where profile, only and expected came from: "flag", "target file" or "default".
 	Sources map[string]string `json:"sources,omitempty"`
@@ -94,7 +96,8 @@ configuration error; 3 the target could not be reached at all.`,
 	f := cmd.Flags()
 	f.StringVar(&cfg.TargetFile, "target", "", "target file (YAML or JSON) describing a live deployment")
 	f.StringVar(&profiles, "profile", "", "profiles to run, comma-separated (default: all built-in); with --target, the one profile to compare against")
-	f.StringVar(&cfg.Tier, "tier", "embedded", "where the stacks run without --target: embedded (in-process stand-ins) or local (the real programs on loopback, built by make tools)")
+	f.StringVar(&cfg.Tier, "tier", "embedded", "where the stacks run without --target: embedded (in-process stand-ins), local (the real programs on loopback, built by make tools) or kind (a kind cluster per profile; needs a Docker engine)")
+	f.BoolVar(&cfg.Keep, "keep", false, "with --tier kind: keep the clusters after the run (their names and kubeconfigs are printed)")
 	f.StringVar(&only, "only", "", "check IDs, families or globs to run, comma-separated (e.g. SETUP,DEX-LOCAL-00*)")
 	f.StringVar(&formats, "format", "text", "report formats, comma-separated: "+strings.Join(knownFormats, ", "))
 	f.StringVar(&cfg.OutDir, "out", "", "directory for report files (kfp-authcheck.<ext>); without it, text goes to stdout, json to stdout")
@@ -348,7 +351,7 @@ func prepareTargets(ctx context.Context, cfg *runConfig, list []*checks.Check, s
 	stacks := make([]clusters.Stack, len(cfg.Profiles))
 	errs := make([]error, len(cfg.Profiles))
 	var progress io.Writer
-	if cfg.Tier == target.TierLocal && cfg.Progress != "never" {
+	if cfg.Tier != target.TierEmbedded && cfg.Progress != "never" {
 		progress = &lockedWriter{w: stderr}
 	}
 	var wg sync.WaitGroup
@@ -358,7 +361,7 @@ func prepareTargets(ctx context.Context, cfg *runConfig, list []*checks.Check, s
 			defer wg.Done()
 			p, err := profile.Get(name)
 			if err == nil {
-				stacks[i], err = clusters.Start(ctx, cfg.Tier, p, clusters.Options{Kube: clusters.NeedsKube(p, list), Progress: progress})
+				stacks[i], err = clusters.Start(ctx, cfg.Tier, p, clusters.Options{Kube: clusters.NeedsKube(p, list), Progress: progress, Keep: cfg.Keep})
 			}
 			errs[i] = err
 		}(i, name)
@@ -376,7 +379,7 @@ func prepareTargets(ctx context.Context, cfg *runConfig, list []*checks.Check, s
 	var targets []*target.Target
 	for i, s := range stacks {
 		if errs[i] != nil {
-			if errors.Is(errs[i], local.ErrToolsMissing) {
+			if errors.Is(errs[i], local.ErrToolsMissing) || errors.Is(errs[i], kind.ErrNoDocker) {
 				return nil, nil, cleanup, usageErr("start the %s %s stack: %v", cfg.Tier, cfg.Profiles[i], errs[i])
 			}
 			return nil, nil, cleanup, fmt.Errorf("start the %s %s stack: %w", cfg.Tier, cfg.Profiles[i], errs[i])
