@@ -4,14 +4,11 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"sort"
 	"strings"
 
-	authzv1 "k8s.io/api/authorization/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"sigs.k8s.io/yaml"
 
 	"github.com/kfp-authcheck/kfp-authcheck/auth/satoken"
 	"github.com/kfp-authcheck/kfp-authcheck/fixtures"
@@ -143,34 +140,6 @@ func checkRevocation(ctx context.Context, env *Env) result.Result {
 	return expecting(pass("revoked on the next call"), want, actual)
 }
 
-// matrixRow is one SubjectAccessReview of the verb matrix.
-type matrixRow struct{ group, resource, subresource, verb string }
-
-func (m matrixRow) String() string {
-	r := m.resource
-	if m.subresource != "" {
-		r += "/" + m.subresource
-	}
-	return m.verb + " " + r + "." + m.group
-}
-
-// kfpRoles reads the Kubeflow and KFP ClusterRoles from the fixture, the single source of the matrix.
-func kfpRoles() ([]rbacv1.ClusterRole, error) {
-	docs, err := fixtures.Render(fixtures.KubeflowRoles, nil)
-	if err != nil {
-		return nil, err
-	}
-	var out []rbacv1.ClusterRole
-	for _, d := range docs {
-		var cr rbacv1.ClusterRole
-		if err := yaml.UnmarshalStrict(d, &cr); err != nil {
-			return nil, err
-		}
-		out = append(out, cr)
-	}
-	return out, nil
-}
-
 // aggregatedRules is what the clusterrole-aggregation controller makes of name: its own rules, or the rules of
 // every role its selectors match, followed through chains of aggregation.
 func aggregatedRules(roles []rbacv1.ClusterRole, name string, seen map[string]bool) ([]rbacv1.PolicyRule, error) {
@@ -206,42 +175,11 @@ func aggregatedRules(roles []rbacv1.ClusterRole, name string, seen map[string]bo
 	return nil, fmt.Errorf("ClusterRole %s is not in the fixture", name)
 }
 
-// matrixRows lists every (group, resource, verb) the KFP roles name; a "*" verb is probed with the verbs KFP and
-// controllers use.
-func matrixRows(roles []rbacv1.ClusterRole) []matrixRow {
-	set := map[matrixRow]bool{}
-	for _, cr := range roles {
-		if !strings.HasPrefix(cr.Name, "aggregate-to-kubeflow-pipelines-") {
-			continue
-		}
-		for _, r := range cr.Rules {
-			verbs := r.Verbs
-			if len(verbs) == 1 && verbs[0] == "*" {
-				verbs = []string{"get", "list", "create", "delete"}
-			}
-			for _, g := range r.APIGroups {
-				for _, res := range r.Resources {
-					name, sub, _ := strings.Cut(res, "/")
-					for _, v := range verbs {
-						set[matrixRow{g, name, sub, v}] = true
-					}
-				}
-			}
-		}
-	}
-	rows := make([]matrixRow, 0, len(set))
-	for r := range set {
-		rows = append(rows, r)
-	}
-	sort.Slice(rows, func(i, j int) bool { return rows[i].String() < rows[j].String() })
-	return rows
-}
-
 // checkVerbMatrix is RBAC-003: for each row, the SubjectAccessReview KFP would send (user only) for a
 // ServiceAccount bound to kubeflow-edit, to kubeflow-view and to nothing, against what RBAC computes from the
 // fixture's ClusterRoles. Where the cluster runs Kubeflow's own roles, a difference shows their drift.
 func checkVerbMatrix(ctx context.Context, env *Env) result.Result {
-	roles, err := kfpRoles()
+	roles, err := fixtures.KubeflowClusterRoles()
 	if err != nil {
 		return errorf(result.Internal, "the ClusterRole fixture: %v", err)
 	}
@@ -251,7 +189,7 @@ func checkVerbMatrix(ctx context.Context, env *Env) result.Result {
 	}
 	defer f.cleanup()
 	user := "system:serviceaccount:" + f.ns2 + ":default-editor"
-	rows := matrixRows(roles)
+	rows := fixtures.VerbMatrix(roles)
 	columns := []struct{ name, manifest, role string }{{"none", "", ""}, {"view", fixtures.CrossNamespaceView, "kubeflow-view"}, {"edit", fixtures.CrossNamespaceEdit, "kubeflow-edit"}}
 	var mismatches []string
 	allowedCount := map[string]int{}
@@ -266,24 +204,21 @@ func checkVerbMatrix(ctx context.Context, env *Env) result.Result {
 			}
 		}
 		for _, row := range rows {
-			a := kube.Attributes{Verb: row.verb, APIGroup: row.group, Resource: row.resource, Subresource: row.subresource,
+			a := kube.Attributes{Verb: row.Verb, APIGroup: row.Group, Resource: row.Resource, Subresource: row.Subresource,
 				Namespace: f.ns1, ResourceRequest: true}
 			want := false
 			for i := range rules {
 				want = want || kube.RuleAllows(a, &rules[i])
 			}
-			got, err := env.Target.Kube.AuthorizationV1().SubjectAccessReviews().Create(ctx, &authzv1.SubjectAccessReview{
-				Spec: authzv1.SubjectAccessReviewSpec{User: user, ResourceAttributes: &authzv1.ResourceAttributes{
-					Namespace: f.ns1, Verb: row.verb, Group: row.group, Version: "v1beta1", Resource: row.resource, Subresource: row.subresource}}},
-				metav1.CreateOptions{})
+			got, err := f.sar(ctx, user, row)
 			if err != nil {
 				return errorf(result.Unreachable, "SubjectAccessReview: %v", err)
 			}
-			if got.Status.Allowed {
+			if got {
 				allowedCount[col.name]++
 			}
-			if got.Status.Allowed != want {
-				mismatches = append(mismatches, fmt.Sprintf("%s under %s: cluster says %v, the ClusterRoles say %v", row, col.name, got.Status.Allowed, want))
+			if got != want {
+				mismatches = append(mismatches, fmt.Sprintf("%s under %s: cluster says %v, the ClusterRoles say %v", row, col.name, got, want))
 			}
 		}
 		if col.role != "" {

@@ -14,11 +14,13 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
+	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/kfp-authcheck/kfp-authcheck/auth/satoken"
 	"github.com/kfp-authcheck/kfp-authcheck/fixtures"
 	"github.com/kfp-authcheck/kfp-authcheck/internal/atomicfile"
 	"github.com/kfp-authcheck/kfp-authcheck/kfpapi"
+	kfpmock "github.com/kfp-authcheck/kfp-authcheck/mocks/kfpapi"
 	"github.com/kfp-authcheck/kfp-authcheck/result"
 	"github.com/kfp-authcheck/kfp-authcheck/target"
 )
@@ -109,9 +111,45 @@ func (f *saFixture) token(ctx context.Context, ns, sa string, audiences []string
 	return m.Token, nil
 }
 
-// bind grants ns2/default-editor a ClusterRole in ns1 through the seed's RoleBinding (edit or view variant).
+// bind grants ns2/default-editor a ClusterRole in ns1 through the seed's RoleBinding (edit or view variant) and
+// returns once the cluster's authorizer answers accordingly: kube-apiserver's RBAC authorizer reads bindings
+// from informers, so a SubjectAccessReview right after the write can still see the old state (a few
+// milliseconds on loopback, longer on a busy cluster). Unbinding does not wait: RBAC-004 measures that.
 func (f *saFixture) bind(ctx context.Context, manifest string) error {
-	return f.kube.Apply(ctx, manifest, map[string]string{"FROM": f.ns2, "TO": f.ns1})
+	if err := f.kube.Apply(ctx, manifest, map[string]string{"FROM": f.ns2, "TO": f.ns1}); err != nil {
+		return err
+	}
+	user := "system:serviceaccount:" + f.ns2 + ":default-editor"
+	wantCreate := manifest == fixtures.CrossNamespaceEdit
+	var last string
+	err := wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, bindSettleTimeout, true, func(ctx context.Context) (bool, error) {
+		list, err := f.sar(ctx, user, fixtures.MatrixRow{Group: kfpmock.RBACGroup, Resource: "experiments", Verb: "list"})
+		if err != nil {
+			return false, err
+		}
+		create, err := f.sar(ctx, user, fixtures.MatrixRow{Group: kfpmock.RBACGroup, Resource: "experiments", Verb: "create"})
+		if err != nil {
+			return false, err
+		}
+		last = fmt.Sprintf("list allowed %v, create allowed %v", list, create)
+		return list && create == wantCreate, nil
+	})
+	if err != nil {
+		return fmt.Errorf("%s: the RoleBinding did not take effect within %s (%s): %w", manifest, bindSettleTimeout, last, err)
+	}
+	return nil
+}
+
+// bindSettleTimeout bounds the wait for a new RoleBinding to show in SubjectAccessReviews.
+const bindSettleTimeout = 10 * time.Second
+
+// sar asks the cluster whether user may do row's verb in ns1, with the SubjectAccessReview KFP sends (spec.user
+// only, no groups).
+func (f *saFixture) sar(ctx context.Context, user string, row fixtures.MatrixRow) (bool, error) {
+	allowed, _, err := kfpmock.KubeAuthorizer{Client: f.env.Target.Kube}.Authorize(ctx, user, kfpmock.ResourceAttributes{
+		Namespace: f.ns1, Verb: row.Verb, Group: row.Group, Version: kfpmock.RBACVersion, Resource: row.Resource,
+		Subresource: row.Subresource})
+	return allowed, err
 }
 
 func (f *saFixture) unbind(ctx context.Context, manifest string) error {

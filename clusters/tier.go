@@ -76,12 +76,18 @@ func started[S Stack](s S, err error) (Stack, error) {
 	return s, nil
 }
 
-// NeedsKube reports whether any of the checks needs a real kube-apiserver: only then does the local tier start
-// one (it costs seconds per profile).
-func NeedsKube(list []*checks.Check) bool {
+// NeedsKube reports whether the local tier should start etcd and kube-apiserver for profile p to run list: when
+// the profile is multi-user (only there does the KFP API authorize through Kubernetes) and some check needs a
+// Kubernetes API (the SA, RBAC and ISO families). It costs a few seconds per profile, in parallel with the other
+// profiles (docs/fidelity.md has the figures), so `run --tier local` over the whole catalogue always pays it and
+// a run of other families never does.
+func NeedsKube(p *profile.Profile, list []*checks.Check) bool {
+	if !p.MultiUser {
+		return false
+	}
 	for _, c := range list {
 		for _, n := range c.Needs {
-			if n == local.CapKubeAPI {
+			if n == target.CapKube || n == local.CapKubeAPI {
 				return true
 			}
 		}

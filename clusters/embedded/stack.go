@@ -190,9 +190,7 @@ func Start(ctx context.Context, p *profile.Profile, opts Options) (s *Stack, err
 }
 
 // startKube starts the Kubernetes stand-in on the stack's clock, writes its kubeconfig (0600) and applies the
-// fixtures through client-go as on any cluster: the Kubeflow and KFP ClusterRoles, and each Kubeflow Profile of
-// the profile as RBAC (namespace, default-editor and default-viewer, namespaceAdmin for the owner, a
-// kubeflow-edit RoleBinding per contributor as KFAM makes it).
+// profile's RBAC through client-go as on any cluster (ApplyProfileRBAC).
 func (s *Stack) startKube(ctx context.Context, p *profile.Profile, dir string) error {
 	k, err := kube.New(kube.Config{Now: s.Clock.Now})
 	if err != nil {
@@ -212,6 +210,14 @@ func (s *Stack) startKube(ctx context.Context, p *profile.Profile, dir string) e
 		return err
 	}
 	s.kubeClient = client
+	return ApplyProfileRBAC(ctx, client, p)
+}
+
+// ApplyProfileRBAC applies, through client-go, the Kubeflow and KFP ClusterRoles and each Kubeflow Profile of p
+// as RBAC (namespace, default-editor and default-viewer, namespaceAdmin for the owner, a kubeflow-edit
+// RoleBinding per contributor as KFAM makes it): the same fixtures for the Kubernetes stand-in and a real
+// kube-apiserver. They live as long as the cluster (no cleanup).
+func ApplyProfileRBAC(ctx context.Context, client kubernetes.Interface, p *profile.Profile) error {
 	fx := fixtures.NewKube(client)
 	if err := fx.Apply(ctx, fixtures.KubeflowRoles, nil); err != nil {
 		return err

@@ -116,7 +116,7 @@ func Compare(ctx context.Context, profiles []string, list []*checks.Check, opts 
 
 func runTier(ctx context.Context, tier string, p *profile.Profile, list []*checks.Check, opts Options) (*result.Run, time.Duration, error) {
 	begin := time.Now()
-	s, err := clusters.Start(ctx, tier, p, clusters.Options{Kube: clusters.NeedsKube(list)})
+	s, err := clusters.Start(ctx, tier, p, clusters.Options{Kube: clusters.NeedsKube(p, list)})
 	if err != nil {
 		return nil, 0, fmt.Errorf("start the %s %s stack: %w", tier, p.Name, err)
 	}

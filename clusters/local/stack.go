@@ -1,8 +1,9 @@
 // Package local starts a KFP auth stack from the real programs on loopback, for one profile: Dex and
 // oauth2-proxy built by `make tools` from pinned modules, configured from the same profile data as the embedded
-// mocks, and on request etcd with kube-apiserver. The project's KFP API stand-in is the upstream (there is no
-// real KFP API server here), and a small in-process front stands in for the Istio ingress gateway: it routes
-// /dex/ to Dex and everything else to oauth2-proxy under one origin, as the VirtualServices do.
+// mocks, and on request etcd with kube-apiserver (the KFP API stand-in's TokenReviews and SubjectAccessReviews go
+// there). The project's KFP API stand-in is the upstream (there is no real KFP API server here), and a small
+// in-process front stands in for the Istio ingress gateway: it routes /dex/ to Dex and everything else to
+// oauth2-proxy under one origin, as the VirtualServices do.
 //
 // Every program runs in its own process group with its log kept under the stack's directory; a failed start,
 // Close, Ctrl-C (the caller's context) and the harness's own death (Pdeathsig) stop them all.
@@ -51,7 +52,8 @@ type Options struct {
 	Dir string
 	// ToolsDir holds the built programs; default ToolsDir().
 	ToolsDir string
-	// Kube also starts etcd and kube-apiserver (slow: a few seconds; only when a check family needs it).
+	// Kube also starts etcd and kube-apiserver, before the KFP API stand-in, which then sends its TokenReviews and
+	// SubjectAccessReviews there (a few seconds; clusters.NeedsKube says when the checks need it).
 	Kube bool
 	// ConnectorConfig is the "config" block of a Dex connector other than local, by connector ID, where a
 	// caller runs its backend itself. A connector of type ldap without one gets the profile's dex.ldap settings
@@ -93,6 +95,7 @@ type Stack struct {
 	procs     group
 	closers   []func() error
 	redactor  *redact.Redactor
+	kube      *kubeWiring
 }
 
 // Start brings the stack up. On any error, everything started so far is stopped and the error carries the end
@@ -151,10 +154,17 @@ func Start(ctx context.Context, p *profile.Profile, opts Options) (s *Stack, err
 	st.PipelineURL = st.GatewayURL + "/pipeline"
 	st.IssuerURL = st.GatewayURL + "/dex"
 
+	if opts.Kube {
+		if err := st.startKubeAPI(ctx, p, tools, opts); err != nil {
+			gwLis.Close()
+			return nil, err
+		}
+	}
+	authz, reviewer := st.kfpAuth(p)
 	kfp, err := kfpmock.New(kfpmock.Config{
 		MultiUser: p.MultiUser, UserIDHeader: p.KFP.UserIDHeader, UserIDPrefix: p.KFP.UserIDPrefix,
-		ErrorFormat: p.KFP.ErrorFormat, Authorizer: embedded.ProfileAuthorizer(p),
-		TagName: p.KFP.Version, CommitSHA: "local",
+		ErrorFormat: p.KFP.ErrorFormat, Authorizer: authz, TokenReviewer: reviewer,
+		TagName: p.KFP.Version, CommitSHA: "local", AuthorizePipelineReferences: p.KFP.AuthorizePipelineReferences,
 	})
 	if err != nil {
 		gwLis.Close()
@@ -174,17 +184,6 @@ func Start(ctx context.Context, p *profile.Profile, opts Options) (s *Stack, err
 		return nil, err
 	}
 	st.serve(gwLis, front, serverTLS)
-
-	if opts.Kube {
-		k, err := startKube(ctx, &st.procs, tools, st.dir, opts.StartTimeout, opts.Progress)
-		if err != nil {
-			return nil, err
-		}
-		st.Kube = k
-		st.redactor.Add(k.AdminToken)
-		st.Versions["etcd"] = ToolVersion(tools, "etcd")
-		st.Versions["kube-apiserver"] = ToolVersion(tools, "kube-apiserver")
-	}
 	st.StartupTime = time.Since(begin)
 	return st, nil
 }
@@ -422,6 +421,7 @@ func (s *Stack) serve(lis net.Listener, h http.Handler, tlsConf *tls.Config) {
 // Close stops every program and server the stack started and removes its temporary directory.
 func (s *Stack) Close() error {
 	var errs []error
+	s.stopKube()
 	if err := s.procs.stopAll(); err != nil {
 		errs = append(errs, err)
 	}
@@ -480,9 +480,10 @@ func (s *Stack) Target() *target.Target {
 	if s.Profile.MultiUser {
 		t.Capabilities[target.CapMultiUser] = true
 	}
-	if s.Kube != nil {
-		t.Capabilities[CapKubeAPI] = true
+	if s.InClusterAPIURL != "" {
+		t.Capabilities[target.CapInCluster] = true
 	}
+	s.targetKube(t)
 	// No CapClock: real programs keep real time, so the checks that move the clock are n/a here.
 	for _, u := range s.Users {
 		t.Users = append(t.Users, target.User{Email: u.Email, Username: u.Username, Password: u.Password,

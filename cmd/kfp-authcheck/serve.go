@@ -23,7 +23,8 @@ func newServeCmd(stdout, stderr io.Writer) *cobra.Command {
 		Short: "Start a stand-in deployment on loopback to develop an auth script against",
 		Long: `Start the stack of one profile on loopback and keep it running until SIGINT or SIGTERM: on the embedded
 tier (default) Dex, the gateway and the KFP API stand-ins in-process; on --tier local the real Dex and
-oauth2-proxy (built by make tools) in front of the KFP API stand-in, with --kube a real kube-apiserver too.
+oauth2-proxy (built by make tools) in front of the KFP API stand-in, with --kube a real kube-apiserver too
+(the stand-in's TokenReviews and SubjectAccessReviews go there; the profile's Kubeflow Profiles are its RBAC).
 
 The stack's description is printed to stdout as one JSON object and, with --ready-file, written to that file
 (mode 0600: it holds the users' passwords). The description is itself a valid target file: keys profile,
@@ -74,6 +75,6 @@ gateway_url, pipeline_url, issuer_url, in_cluster_api_url, dex_grpc_addr, tls, u
 	f.StringVar(&listen, "listen", "127.0.0.1:0", "gateway listen address (port 0: a free port)")
 	f.StringVar(&readyFile, "ready-file", "", "also write the stack's description to this file once it is ready")
 	f.StringVar(&tier, "tier", "embedded", "where the stack runs: embedded (in-process stand-ins) or local (the real programs on loopback)")
-	f.BoolVar(&kube, "kube", false, "on --tier local, also start etcd and kube-apiserver (kubeconfig in the description)")
+	f.BoolVar(&kube, "kube", false, "on --tier local, also start etcd and kube-apiserver, which the KFP API stand-in authorizes against (kubeconfig in the description)")
 	return cmd
 }

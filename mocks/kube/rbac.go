@@ -230,11 +230,18 @@ func aggregate(errs []error) string {
 	return "[" + strings.Join(msgs, ", ") + "]"
 }
 
-// reconcileAggregation recomputes every ClusterRole that has an aggregationRule, as kube-controller-manager's
-// clusterrole-aggregation controller does: the rules of every other ClusterRole matched by any selector, in
-// name order, without duplicates. The caller holds s.mu for writing.
+// reconcileAggregation recomputes every ClusterRole that has an aggregationRule. The caller holds s.mu for
+// writing.
 func (s *Server) reconcileAggregation() error {
-	roles := sortedObjects[*rbacv1.ClusterRole](s, resClusterRoles, "")
+	_, err := AggregateClusterRoles(sortedObjects[*rbacv1.ClusterRole](s, resClusterRoles, ""))
+	return err
+}
+
+// AggregateClusterRoles does what kube-controller-manager's clusterrole-aggregation controller converges to:
+// every ClusterRole with an aggregationRule gets the rules of every other ClusterRole matched by any selector, in
+// the order of roles (name order), without duplicates. It changes roles in place and returns those it changed.
+func AggregateClusterRoles(roles []*rbacv1.ClusterRole) ([]*rbacv1.ClusterRole, error) {
+	changedRoles := map[*rbacv1.ClusterRole]bool{}
 	// Aggregation can chain (kubeflow-admin aggregates kubeflow-edit, which aggregates kubeflow-view); repeating
 	// until nothing changes is what the controller converges to.
 	for pass := 0; pass <= len(roles); pass++ {
@@ -247,7 +254,7 @@ func (s *Server) reconcileAggregation() error {
 			for _, sel := range cr.AggregationRule.ClusterRoleSelectors {
 				selector, err := metav1.LabelSelectorAsSelector(&sel)
 				if err != nil {
-					return fmt.Errorf("clusterrole %s: aggregationRule: %w", cr.Name, err)
+					return nil, fmt.Errorf("clusterrole %s: aggregationRule: %w", cr.Name, err)
 				}
 				for _, other := range roles {
 					if other.Name == cr.Name || !selector.Matches(labels.Set(other.Labels)) {
@@ -263,13 +270,20 @@ func (s *Server) reconcileAggregation() error {
 			if !rulesEqual(cr.Rules, rules) {
 				cr.Rules = rules
 				changed = true
+				changedRoles[cr] = true
 			}
 		}
 		if !changed {
-			return nil
+			var out []*rbacv1.ClusterRole
+			for _, cr := range roles {
+				if changedRoles[cr] {
+					out = append(out, cr)
+				}
+			}
+			return out, nil
 		}
 	}
-	return errors.New("clusterrole aggregation did not converge")
+	return nil, errors.New("clusterrole aggregation did not converge")
 }
 
 func containsRule(rules []rbacv1.PolicyRule, r rbacv1.PolicyRule) bool {

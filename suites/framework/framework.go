@@ -56,7 +56,7 @@ func DescribeChecks(families ...string) bool {
 				Expect(clusters.CheckTier(tier)).To(Succeed())
 				p, err := profile.Get(name)
 				Expect(err).NotTo(HaveOccurred())
-				stack, err = clusters.Start(ctx, tier, p, clusters.Options{Kube: clusters.NeedsKube(list)})
+				stack, err = clusters.Start(ctx, tier, p, clusters.Options{Kube: clusters.NeedsKube(p, list)})
 				Expect(err).NotTo(HaveOccurred(), "start the %s %s stack", tier, name)
 				DeferCleanup(stack.Close)
 				env = checks.NewEnv(stack.Target())

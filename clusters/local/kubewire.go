@@ -1,0 +1,99 @@
+package local
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/kfp-authcheck/kfp-authcheck/clusters/embedded"
+	kfpmock "github.com/kfp-authcheck/kfp-authcheck/mocks/kfpapi"
+	"github.com/kfp-authcheck/kfp-authcheck/profile"
+	"github.com/kfp-authcheck/kfp-authcheck/target"
+)
+
+// kubeWiring is what the stack keeps of its kube-apiserver beyond the process: a client-go client with the admin
+// credential (fixtures, and the KFP API stand-in's TokenReviews and SubjectAccessReviews) and the ClusterRole
+// aggregation stand-in.
+type kubeWiring struct {
+	client kubernetes.Interface
+	agg    *aggregator
+}
+
+// startKubeAPI starts etcd and kube-apiserver, the ClusterRole aggregation stand-in, and for a multi-user
+// profile applies its Kubeflow Profiles as RBAC with the same fixtures as the embedded tier's Kubernetes
+// stand-in, so the profile's users (user@example.com in kubeflow-user-example-com) get their RoleBindings in the
+// real kube-apiserver. It returns once the aggregated ClusterRoles hold their rules.
+func (s *Stack) startKubeAPI(ctx context.Context, p *profile.Profile, tools string, opts Options) error {
+	k, err := startKube(ctx, &s.procs, tools, s.dir, opts.StartTimeout, opts.Progress)
+	if err != nil {
+		return err
+	}
+	s.Kube = k
+	s.redactor.Add(k.AdminToken)
+	s.Versions["etcd"] = ToolVersion(tools, "etcd")
+	s.Versions["kube-apiserver"] = ToolVersion(tools, "kube-apiserver")
+	// Nobody else shares this kube-apiserver: the verb matrix's SubjectAccessReviews need no client-side limit.
+	client, err := target.KubeClientUnthrottled(k.Kubeconfig, "", 15*time.Second)
+	if err != nil {
+		return err
+	}
+	agg, err := startAggregator(ctx, client, opts.StartTimeout, func(err error) {
+		progress(opts.Progress, "clusterrole aggregation: %v", err)
+	})
+	if err != nil {
+		return err
+	}
+	s.kube = &kubeWiring{client: client, agg: agg}
+	if !p.MultiUser {
+		return nil
+	}
+	applyCtx, cancel := context.WithTimeout(ctx, opts.StartTimeout)
+	defer cancel()
+	if err := embedded.ApplyProfileRBAC(applyCtx, client, p); err != nil {
+		return fmt.Errorf("kube-apiserver: the profile's RBAC: %w", err)
+	}
+	if err := agg.Sync(applyCtx); err != nil {
+		return fmt.Errorf("kube-apiserver: %w", err)
+	}
+	progress(opts.Progress, "kube-apiserver: %d Kubeflow Profile(s) applied as RBAC", len(p.KFP.Namespaces))
+	return nil
+}
+
+// kfpAuth is how the KFP API stand-in authenticates bearer tokens and authorizes requests: with a kube-apiserver
+// and in multi-user mode, TokenReviews (audience pipelines.kubeflow.org) and SubjectAccessReviews against it, as
+// the real server does in a cluster; without one, the profile's Kubeflow Profiles and no bearer tokens.
+func (s *Stack) kfpAuth(p *profile.Profile) (kfpmock.Authorizer, kfpmock.TokenReviewer) {
+	if s.kube == nil || !p.MultiUser {
+		return embedded.ProfileAuthorizer(p), nil
+	}
+	return kfpmock.KubeAuthorizer{Client: s.kube.client}, kfpmock.KubeTokenReviewer{Client: s.kube.client}
+}
+
+// stopKube stops the aggregation stand-in's watch before kube-apiserver goes away (so client-go does not log a
+// broken watch).
+func (s *Stack) stopKube() {
+	if s.kube != nil && s.kube.agg != nil {
+		_ = s.kube.agg.close()
+		s.kube.agg = nil
+	}
+}
+
+// targetKube gives the Target the admin kubeconfig, as a kind or live target file does: fixtures, TokenRequest
+// and the SA, RBAC and ISO families.
+func (s *Stack) targetKube(t *target.Target) {
+	if s.kube == nil {
+		return
+	}
+	t.Kube, t.Kubeconfig = s.kube.client, s.Kube.Kubeconfig
+	t.Capabilities[target.CapKube] = true
+	t.Capabilities[CapKubeAPI] = true
+	// The M2M path is Kubeflow's Istio mesh (AuthorizationPolicy skipping ext-authz for a bearer, jwt_authn with
+	// the ServiceAccount issuer), which this tier's front does not put before the real oauth2-proxy yet
+	// (docs/fidelity.md): without it a ServiceAccount token meets oauth2-proxy, which is not the deployment the
+	// M2M checks judge. They are n/a here, never a fail.
+	if s.Profile.Gateway != nil && s.Profile.Gateway.Mesh != nil {
+		delete(t.Capabilities, target.CapM2M)
+	}
+}
