@@ -112,32 +112,24 @@ func (f *saFixture) token(ctx context.Context, ns, sa string, audiences []string
 }
 
 // bind grants ns2/default-editor a ClusterRole in ns1 through the seed's RoleBinding (edit or view variant) and
-// returns once the cluster's authorizer answers accordingly: kube-apiserver's RBAC authorizer reads bindings
-// from informers, so a SubjectAccessReview right after the write can still see the old state (a few
-// milliseconds on loopback, longer on a busy cluster). Unbinding does not wait: RBAC-004 measures that.
+// returns once the cluster's authorizer sees the binding: kube-apiserver's RBAC authorizer reads bindings from
+// informers, so a SubjectAccessReview right after the write can still see the old state (a few milliseconds on
+// loopback, longer on a busy cluster). Both variants grant list, so list is what it waits for; what the role
+// grants beyond that is the check's to measure (a kubeflow-edit that lacks KFP's write rules is a finding, not
+// a fixture error), and a binding that never shows is left for the check to report too. Unbinding does not
+// wait: RBAC-004 measures that.
 func (f *saFixture) bind(ctx context.Context, manifest string) error {
 	if err := f.kube.Apply(ctx, manifest, map[string]string{"FROM": f.ns2, "TO": f.ns1}); err != nil {
 		return err
 	}
 	user := "system:serviceaccount:" + f.ns2 + ":default-editor"
-	wantCreate := manifest == fixtures.CrossNamespaceEdit
-	var last string
 	err := wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, bindSettleTimeout, true, func(ctx context.Context) (bool, error) {
-		list, err := f.sar(ctx, user, fixtures.MatrixRow{Group: kfpmock.RBACGroup, Resource: "experiments", Verb: "list"})
-		if err != nil {
-			return false, err
-		}
-		create, err := f.sar(ctx, user, fixtures.MatrixRow{Group: kfpmock.RBACGroup, Resource: "experiments", Verb: "create"})
-		if err != nil {
-			return false, err
-		}
-		last = fmt.Sprintf("list allowed %v, create allowed %v", list, create)
-		return list && create == wantCreate, nil
+		return f.sar(ctx, user, fixtures.MatrixRow{Group: kfpmock.RBACGroup, Resource: "experiments", Verb: "list"})
 	})
-	if err != nil {
-		return fmt.Errorf("%s: the RoleBinding did not take effect within %s (%s): %w", manifest, bindSettleTimeout, last, err)
+	if err != nil && ctx.Err() == nil && wait.Interrupted(err) {
+		return nil // never allowed: the check's own calls will say so
 	}
-	return nil
+	return err
 }
 
 // bindSettleTimeout bounds the wait for a new RoleBinding to show in SubjectAccessReviews.
