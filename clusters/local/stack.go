@@ -63,6 +63,9 @@ type Options struct {
 	StartTimeout time.Duration
 	// Progress, when set, gets a line per program as it comes up.
 	Progress io.Writer
+	// KFP is the KFP API behind the gateway and in-cluster: KFPStandIn (""), or KFPReal, the real KFP API server
+	// with MariaDB and an S3 store (kfpserver.go; implies Kube).
+	KFP string
 }
 
 // Stack is a running local stack.
@@ -79,6 +82,8 @@ type Stack struct {
 	LDAPURL string
 	// Kube is the kube-apiserver, when Options.Kube asked for it.
 	Kube *Kube
+	// KFP is the real KFP API server, when Options.KFP asked for it.
+	KFP *KFPServer
 	// StartupTime is how long Start took.
 	StartupTime time.Duration
 	// Versions are the programs that run, with the pins they were built at.
@@ -93,6 +98,7 @@ type Stack struct {
 	procs     group
 	closers   []func() error
 	redactor  *redact.Redactor
+	kfp       *kfpBackend // the real KFP API server's front, nil with the stand-in
 }
 
 // Start brings the stack up. On any error, everything started so far is stopped and the error carries the end
@@ -119,6 +125,9 @@ func Start(ctx context.Context, p *profile.Profile, opts Options) (s *Stack, err
 		}
 	}()
 	if err := st.prepareDir(opts.Dir); err != nil {
+		return nil, err
+	}
+	if err := st.prepareKFP(&opts); err != nil {
 		return nil, err
 	}
 	st.Users = embedded.UsersWithPasswords(p.Users, opts.Passwords)
@@ -166,7 +175,7 @@ func Start(ctx context.Context, p *profile.Profile, opts Options) (s *Stack, err
 		return nil, fmt.Errorf("in-cluster API listen: %w", err)
 	}
 	st.InClusterAPIURL = "http://" + inLis.Addr().String()
-	st.serve(inLis, embedded.InClusterHandler(p, kfp), nil)
+	st.serve(inLis, st.inClusterHandler(p, kfp), nil)
 
 	front, err := st.startGateway(ctx, p, kfp, tools, opts)
 	if err != nil {
@@ -185,13 +194,18 @@ func Start(ctx context.Context, p *profile.Profile, opts Options) (s *Stack, err
 		st.Versions["etcd"] = ToolVersion(tools, "etcd")
 		st.Versions["kube-apiserver"] = ToolVersion(tools, "kube-apiserver")
 	}
+	if opts.KFP == KFPReal {
+		if err := st.startRealKFP(ctx, p, tools, opts); err != nil {
+			return nil, err
+		}
+	}
 	st.StartupTime = time.Since(begin)
 	return st, nil
 }
 
 // startGateway starts Dex and the gateway for p and returns the front handler (the ingress stand-in).
 func (s *Stack) startGateway(ctx context.Context, p *profile.Profile, kfp *kfpmock.Server, tools string, opts Options) (http.Handler, error) {
-	upstream := embedded.Upstream(kfp)
+	upstream := s.upstream(kfp)
 	if p.Gateway == nil {
 		// standalone: KFP with no auth, the same stand-in as the embedded tier; no real program to run.
 		s.GatewayStandIn = "none (no auth in this profile: the KFP API stand-in only)"

@@ -1,0 +1,159 @@
+package local
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kfp-authcheck/kfp-authcheck/fixtures"
+	"github.com/kfp-authcheck/kfp-authcheck/target"
+)
+
+// requireRealKFP skips (or with KFP_AUTHCHECK_REQUIRE_TOOLS=1 fails) where the real KFP API server cannot run:
+// its programs not built, or MariaDB not installed (make mariadb).
+func requireRealKFP(t *testing.T) {
+	t.Helper()
+	requireTools(t, "etcd", "kube-apiserver", "kfp-apiserver", "s3")
+	if !MariaDBInstalled() {
+		if os.Getenv("KFP_AUTHCHECK_REQUIRE_TOOLS") == "1" {
+			t.Fatalf("%v", ErrMariaDBMissing)
+		}
+		t.Skipf("%v", ErrMariaDBMissing)
+	}
+}
+
+// kfpCall is one request to a KFP API and what came back.
+type kfpCall struct {
+	Status int
+	Code   int    // the gRPC code in the error body, -1 where there is none
+	Body   string // the first 300 bytes
+}
+
+// callKFP sends method path (a JSON body for POST) to base with the given headers.
+func callKFP(ctx context.Context, base, method, path string, body any, header map[string]string) (kfpCall, error) {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return kfpCall{}, err
+		}
+		rd = strings.NewReader(string(b))
+	}
+	req, err := http.NewRequestWithContext(ctx, method, base+path, rd)
+	if err != nil {
+		return kfpCall{}, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := (&http.Client{Timeout: 15 * time.Second}).Do(req)
+	if err != nil {
+		return kfpCall{}, err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	out := kfpCall{Status: resp.StatusCode, Code: -1, Body: string(b)}
+	var e struct {
+		Code *int `json:"code"`
+	}
+	if json.Unmarshal(b, &e) == nil && e.Code != nil {
+		out.Code = *e.Code
+	}
+	if len(out.Body) > 300 {
+		out.Body = out.Body[:300]
+	}
+	return out, nil
+}
+
+// TestRealKFPCrossNamespaceRoleBinding is the seed's scenario against the real KFP API server (the in-cluster
+// address, behind the Istio policy stand-in): a token for namespace-2/default-editor with audience
+// pipelines.kubeflow.org lists and creates experiments in namespace-1 once a RoleBinding to kubeflow-edit exists
+// there, gets 403 without it, and with kubeflow-view only may list but not create; a default-audience token 401.
+func TestRealKFPCrossNamespaceRoleBinding(t *testing.T) {
+	requireRealKFP(t)
+	begin := time.Now()
+	s := startStack(t, "kubeflow", Options{KFP: KFPReal})
+	t.Logf("local tier with the real KFP API server up in %s (%s)", s.StartupTime.Round(time.Millisecond), s.VersionList())
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	scenario := time.Now()
+	client, err := target.KubeClient(s.Kube.Kubeconfig, "", 15*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fx := fixtures.NewKube(client)
+	t.Cleanup(func() { _ = fx.Cleanup(context.Background()) })
+	for _, ns := range []string{"namespace-1", "namespace-2"} {
+		if err := fx.Profile(ctx, ns, "owner-of-"+ns+"@example.com"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tok := func(aud string) string {
+		tk, err := s.Kube.TokenRequest(ctx, "namespace-2", "default-editor", aud, 600)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.redactor.Add(tk)
+		return tk
+	}
+	bearer := map[string]string{"Authorization": "Bearer " + tok("pipelines.kubeflow.org")}
+	list := func() (kfpCall, error) {
+		return callKFP(ctx, s.InClusterAPIURL, http.MethodGet, "/apis/v2beta1/experiments?namespace=namespace-1", nil, bearer)
+	}
+	n := 0
+	create := func() (kfpCall, error) {
+		n++
+		return callKFP(ctx, s.InClusterAPIURL, http.MethodPost, "/apis/v2beta1/experiments",
+			map[string]any{"display_name": fmt.Sprintf("cross-namespace-%d", n), "namespace": "namespace-1"}, bearer)
+	}
+	// RBAC changes reach kube-apiserver's authorizer through its informers: poll for the expected answer.
+	expect := func(what string, call func() (kfpCall, error), want int) {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			got, err := call()
+			if err != nil {
+				t.Fatalf("%s: %v", what, err)
+			}
+			if got.Status == want {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: got %d %s, want %d", what, got.Status, s.redactor.String(got.Body), want)
+			}
+			select {
+			case <-ctx.Done():
+				t.Fatal(ctx.Err())
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}
+	expect("list without a binding", list, http.StatusForbidden)
+	expect("create without a binding", create, http.StatusForbidden)
+	edit := map[string]string{"FROM": "namespace-2", "TO": "namespace-1"}
+	if err := fx.Apply(ctx, fixtures.CrossNamespaceEdit, edit); err != nil {
+		t.Fatal(err)
+	}
+	expect("list with kubeflow-edit", list, http.StatusOK)
+	expect("create with kubeflow-edit", create, http.StatusOK)
+	if err := fx.Delete(ctx, "RoleBinding", "namespace-1", "allow-namespace-2-kubeflow-edit"); err != nil {
+		t.Fatal(err)
+	}
+	if err := fx.Apply(ctx, fixtures.CrossNamespaceView, edit); err != nil {
+		t.Fatal(err)
+	}
+	expect("create with kubeflow-view only", create, http.StatusForbidden)
+	expect("list with kubeflow-view", list, http.StatusOK)
+	bearer = map[string]string{"Authorization": "Bearer " + tok(ServiceAccountIssuer)}
+	expect("list with a default-audience token", list, http.StatusUnauthorized)
+	t.Logf("scenario ran in %s; the whole test %s", time.Since(scenario).Round(time.Millisecond), time.Since(begin).Round(time.Millisecond))
+}
