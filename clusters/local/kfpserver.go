@@ -84,7 +84,9 @@ type KFPServer struct {
 
 // kfpBackend forwards to the real server once it is up. The stack's listeners serve before the server starts,
 // but Start returns only after it is ready, so nobody sees the 503.
-type kfpBackend struct{ proxy atomic.Pointer[httputil.ReverseProxy] }
+type kfpBackend struct {
+	proxy atomic.Pointer[httputil.ReverseProxy]
+}
 
 func (b *kfpBackend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p := b.proxy.Load()
@@ -302,20 +304,20 @@ func writeKFPConfig(dir string, p *profile.Profile, dbAddr string) (string, stri
 	cfg := map[string]any{
 		"DBDriverName": "mysql",
 		"DBConfig": map[string]any{
-			"MySQLConfig": map[string]any{"Host": dbHost, "Port": dbPort, "User": "root", "Password": "", "DBName": "mlpipeline", "GroupConcatMaxLen": "4194304"},
+			"MySQLConfig":    map[string]any{"Host": dbHost, "Port": dbPort, "User": "root", "Password": "", "DBName": "mlpipeline", "GroupConcatMaxLen": "4194304"},
 			"ConMaxLifeTime": "120s",
 		},
 		// gofakes3 takes any key; these are upstream's defaults for its MinIO.
 		"ObjectStoreConfig": map[string]any{"AccessKey": "minio", "SecretAccessKey": "minio123", "BucketName": "mlpipeline",
 			"PipelinePath": "pipelines"},
-		"InitConnectionTimeout":              "30s",
+		"InitConnectionTimeout":               "30s",
 		"DEFAULTPIPELINERUNNERSERVICEACCOUNT": "pipeline-runner",
-		"CacheEnabled":                       "false",
-		"CRON_SCHEDULE_TIMEZONE":             "UTC",
-		"MULTIUSER":                          strconv.FormatBool(p.MultiUser),
-		"KUBEFLOW_USERID_HEADER":             header,
-		"KUBEFLOW_USERID_PREFIX":             p.KFP.UserIDPrefix,
-		"POD_NAMESPACE":                      kfpNamespace,
+		"CacheEnabled":                        "false",
+		"CRON_SCHEDULE_TIMEZONE":              "UTC",
+		"MULTIUSER":                           strconv.FormatBool(p.MultiUser),
+		"KUBEFLOW_USERID_HEADER":              header,
+		"KUBEFLOW_USERID_PREFIX":              p.KFP.UserIDPrefix,
+		"POD_NAMESPACE":                       kfpNamespace,
 	}
 	return cfgDir, filepath.Join(dir, "samples.json"), writeKFPFiles(dir, cfgDir, cfg)
 }
