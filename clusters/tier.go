@@ -35,6 +35,9 @@ type Options struct {
 	Kube bool
 	// Progress gets a line per program as the local tier starts it.
 	Progress io.Writer
+	// KFP is the local tier's KFP API: local.KFPStandIn or local.KFPReal (the real KFP API server, with
+	// kube-apiserver); "" takes $KFP_AUTHCHECK_LOCAL_KFP, else the stand-in. The embedded tier has the stand-in only.
+	KFP string
 }
 
 // Tiers that can start a stack here.
@@ -54,12 +57,22 @@ func CheckTier(tier string) error {
 func Start(ctx context.Context, tier string, p *profile.Profile, opts Options) (Stack, error) {
 	switch tier {
 	case target.TierEmbedded:
+		if opts.KFP == local.KFPReal {
+			return nil, fmt.Errorf("the real KFP API server runs on the local tier only")
+		}
 		return embedded.Start(ctx, p, embedded.Options{Listen: opts.Listen})
 	case target.TierLocal:
 		if opts.Listen != "" && opts.Listen != "127.0.0.1:0" {
 			return nil, fmt.Errorf("the local tier picks its own loopback ports; --listen %s is for the embedded tier", opts.Listen)
 		}
-		return local.Start(ctx, p, local.Options{Kube: opts.Kube, Progress: opts.Progress})
+		kfp := opts.KFP
+		if kfp == "" {
+			var err error
+			if kfp, err = local.KFPFromEnv(); err != nil {
+				return nil, err
+			}
+		}
+		return local.Start(ctx, p, local.Options{Kube: opts.Kube, KFP: kfp, Progress: opts.Progress})
 	}
 	return nil, CheckTier(tier)
 }

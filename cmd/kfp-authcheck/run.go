@@ -33,6 +33,7 @@ type runConfig struct {
 	TargetFile   string        `json:"target_file,omitempty"`
 	Profiles     []string      `json:"profiles,omitempty"`
 	Tier         string        `json:"tier"`
+	KFP          string        `json:"kfp,omitempty"`
 	Only         []string      `json:"only,omitempty"`
 	Formats      []string      `json:"formats"`
 	OutDir       string        `json:"out_dir,omitempty"`
@@ -95,6 +96,7 @@ configuration error; 3 the target could not be reached at all.`,
 	f.StringVar(&cfg.TargetFile, "target", "", "target file (YAML or JSON) describing a live deployment")
 	f.StringVar(&profiles, "profile", "", "profiles to run, comma-separated (default: all built-in); with --target, the one profile to compare against")
 	f.StringVar(&cfg.Tier, "tier", "embedded", "where the stacks run without --target: embedded (in-process stand-ins) or local (the real programs on loopback, built by make tools)")
+	f.StringVar(&cfg.KFP, "kfp", "", "on --tier local, the KFP API: stand-in or real (the real KFP API server with MariaDB, built by make tools; default $KFP_AUTHCHECK_LOCAL_KFP, else stand-in)")
 	f.StringVar(&only, "only", "", "check IDs, families or globs to run, comma-separated (e.g. SETUP,DEX-LOCAL-00*)")
 	f.StringVar(&formats, "format", "text", "report formats, comma-separated: "+strings.Join(knownFormats, ", "))
 	f.StringVar(&cfg.OutDir, "out", "", "directory for report files (kfp-authcheck.<ext>); without it, text goes to stdout, json to stdout")
@@ -171,6 +173,9 @@ func (c *runConfig) validate() error {
 	}
 	if c.TargetFile != "" && c.Tier != target.TierEmbedded {
 		return usageErr("--tier starts a stack; with --target the deployment is already running (give one or the other)")
+	}
+	if err := checkKFPFlag(c.KFP, c.Tier); err != nil {
+		return err
 	}
 	if c.DryRun && len(c.Formats) == 1 && !contains([]string{"text", "json"}, c.Formats[0]) {
 		return usageErr("--dry-run prints text or json, not %s", c.Formats[0])
@@ -358,7 +363,7 @@ func prepareTargets(ctx context.Context, cfg *runConfig, list []*checks.Check, s
 			defer wg.Done()
 			p, err := profile.Get(name)
 			if err == nil {
-				stacks[i], err = clusters.Start(ctx, cfg.Tier, p, clusters.Options{Kube: clusters.NeedsKube(list), Progress: progress})
+				stacks[i], err = clusters.Start(ctx, cfg.Tier, p, clusters.Options{Kube: clusters.NeedsKube(list), KFP: cfg.KFP, Progress: progress})
 			}
 			errs[i] = err
 		}(i, name)
@@ -376,7 +381,7 @@ func prepareTargets(ctx context.Context, cfg *runConfig, list []*checks.Check, s
 	var targets []*target.Target
 	for i, s := range stacks {
 		if errs[i] != nil {
-			if errors.Is(errs[i], local.ErrToolsMissing) {
+			if errors.Is(errs[i], local.ErrToolsMissing) || errors.Is(errs[i], local.ErrMariaDBMissing) {
 				return nil, nil, cleanup, usageErr("start the %s %s stack: %v", cfg.Tier, cfg.Profiles[i], errs[i])
 			}
 			return nil, nil, cleanup, fmt.Errorf("start the %s %s stack: %w", cfg.Tier, cfg.Profiles[i], errs[i])
@@ -509,4 +514,18 @@ func orNone(s string) string {
 		return "none"
 	}
 	return s
+}
+
+// checkKFPFlag checks --kfp: stand-in or real, and real only where a local stack starts.
+func checkKFPFlag(kfp, tier string) error {
+	switch kfp {
+	case "", local.KFPStandIn:
+		return nil
+	case local.KFPReal:
+		if tier != target.TierLocal {
+			return usageErr("--kfp real runs the real KFP API server on --tier local only")
+		}
+		return nil
+	}
+	return usageErr("--kfp %s: want %s or %s", kfp, local.KFPStandIn, local.KFPReal)
 }
