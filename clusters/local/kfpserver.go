@@ -33,6 +33,7 @@ import (
 	"github.com/kfp-authcheck/kfp-authcheck/internal/atomicfile"
 	kfpmock "github.com/kfp-authcheck/kfp-authcheck/mocks/kfpapi"
 	"github.com/kfp-authcheck/kfp-authcheck/profile"
+	"github.com/kfp-authcheck/kfp-authcheck/target"
 )
 
 // Options.KFP values, and the environment variable the suites and `make e2e-local` set.
@@ -216,6 +217,21 @@ func (s *Stack) startRealKFP(ctx context.Context, p *profile.Profile, tools stri
 	s.Versions["kfp-apiserver"] = ToolVersion(tools, "kfp-apiserver")
 	progress(opts.Progress, "kfp-apiserver %s on %s (gRPC %s)", s.Versions["kfp-apiserver"], srv.URL, srv.GRPCAddr)
 	return nil
+}
+
+// targetKFP gives a Target of a stack with the real KFP API server what the SA, RBAC and ISO families need, as
+// a kind or live target file does: the admin kubeconfig (fixtures, TokenRequest) and the in-cluster address.
+func (s *Stack) targetKFP(t *target.Target) {
+	if s.KFP == nil {
+		return
+	}
+	client, err := target.KubeClient(s.Kube.Kubeconfig, "", 15*time.Second)
+	if err != nil {
+		return // the kubeconfig is ours and was just loaded; without a client the kube checks are n/a
+	}
+	t.Kube, t.Kubeconfig = client, s.Kube.Kubeconfig
+	t.Capabilities[target.CapKube] = true
+	t.Capabilities[target.CapInCluster] = true
 }
 
 // inClusterMount is the unshare command line that runs bin with args in a private mount namespace where
