@@ -60,7 +60,11 @@ func Start(ctx context.Context, tier string, p *profile.Profile, opts Options) (
 		if opts.KFP == local.KFPReal {
 			return nil, fmt.Errorf("the real KFP API server runs on the local tier only")
 		}
-		return embedded.Start(ctx, p, embedded.Options{Listen: opts.Listen})
+		s, err := embedded.Start(ctx, p, embedded.Options{Listen: opts.Listen})
+		if err != nil {
+			return nil, err // not a typed nil in the interface: callers Close what is not nil
+		}
+		return s, nil
 	case target.TierLocal:
 		if opts.Listen != "" && opts.Listen != "127.0.0.1:0" {
 			return nil, fmt.Errorf("the local tier picks its own loopback ports; --listen %s is for the embedded tier", opts.Listen)
@@ -72,7 +76,11 @@ func Start(ctx context.Context, tier string, p *profile.Profile, opts Options) (
 				return nil, err
 			}
 		}
-		return local.Start(ctx, p, local.Options{Kube: opts.Kube, KFP: kfp, Progress: opts.Progress})
+		s, err := local.Start(ctx, p, local.Options{Kube: opts.Kube, KFP: kfp, Progress: opts.Progress})
+		if err != nil {
+			return nil, err // not a typed nil in the interface: callers Close what is not nil
+		}
+		return s, nil
 	}
 	return nil, CheckTier(tier)
 }

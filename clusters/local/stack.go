@@ -112,7 +112,7 @@ func Start(ctx context.Context, p *profile.Profile, opts Options) (s *Stack, err
 		opts.StartTimeout = 60 * time.Second
 	}
 	tools := opts.ToolsDir
-	if tools == "" && (p.Gateway != nil || opts.Kube) {
+	if tools == "" && (p.Gateway != nil || opts.Kube || opts.KFP == KFPReal) {
 		if tools, err = ToolsDir(); err != nil {
 			return nil, err
 		}
@@ -208,7 +208,7 @@ func (s *Stack) startGateway(ctx context.Context, p *profile.Profile, kfp *kfpmo
 	upstream := s.upstream(kfp)
 	if p.Gateway == nil {
 		// standalone: KFP with no auth, the same stand-in as the embedded tier; no real program to run.
-		s.GatewayStandIn = "none (no auth in this profile: the KFP API stand-in only)"
+		s.GatewayStandIn = "none (no auth in this profile: the KFP API alone)"
 		return upstream, nil
 	}
 	if err := s.wireLDAP(ctx, p, &opts); err != nil {
