@@ -35,8 +35,8 @@ type Options struct {
 	Kube bool
 	// Progress gets a line per program as the local tier starts it.
 	Progress io.Writer
-	// KFP is the local tier's KFP API: local.KFPStandIn or local.KFPReal (the real KFP API server, with
-	// kube-apiserver); "" takes $KFP_AUTHCHECK_LOCAL_KFP, else the stand-in. The embedded tier has the stand-in only.
+	// KFP is the local tier's KFP API: local.KFPStandIn, local.KFPReal (the real KFP API server, with
+	// kube-apiserver) or local.KFPRealNoMesh; "" takes $KFP_AUTHCHECK_LOCAL_KFP, else the stand-in. The embedded tier has the stand-in only.
 	KFP string
 }
 
@@ -57,7 +57,7 @@ func CheckTier(tier string) error {
 func Start(ctx context.Context, tier string, p *profile.Profile, opts Options) (Stack, error) {
 	switch tier {
 	case target.TierEmbedded:
-		if opts.KFP == local.KFPReal {
+		if opts.KFP == local.KFPReal || opts.KFP == local.KFPRealNoMesh {
 			return nil, fmt.Errorf("the real KFP API server runs on the local tier only")
 		}
 		s, err := embedded.Start(ctx, p, embedded.Options{Listen: opts.Listen})

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# make e2e-local: the local tier end to end, against the real programs `make tools` built.
-#   1. the tier's own tests (clusters/local: start, stop, failed start, kube-apiserver TokenRequest/TokenReview/SAR)
+# make e2e-local: the local tier end to end, against the real programs `make tools` built, with the real KFP API
+# server (KFP_AUTHCHECK_LOCAL_KFP=real, MariaDB from `make mariadb`) behind the real oauth2-proxy and in-cluster;
+# KFP_AUTHCHECK_LOCAL_KFP=stand-in runs it against the project's KFP API stand-in instead.
+#   1. the tier's own tests (clusters/local: start, stop, failed start, kube-apiserver TokenRequest/TokenReview/SAR,
+#      the seed's cross-namespace RoleBinding scenario and the KFP API fidelity table against the real server)
 #   2. the ginkgo suites with KFP_AUTHCHECK_TIER=local
 #   3. `kfp-authcheck run --tier local` over every profile (reports in out/e2e-local/)
 #   4. `kfp-authcheck serve --tier local --kube`, stopped with SIGINT: the stack comes up, answers, and leaves
@@ -14,11 +17,19 @@ BIN=./bin/kfp-authcheck
 OUT=out/e2e-local
 mkdir -p "$OUT"
 export KFP_AUTHCHECK_REQUIRE_TOOLS=1
+export KFP_AUTHCHECK_LOCAL_KFP=${KFP_AUTHCHECK_LOCAL_KFP:-real}
+if [ "$KFP_AUTHCHECK_LOCAL_KFP" = real ] && ! { [ -x /usr/sbin/mariadbd ] || command -v mariadbd >/dev/null 2>&1; }; then
+  echo "e2e-local: the real KFP API server needs MariaDB's server: make mariadb (or KFP_AUTHCHECK_LOCAL_KFP=stand-in)" >&2
+  exit 1
+fi
+echo "e2e-local: KFP API: $KFP_AUTHCHECK_LOCAL_KFP"
 begin=$(date +%s.%N)
 elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1fs", b - a }'; }
 
 echo "== e2e-local: the tier's own tests"
 $GO test -count=1 -timeout 10m ./clusters/local/ ./clusters/fidelity/
+# The KFP API fidelity table (the stand-in against the real server), printed for the log.
+$GO test -count=1 -timeout 5m -run TestKFPAPIFidelity -v ./clusters/local/ | sed -n 's/^        //p' | tee "$OUT/kfp-api-fidelity.md"
 
 echo "== e2e-local: the suites on the local tier"
 KFP_AUTHCHECK_TIER=local $GO test -count=1 -timeout 15m ./suites/...
@@ -58,10 +69,10 @@ for p in $pids; do
   if kill -0 "$p" 2>/dev/null; then echo "program pid $p still running after serve stopped" >&2; exit 1; fi
 done
 [ ! -e "$stackdir" ] || { echo "stack directory $stackdir left behind" >&2; exit 1; }
-echo "serve --tier local --kube (deploykf with etcd and kube-apiserver) up in $serve_up; stopped cleanly on SIGINT"
+echo "serve --tier local --kube (deploykf with etcd, kube-apiserver and KFP API $KFP_AUTHCHECK_LOCAL_KFP) up in $serve_up; stopped cleanly on SIGINT"
 
 echo "== e2e-local: fidelity (embedded against local)"
 $BIN fidelity | tee "$OUT/fidelity.md"
 
-echo "e2e-local: tier start-up ${startup:-unknown} (Dex and oauth2-proxy for every profile, in parallel);" \
-  "with etcd and kube-apiserver ${serve_up:-unknown}; whole run $(elapsed "$begin")"
+echo "e2e-local: tier start-up ${startup:-unknown} (every profile in parallel, KFP API $KFP_AUTHCHECK_LOCAL_KFP);" \
+  "serve with etcd and kube-apiserver ${serve_up:-unknown}; whole run $(elapsed "$begin")"

@@ -40,10 +40,14 @@ import (
 const (
 	// KFPStandIn is the project's KFP API stand-in (mocks/kfpapi), the default.
 	KFPStandIn = "stand-in"
-	// KFPReal is the real KFP API server with MariaDB and an S3 store; it implies Options.Kube.
+	// KFPReal is the real KFP API server with MariaDB and an S3 store; it implies Options.Kube. Its in-cluster
+	// address is behind the Istio policy stand-in, as in Kubeflow with the mesh.
 	KFPReal = "real"
-	// KFPEnv selects the KFP API of the local tier for callers that take no flag (the suites): "real" or
-	// "stand-in".
+	// KFPRealNoMesh is KFPReal with the bare server at the in-cluster address: a setup without the mesh, where a
+	// kubeflow-userid sent straight to the API server is believed (ISO-001 fails, truthfully).
+	KFPRealNoMesh = "real-no-mesh"
+	// KFPEnv selects the KFP API of the local tier for callers that take no flag (the suites): "real",
+	// "real-no-mesh" or "stand-in".
 	KFPEnv = "KFP_AUTHCHECK_LOCAL_KFP"
 )
 
@@ -67,10 +71,10 @@ func KFPFromEnv() (string, error) {
 
 func checkKFP(v string) error {
 	switch v {
-	case "", KFPStandIn, KFPReal:
+	case "", KFPStandIn, KFPReal, KFPRealNoMesh:
 		return nil
 	}
-	return fmt.Errorf("local tier: unknown KFP API %q (want %q or %q)", v, KFPStandIn, KFPReal)
+	return fmt.Errorf("local tier: unknown KFP API %q (want %q, %q or %q)", v, KFPStandIn, KFPReal, KFPRealNoMesh)
 }
 
 // KFPServer is a running real KFP API server and what it runs on.
@@ -86,7 +90,8 @@ type KFPServer struct {
 // kfpBackend forwards to the real server once it is up. The stack's listeners serve before the server starts,
 // but Start returns only after it is ready, so nobody sees the 503.
 type kfpBackend struct {
-	proxy atomic.Pointer[httputil.ReverseProxy]
+	proxy  atomic.Pointer[httputil.ReverseProxy]
+	noMesh bool // the in-cluster address is the bare server
 }
 
 func (b *kfpBackend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -103,19 +108,24 @@ func (s *Stack) prepareKFP(opts *Options) error {
 	if err := checkKFP(opts.KFP); err != nil {
 		return err
 	}
-	if opts.KFP == KFPReal {
+	if opts.KFP == KFPReal || opts.KFP == KFPRealNoMesh {
 		opts.Kube = true
-		s.kfp = &kfpBackend{}
+		s.kfp = &kfpBackend{noMesh: opts.KFP == KFPRealNoMesh}
 	}
 	return nil
 }
 
-// inClusterHandler is what the in-cluster address serves: the stand-in behind the embedded tier's policy, or the
-// real server behind the Istio policy stand-in.
+// inClusterHandler is what the in-cluster address serves: the stand-in behind the embedded tier's policy, the
+// real server behind the Istio policy stand-in, or (no mesh) the bare real server.
 func (s *Stack) inClusterHandler(p *profile.Profile, kfp *kfpmock.Server) http.Handler {
-	if s.kfp == nil {
+	switch {
+	case s.kfp == nil:
 		return embedded.InClusterHandler(p, kfp)
+	case s.kfp.noMesh:
+		s.Versions["in-cluster policy"] = "none (no mesh: the bare KFP API server)"
+		return s.kfp
 	}
+	s.Versions["in-cluster policy"] = "Istio AuthorizationPolicy stand-in"
 	return embedded.IstioPolicyStandIn(p, s.kfp)
 }
 

@@ -11,7 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kfp-authcheck/kfp-authcheck/checks"
 	"github.com/kfp-authcheck/kfp-authcheck/fixtures"
+	"github.com/kfp-authcheck/kfp-authcheck/result"
 	"github.com/kfp-authcheck/kfp-authcheck/target"
 )
 
@@ -134,6 +136,12 @@ func TestRealKFPCrossNamespaceRoleBinding(t *testing.T) {
 			}
 		}
 	}
+	// The Istio policy stand-in refuses a kubeflow-userid sent straight to the in-cluster address.
+	forged := func() (kfpCall, error) {
+		return callKFP(ctx, s.InClusterAPIURL, http.MethodGet, "/apis/v2beta1/experiments?namespace="+s.Users[0].Namespace, nil,
+			map[string]string{"kubeflow-userid": s.Users[0].Email})
+	}
+	expect("a forged kubeflow-userid in-cluster", forged, http.StatusForbidden)
 	expect("list without a binding", list, http.StatusForbidden)
 	expect("create without a binding", create, http.StatusForbidden)
 	edit := map[string]string{"FROM": "namespace-2", "TO": "namespace-1"}
@@ -153,4 +161,25 @@ func TestRealKFPCrossNamespaceRoleBinding(t *testing.T) {
 	bearer = map[string]string{"Authorization": "Bearer " + tok(ServiceAccountIssuer)}
 	expect("list with a default-audience token", list, http.StatusUnauthorized)
 	t.Logf("scenario ran in %s; the whole test %s", time.Since(scenario).Round(time.Millisecond), time.Since(begin).Round(time.Millisecond))
+}
+
+// TestRealKFPWithoutMeshFailsISO001: with the bare real server at the in-cluster address (no Istio policy
+// stand-in), the server believes a forged kubeflow-userid, and ISO-001 says so.
+func TestRealKFPWithoutMeshFailsISO001(t *testing.T) {
+	requireRealKFP(t)
+	s := startStack(t, "kubeflow", Options{KFP: KFPRealNoMesh})
+	list, err := checks.Select([]string{"ISO-001"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	run := checks.Run(ctx, s.Target(), list, checks.Options{})
+	if len(run.Results) != 1 {
+		t.Fatalf("want one result, got %d", len(run.Results))
+	}
+	r := run.Results[0]
+	if r.Status != result.Fail {
+		t.Fatalf("ISO-001 against the bare real KFP API server: %s %s %s, want fail", r.Status, r.Reason, r.Message)
+	}
 }

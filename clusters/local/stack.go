@@ -64,7 +64,8 @@ type Options struct {
 	// Progress, when set, gets a line per program as it comes up.
 	Progress io.Writer
 	// KFP is the KFP API behind the gateway and in-cluster: KFPStandIn (""), or KFPReal, the real KFP API server
-	// with MariaDB and an S3 store (kfpserver.go; implies Kube).
+	// with MariaDB and an S3 store (kfpserver.go; implies Kube), or KFPRealNoMesh, the same without the Istio
+	// policy stand-in in front of the in-cluster address.
 	KFP string
 }
 
@@ -112,7 +113,7 @@ func Start(ctx context.Context, p *profile.Profile, opts Options) (s *Stack, err
 		opts.StartTimeout = 60 * time.Second
 	}
 	tools := opts.ToolsDir
-	if tools == "" && (p.Gateway != nil || opts.Kube || opts.KFP == KFPReal) {
+	if tools == "" && (p.Gateway != nil || opts.Kube || (opts.KFP != "" && opts.KFP != KFPStandIn)) {
 		if tools, err = ToolsDir(); err != nil {
 			return nil, err
 		}
@@ -194,7 +195,7 @@ func Start(ctx context.Context, p *profile.Profile, opts Options) (s *Stack, err
 		st.Versions["etcd"] = ToolVersion(tools, "etcd")
 		st.Versions["kube-apiserver"] = ToolVersion(tools, "kube-apiserver")
 	}
-	if opts.KFP == KFPReal {
+	if st.kfp != nil {
 		if err := st.startRealKFP(ctx, p, tools, opts); err != nil {
 			return nil, err
 		}

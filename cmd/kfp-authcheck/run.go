@@ -96,7 +96,7 @@ configuration error; 3 the target could not be reached at all.`,
 	f.StringVar(&cfg.TargetFile, "target", "", "target file (YAML or JSON) describing a live deployment")
 	f.StringVar(&profiles, "profile", "", "profiles to run, comma-separated (default: all built-in); with --target, the one profile to compare against")
 	f.StringVar(&cfg.Tier, "tier", "embedded", "where the stacks run without --target: embedded (in-process stand-ins) or local (the real programs on loopback, built by make tools)")
-	f.StringVar(&cfg.KFP, "kfp", "", "on --tier local, the KFP API: stand-in or real (the real KFP API server with MariaDB, built by make tools; default $KFP_AUTHCHECK_LOCAL_KFP, else stand-in)")
+	f.StringVar(&cfg.KFP, "kfp", "", "on --tier local, the KFP API: stand-in, real (the real KFP API server with MariaDB, built by make tools) or real-no-mesh (its in-cluster address without the Istio policy stand-in); default $KFP_AUTHCHECK_LOCAL_KFP, else stand-in")
 	f.StringVar(&only, "only", "", "check IDs, families or globs to run, comma-separated (e.g. SETUP,DEX-LOCAL-00*)")
 	f.StringVar(&formats, "format", "text", "report formats, comma-separated: "+strings.Join(knownFormats, ", "))
 	f.StringVar(&cfg.OutDir, "out", "", "directory for report files (kfp-authcheck.<ext>); without it, text goes to stdout, json to stdout")
@@ -521,11 +521,11 @@ func checkKFPFlag(kfp, tier string) error {
 	switch kfp {
 	case "", local.KFPStandIn:
 		return nil
-	case local.KFPReal:
+	case local.KFPReal, local.KFPRealNoMesh:
 		if tier != target.TierLocal {
-			return usageErr("--kfp real runs the real KFP API server on --tier local only")
+			return usageErr("--kfp %s runs the real KFP API server on --tier local only", kfp)
 		}
 		return nil
 	}
-	return usageErr("--kfp %s: want %s or %s", kfp, local.KFPStandIn, local.KFPReal)
+	return usageErr("--kfp %s: want %s, %s or %s", kfp, local.KFPStandIn, local.KFPReal, local.KFPRealNoMesh)
 }

@@ -80,7 +80,7 @@ gateway_url, pipeline_url, issuer_url, in_cluster_api_url, dex_grpc_addr, tls, u
 	f.StringVar(&listen, "listen", "127.0.0.1:0", "gateway listen address (port 0: a free port)")
 	f.StringVar(&readyFile, "ready-file", "", "also write the stack's description to this file once it is ready")
 	f.StringVar(&tier, "tier", "embedded", "where the stack runs: embedded (in-process stand-ins) or local (the real programs on loopback)")
-	f.StringVar(&kfp, "kfp", "", "on --tier local, the KFP API: stand-in or real (the real KFP API server with MariaDB and kube-apiserver; default $KFP_AUTHCHECK_LOCAL_KFP, else stand-in)")
+	f.StringVar(&kfp, "kfp", "", "on --tier local, the KFP API: stand-in, real (the real KFP API server with MariaDB and kube-apiserver) or real-no-mesh (without the Istio policy stand-in in-cluster); default $KFP_AUTHCHECK_LOCAL_KFP, else stand-in")
 	f.BoolVar(&kube, "kube", false, "on --tier local, also start etcd and kube-apiserver (kubeconfig in the description)")
 	return cmd
 }
