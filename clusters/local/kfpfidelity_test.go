@@ -12,7 +12,6 @@ import (
 
 	"github.com/kfp-authcheck/kfp-authcheck/fixtures"
 	kfpmock "github.com/kfp-authcheck/kfp-authcheck/mocks/kfpapi"
-	"github.com/kfp-authcheck/kfp-authcheck/target"
 )
 
 // kfpFidelityCase is one call sent to both the stand-in and the real server.
@@ -63,10 +62,7 @@ func TestKFPAPIFidelity(t *testing.T) {
 	s := startStack(t, "kubeflow", Options{KFP: KFPReal})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	client, err := target.KubeClient(s.Kube.Kubeconfig, "", 15*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
+	fx, client := seedNamespaces(ctx, t, s)
 	p := s.Profile
 	mock, err := kfpmock.New(kfpmock.Config{MultiUser: true, UserIDHeader: p.KFP.UserIDHeader, UserIDPrefix: p.KFP.UserIDPrefix,
 		ErrorFormat: p.KFP.ErrorFormat, Authorizer: kfpmock.KubeAuthorizer{Client: client},
@@ -77,25 +73,10 @@ func TestKFPAPIFidelity(t *testing.T) {
 	standIn := httptest.NewServer(mock.APIHandler())
 	defer standIn.Close()
 
-	fx := fixtures.NewKube(client)
-	t.Cleanup(func() { _ = fx.Cleanup(context.Background()) })
-	for _, ns := range []string{"namespace-1", "namespace-2"} {
-		if err := fx.Profile(ctx, ns, "owner-of-"+ns+"@example.com"); err != nil {
-			t.Fatal(err)
-		}
-	}
 	if err := fx.Apply(ctx, fixtures.CrossNamespaceEdit, map[string]string{"FROM": "namespace-2", "TO": "namespace-1"}); err != nil {
 		t.Fatal(err)
 	}
-	token := func(aud string) string {
-		tk, err := s.Kube.TokenRequest(ctx, "namespace-2", "default-editor", aud, 600)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s.redactor.Add(tk)
-		return "Bearer " + tk
-	}
-	sa, saDefault := token("pipelines.kubeflow.org"), token(ServiceAccountIssuer)
+	sa, saDefault := seedToken(ctx, t, s, "pipelines.kubeflow.org"), seedToken(ctx, t, s, ServiceAccountIssuer)
 	owner := s.Users[0]
 	header := p.KFP.UserIDHeader
 	const list2, list1 = "/apis/v2beta1/experiments?namespace=", "/apis/v1beta1/experiments?resource_reference_key.type=NAMESPACE&resource_reference_key.id="

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/client-go/kubernetes"
+
 	"github.com/kfp-authcheck/kfp-authcheck/checks"
 	"github.com/kfp-authcheck/kfp-authcheck/fixtures"
 	"github.com/kfp-authcheck/kfp-authcheck/result"
@@ -73,6 +75,35 @@ func callKFP(ctx context.Context, base, method, path string, body any, header ma
 	return out, nil
 }
 
+// seedNamespaces applies the seed's two Kubeflow Profiles, namespace-1 and namespace-2, removed when the test ends;
+// it returns the fixture set and its client.
+func seedNamespaces(ctx context.Context, t *testing.T, s *Stack) (*fixtures.Kube, kubernetes.Interface) {
+	t.Helper()
+	client, err := target.KubeClient(s.Kube.Kubeconfig, "", 15*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fx := fixtures.NewKube(client)
+	t.Cleanup(func() { _ = fx.Cleanup(context.Background()) })
+	for _, ns := range []string{"namespace-1", "namespace-2"} {
+		if err := fx.Profile(ctx, ns, "owner-of-"+ns+"@example.com"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return fx, client
+}
+
+// seedToken is "Bearer " and a token of namespace-2/default-editor for audience aud (redacted from output).
+func seedToken(ctx context.Context, t *testing.T, s *Stack, aud string) string {
+	t.Helper()
+	tk, err := s.Kube.TokenRequest(ctx, "namespace-2", "default-editor", aud, 600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.redactor.Add(tk)
+	return "Bearer " + tk
+}
+
 // TestRealKFPCrossNamespaceRoleBinding is the seed's scenario against the real KFP API server (the in-cluster
 // address, behind the Istio policy stand-in): a token for namespace-2/default-editor with audience
 // pipelines.kubeflow.org lists and creates experiments in namespace-1 once a RoleBinding to kubeflow-edit exists
@@ -85,26 +116,8 @@ func TestRealKFPCrossNamespaceRoleBinding(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	scenario := time.Now()
-	client, err := target.KubeClient(s.Kube.Kubeconfig, "", 15*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fx := fixtures.NewKube(client)
-	t.Cleanup(func() { _ = fx.Cleanup(context.Background()) })
-	for _, ns := range []string{"namespace-1", "namespace-2"} {
-		if err := fx.Profile(ctx, ns, "owner-of-"+ns+"@example.com"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	tok := func(aud string) string {
-		tk, err := s.Kube.TokenRequest(ctx, "namespace-2", "default-editor", aud, 600)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s.redactor.Add(tk)
-		return tk
-	}
-	bearer := map[string]string{"Authorization": "Bearer " + tok("pipelines.kubeflow.org")}
+	fx, _ := seedNamespaces(ctx, t, s)
+	bearer := map[string]string{"Authorization": seedToken(ctx, t, s, "pipelines.kubeflow.org")}
 	list := func() (kfpCall, error) {
 		return callKFP(ctx, s.InClusterAPIURL, http.MethodGet, "/apis/v2beta1/experiments?namespace=namespace-1", nil, bearer)
 	}
@@ -158,7 +171,7 @@ func TestRealKFPCrossNamespaceRoleBinding(t *testing.T) {
 	}
 	expect("create with kubeflow-view only", create, http.StatusForbidden)
 	expect("list with kubeflow-view", list, http.StatusOK)
-	bearer = map[string]string{"Authorization": "Bearer " + tok(ServiceAccountIssuer)}
+	bearer = map[string]string{"Authorization": seedToken(ctx, t, s, ServiceAccountIssuer)}
 	expect("list with a default-audience token", list, http.StatusUnauthorized)
 	t.Logf("scenario ran in %s; the whole test %s", time.Since(scenario).Round(time.Millisecond), time.Since(begin).Round(time.Millisecond))
 }
