@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"time"
 
 	authzv1 "k8s.io/api/authorization/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -86,8 +87,12 @@ func checkCrossNamespaceBinding(ctx context.Context, env *Env) result.Result {
 	}
 	defer f.cleanup()
 	c := env.inCluster(tok)
+	user := f.saUser()
 	if err := f.bind(ctx, fixtures.CrossNamespaceEdit); err != nil {
 		return fixtureError(err)
+	}
+	if err := awaitSAR(ctx, env, user, f.ns1, "create", true); err != nil {
+		return errorf(result.Unreachable, "SubjectAccessReview: %v", err)
 	}
 	edit := probeAccess(ctx, c, f.ns1)
 	if err := f.unbind(ctx, fixtures.CrossNamespaceEdit); err != nil {
@@ -95,6 +100,12 @@ func checkCrossNamespaceBinding(ctx context.Context, env *Env) result.Result {
 	}
 	if err := f.bind(ctx, fixtures.CrossNamespaceView); err != nil {
 		return fixtureError(err)
+	}
+	if err := awaitSAR(ctx, env, user, f.ns1, "create", false); err != nil {
+		return errorf(result.Unreachable, "SubjectAccessReview: %v", err)
+	}
+	if err := awaitSAR(ctx, env, user, f.ns1, "list", true); err != nil {
+		return errorf(result.Unreachable, "SubjectAccessReview: %v", err)
 	}
 	view := probeAccess(ctx, c, f.ns1)
 	if r, bad := transportTrouble("in-cluster API", edit.listErr, edit.createErr, view.listErr, view.createErr); bad {
@@ -113,7 +124,8 @@ func checkCrossNamespaceBinding(ctx context.Context, env *Env) result.Result {
 	return expecting(pass("edit writes, view only reads"), want, actual)
 }
 
-// checkRevocation is RBAC-004: the first call after the RoleBinding is deleted is refused.
+// checkRevocation is RBAC-004: the first call after the RoleBinding's deletion has reached the cluster's
+// authorizer (a SubjectAccessReview says no) is refused: KFP keeps no decision of its own.
 func checkRevocation(ctx context.Context, env *Env) result.Result {
 	f, tok, r := crossNamespaceToken(ctx, env)
 	if r != nil {
@@ -124,9 +136,15 @@ func checkRevocation(ctx context.Context, env *Env) result.Result {
 	if err := f.bind(ctx, fixtures.CrossNamespaceEdit); err != nil {
 		return fixtureError(err)
 	}
+	if err := awaitSAR(ctx, env, f.saUser(), f.ns1, "list", true); err != nil {
+		return errorf(result.Unreachable, "SubjectAccessReview: %v", err)
+	}
 	_, before := c.ListExperiments(ctx, f.ns1)
 	if err := f.unbind(ctx, fixtures.CrossNamespaceEdit); err != nil {
 		return fixtureError(err)
+	}
+	if err := awaitSAR(ctx, env, f.saUser(), f.ns1, "list", false); err != nil {
+		return errorf(result.Unreachable, "SubjectAccessReview: %v", err)
 	}
 	_, after := c.ListExperiments(ctx, f.ns1)
 	if r, bad := transportTrouble("in-cluster API", before, after); bad {
@@ -250,7 +268,7 @@ func checkVerbMatrix(ctx context.Context, env *Env) result.Result {
 		return fixtureError(err)
 	}
 	defer f.cleanup()
-	user := "system:serviceaccount:" + f.ns2 + ":default-editor"
+	user := f.saUser()
 	rows := matrixRows(roles)
 	columns := []struct{ name, manifest, role string }{{"none", "", ""}, {"view", fixtures.CrossNamespaceView, "kubeflow-view"}, {"edit", fixtures.CrossNamespaceEdit, "kubeflow-edit"}}
 	var mismatches []string
@@ -264,6 +282,11 @@ func checkVerbMatrix(ctx context.Context, env *Env) result.Result {
 			if err := f.bind(ctx, col.manifest); err != nil {
 				return fixtureError(err)
 			}
+		}
+		// Wait until the column's binding (or, for none, no binding) is in effect: get experiments is allowed
+		// under kubeflow-view and kubeflow-edit.
+		if err := awaitSAR(ctx, env, user, f.ns1, "get", col.role != ""); err != nil {
+			return errorf(result.Unreachable, "SubjectAccessReview: %v", err)
 		}
 		for _, row := range rows {
 			a := kube.Attributes{Verb: row.verb, APIGroup: row.group, Resource: row.resource, Subresource: row.subresource,
@@ -299,4 +322,32 @@ func checkVerbMatrix(ctx context.Context, env *Env) result.Result {
 		return expecting(fail(result.K8sRBAC, "%s", strings.Join(mismatches, "; ")), want, actual)
 	}
 	return expecting(pass("%s", actual), want, actual)
+}
+
+// awaitSAR waits, for up to 10 seconds, until a SubjectAccessReview for user to verb experiments in ns answers
+// allowed: a RoleBinding reaches kube-apiserver's authorizer through its informers a moment after the write.
+// Past the deadline it returns nil and the caller reports what the cluster and KFP say.
+func awaitSAR(ctx context.Context, env *Env, user, ns, verb string, allowed bool) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	for {
+		got, err := env.Target.Kube.AuthorizationV1().SubjectAccessReviews().Create(ctx, &authzv1.SubjectAccessReview{
+			Spec: authzv1.SubjectAccessReviewSpec{User: user, ResourceAttributes: &authzv1.ResourceAttributes{
+				Namespace: ns, Verb: verb, Group: "pipelines.kubeflow.org", Version: "v1beta1", Resource: "experiments"}}},
+			metav1.CreateOptions{})
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if got.Status.Allowed == allowed {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }

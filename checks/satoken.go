@@ -110,6 +110,9 @@ func (f *saFixture) bind(ctx context.Context, manifest string) error {
 	return f.kube.Apply(ctx, manifest, map[string]string{"FROM": f.ns2, "TO": f.ns1})
 }
 
+// saUser is the user name of ns2's default-editor, as a TokenReview reports it.
+func (f *saFixture) saUser() string { return "system:serviceaccount:" + f.ns2 + ":default-editor" }
+
 func (f *saFixture) unbind(ctx context.Context, manifest string) error {
 	name := "allow-" + f.ns2 + "-kubeflow-edit"
 	if manifest == fixtures.CrossNamespaceView {
