@@ -1,8 +1,9 @@
 // Package local starts a KFP auth stack from the real programs on loopback, for one profile: Dex and
 // oauth2-proxy built by `make tools` from pinned modules, configured from the same profile data as the embedded
-// mocks, and on request etcd with kube-apiserver. The project's KFP API stand-in is the upstream (there is no
-// real KFP API server here), and a small in-process front stands in for the Istio ingress gateway: it routes
-// /dex/ to Dex and everything else to oauth2-proxy under one origin, as the VirtualServices do.
+// mocks, and on request etcd with kube-apiserver. The project's KFP API stand-in is the upstream, or with
+// Options.KFP the real KFP API server (kfpserver.go), and a small in-process front stands in for the Istio
+// ingress gateway: it routes /dex/ to Dex and everything else to oauth2-proxy under one origin, as the
+// VirtualServices do.
 //
 // Every program runs in its own process group with its log kept under the stack's directory; a failed start,
 // Close, Ctrl-C (the caller's context) and the harness's own death (Pdeathsig) stop them all.
