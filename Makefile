@@ -5,7 +5,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -X main.version=$(VERSION)
 PKGS     := ./...
 
-.PHONY: all build run test unit test-slapd slapd mariadb lint fmt vet bench report-browser clean help tools e2e-local
+.PHONY: all build run test unit test-slapd slapd mariadb lint fmt vet bench report-browser clean help tools e2e-local e2e-kind image
 
 all: lint test
 
@@ -54,6 +54,13 @@ tools: ## build the real programs of the local tier into bin/tools (skips what i
 
 e2e-local: tools build ## the suites, run and fidelity against the real programs on loopback
 	GO=$(GO) bash tools/e2e-local.sh
+
+e2e-kind: build ## a kind cluster per profile (needs a Docker engine; without one it says so and exits 2)
+	bash tools/e2e-kind.sh
+
+image: ## the probe's container image as a tarball, built without Docker (bin/kfp-authcheck-image.tar); prints its digest
+	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/linux-amd64/kfp-authcheck ./cmd/kfp-authcheck
+	$(GO) run ./cmd/kfp-authcheck-image -binary bin/linux-amd64/kfp-authcheck -out bin/kfp-authcheck-image.tar -version $(VERSION)
 
 bench: ## wall time of the whole embedded matrix, process start included
 	$(GO) test -run '^$$' -bench BenchmarkFullMatrix -benchtime 5x ./cmd/kfp-authcheck

@@ -5,10 +5,13 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/kfp-authcheck/kfp-authcheck/auth/browser"
 	"github.com/kfp-authcheck/kfp-authcheck/auth/dexlogin"
+	"github.com/kfp-authcheck/kfp-authcheck/fixtures"
 	"github.com/kfp-authcheck/kfp-authcheck/kfpapi"
+	"github.com/kfp-authcheck/kfp-authcheck/result"
 	"github.com/kfp-authcheck/kfp-authcheck/target"
 )
 
@@ -18,6 +21,7 @@ type Env struct {
 
 	mu       sync.Mutex
 	sessions map[string]*sessionEntry
+	fixtures *fixtures.Session
 }
 
 type sessionEntry struct {
@@ -31,6 +35,49 @@ type sessionEntry struct {
 func NewEnv(t *target.Target) *Env {
 	return &Env{Target: t, sessions: map[string]*sessionEntry{}}
 }
+
+// Fixtures returns the run's fixture session on the target's cluster (made on first use): every check's
+// fixture set comes from it, so the whole run shares one run label and Close finds everything.
+func (e *Env) Fixtures() *fixtures.Session {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.fixtures == nil {
+		e.fixtures = fixtures.NewSession(e.Target.Kube)
+	}
+	return e.fixtures
+}
+
+// CloseFixtures ends the run's fixtures (nothing more is created) and removes every object the run labelled,
+// with a fresh deadline of its own, so it also works after an interrupt. Nil when no check made fixtures.
+func (e *Env) CloseFixtures() *result.FixtureCleanup {
+	e.mu.Lock()
+	s := e.fixtures
+	e.mu.Unlock()
+	if s == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), fixtureCleanupTimeout)
+	defer cancel()
+	rep, err := s.Close(ctx)
+	fc := &result.FixtureCleanup{RunID: s.RunID, Label: fixtures.RunLabel + "=" + s.RunID}
+	for _, o := range rep.Deleted {
+		fc.Swept = append(fc.Swept, o.String())
+	}
+	if err != nil {
+		fc.Error = err.Error()
+		if left, lerr := fixtures.List(ctx, s.Client, s.RunID); lerr == nil {
+			for _, o := range left {
+				if !o.Terminating {
+					fc.Left = append(fc.Left, o.String())
+				}
+			}
+		}
+	}
+	return fc
+}
+
+// fixtureCleanupTimeout bounds the removal of a run's fixtures at its end (also after Ctrl-C).
+const fixtureCleanupTimeout = 60 * time.Second
 
 func (e *Env) missing(needs []string) []string {
 	var out []string

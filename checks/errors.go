@@ -5,6 +5,7 @@ import (
 
 	"github.com/kfp-authcheck/kfp-authcheck/auth/browser"
 	"github.com/kfp-authcheck/kfp-authcheck/auth/dexlogin"
+	"github.com/kfp-authcheck/kfp-authcheck/forward"
 	"github.com/kfp-authcheck/kfp-authcheck/kfpapi"
 	"github.com/kfp-authcheck/kfp-authcheck/result"
 )
@@ -18,6 +19,10 @@ func reasonOf(err error) result.Reason {
 	var ae *kfpapi.APIError
 	if errors.As(err, &ae) {
 		return apiReason(ae)
+	}
+	var fe *forward.Error
+	if errors.As(err, &fe) {
+		return fe.Reason
 	}
 	return browser.Classify(err)
 }

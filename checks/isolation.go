@@ -24,20 +24,26 @@ func init() {
 
 // rawGet sends one GET with the given headers and returns the status and a bounded body excerpt.
 func rawGet(ctx context.Context, env *Env, url string, header http.Header) (int, string, error) {
+	status, _, body, err := rawGetHeaders(ctx, env, url, header)
+	return status, body, err
+}
+
+// rawGetHeaders is rawGet that also returns the response headers.
+func rawGetHeaders(ctx context.Context, env *Env, url string, header http.Header) (int, http.Header, string, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return 0, "", err
+		return 0, nil, "", err
 	}
 	for k, v := range header {
 		req.Header[k] = v
 	}
 	resp, err := env.HTTPClient().Do(req)
 	if err != nil {
-		return 0, "", err
+		return 0, nil, "", err
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
-	return resp.StatusCode, string(b), nil
+	return resp.StatusCode, resp.Header, string(b), nil
 }
 
 // checkForgedHeaderInCluster is ISO-001: the KFP API server trusts kubeflow-userid from anyone; only the mesh

@@ -2,8 +2,11 @@ package checks
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kfp-authcheck/kfp-authcheck/clusters/embedded"
 	"github.com/kfp-authcheck/kfp-authcheck/profile"
@@ -70,6 +73,12 @@ func TestMisconfigurationsAreCaught(t *testing.T) {
 		{"the user owns no namespace: the cookie cannot list experiments", "kubeflow", "DEX-LOCAL-006",
 			func(p *profile.Profile) { p.KFP.Namespaces[0].Owner = "someone-else@example.com" },
 			result.Fail, result.K8sRBAC},
+		{"m2m-dex-only: the gateway lacks the Kubernetes issuers", "kubeflow", "M2M-002",
+			func(p *profile.Profile) { p.Gateway.Mesh.JWTRules = p.Gateway.Mesh.JWTRules[:1] },
+			result.Fail, result.GatewayConfig},
+		{"m2m-dex-only: a ServiceAccount token cannot list at the gateway", "kubeflow", "M2M-001",
+			func(p *profile.Profile) { p.Gateway.Mesh.JWTRules = p.Gateway.Mesh.JWTRules[:1] },
+			result.Fail, result.GatewayConfig},
 		{"a multi-user deployment without a gateway", "kubeflow", "SETUP-001",
 			func(p *profile.Profile) { p.MultiUser = false; p.Gateway = nil; p.Dex = nil; p.Users = nil },
 			result.Fail, result.Unsecured},
@@ -140,5 +149,46 @@ func TestPanickingCheckIsAnInternalErrorNotACrash(t *testing.T) {
 	r := RunOne(context.Background(), env, c, time.Second)
 	if r.Status != result.Error || r.Reason != result.Internal {
 		t.Fatalf("got %s %s", r.Status, r.Reason)
+	}
+}
+
+// TestPrivatePipelineChecks shows ISO-004 both ways: a KFP with the GHSA-v83x-544f-ph2r fix passes; the
+// profile's own KFP (before the fix) creates the cross-namespace run and gets the warning.
+func TestPrivatePipelineChecks(t *testing.T) {
+	fixed := brokenStack(t, "kubeflow", func(p *profile.Profile) { p.KFP.AuthorizePipelineReferences = true })
+	if r := runCheck(t, fixed, "ISO-004"); r.Status != result.Pass {
+		t.Fatalf("with the fix: got %s %s: %s (%s)", r.Status, r.Reason, r.Message, r.Actual)
+	}
+	before := brokenStack(t, "kubeflow", func(p *profile.Profile) {})
+	if r := runCheck(t, before, "ISO-004"); r.Status != result.Warn || r.Reason != result.Unsecured {
+		t.Fatalf("before the fix: got %s %s: %s (%s)", r.Status, r.Reason, r.Message, r.Actual)
+	}
+}
+
+// TestRBAC002FailsWhenKubeflowEditGrantsNoPipelines: the cross-namespace RoleBinding to kubeflow-edit is made,
+// but the cluster lacks KFP's kubeflow-pipelines-edit ClusterRole (KFP's multi-user view-edit-cluster-roles.yaml
+// never applied), so to KFP the edit binding is missing: kubeflow-edit still aggregates the view rules and not
+// the write ones. RBAC-002 fails with K8S_RBAC; RBAC-001 (no binding at all) still passes. This runs against the
+// embedded tier's Kubernetes stand-in (mocks/kube, which reconciles ClusterRole aggregation as the controller
+// does): the local tier's KFP stand-in does not ask the real kube-apiserver yet.
+func TestRBAC002FailsWhenKubeflowEditGrantsNoPipelines(t *testing.T) {
+	env := brokenStack(t, "kubeflow", func(p *profile.Profile) {})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if r := runCheck(t, env, "RBAC-002"); r.Status != result.Pass {
+		t.Fatalf("RBAC-002 before the break: %s %s (%s)", r.Status, r.Reason, r.Message)
+	}
+	if err := env.Target.Kube.RbacV1().ClusterRoles().Delete(ctx, "kubeflow-pipelines-edit", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	r := runCheck(t, env, "RBAC-002")
+	if r.Status != result.Fail || r.Reason != result.K8sRBAC || !strings.Contains(r.Message, "kubeflow-edit") {
+		t.Fatalf("RBAC-002: got %s %s (%s), want fail K8S_RBAC naming kubeflow-edit", r.Status, r.Reason, r.Message)
+	}
+	if r := runCheck(t, env, "RBAC-001"); r.Status != result.Pass {
+		t.Fatalf("RBAC-001 after the break: %s %s (%s)", r.Status, r.Reason, r.Message)
+	}
+	if fc := env.CloseFixtures(); fc == nil || fc.Error != "" {
+		t.Fatalf("fixtures: %+v", fc)
 	}
 }

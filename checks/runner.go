@@ -73,6 +73,9 @@ func Run(ctx context.Context, t *target.Target, list []*Check, opts Options) *re
 		report(i, runOne(ctx, env, list[i], opts.CheckTimeout))
 	}
 	run.Results = results
+	// After an interrupt the checks cut off may still be creating: CloseFixtures stops that and sweeps the
+	// run's label, on a deadline of its own.
+	run.Fixtures = env.CloseFixtures()
 	run.Finished = time.Now().UTC()
 	if err := ctx.Err(); err != nil {
 		run.Aborted = "interrupted before every check finished: " + err.Error()
@@ -96,6 +99,11 @@ func runOne(ctx context.Context, env *Env, c *Check, timeout time.Duration) (res
 		return errorf(result.Interrupted, "not run: %v", err)
 	}
 	if missing := env.missing(c.Needs); len(missing) > 0 {
+		if err := env.Target.InClusterErr; err != nil && slices.Contains(missing, target.CapInCluster) {
+			// The target file asked for the in-cluster API and the port-forward failed: not a capability the
+			// setup lacks, a run that could not do what it was told.
+			return errorf(reasonOf(err), "the in-cluster KFP API could not be reached: %v", err)
+		}
 		return na(result.MissingCapability, "%s", env.naReason(missing))
 	}
 	cctx, cancel := context.WithTimeout(ctx, timeout)

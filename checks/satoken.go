@@ -36,6 +36,10 @@ func init() {
 		Title:      "explicit credentials send Authorization; none give 401/403, never success",
 		References: []string{"elyra#2358", "website#3241"},
 		Run:        checkExplicitCredentials})
+	register(&Check{ID: "SA-004", Family: "SA", Severity: Must, Needs: saNeeds,
+		Title:      "host matrix: the token works at every in-cluster KFP address the target names (ml-pipeline:8888, ml-pipeline-ui:80)",
+		References: []string{"pipelines#9774", "website#3407", "manifests#1569"},
+		Run:        checkHostMatrix})
 	register(&Check{ID: "SA-005", Family: "SA", Severity: Must, Needs: saNeeds,
 		Title:      "a default-audience token sent to the in-cluster API is refused with 401 and the audience reason",
 		References: []string{"KFP TokenReviewAuthenticator", "pipelines#5138"},
@@ -70,7 +74,7 @@ type saFixture struct {
 const fixtureOwner = "kfp-authcheck-owner@example.invalid"
 
 func newSAFixture(ctx context.Context, env *Env) (*saFixture, error) {
-	k := fixtures.NewKube(env.Target.Kube)
+	k := env.Fixtures().New()
 	f := &saFixture{env: env, kube: k, ns1: k.Name("ns1"), ns2: k.Name("ns2")}
 	if err := k.Apply(ctx, fixtures.KubeflowRoles, nil); err != nil {
 		f.cleanup()
@@ -197,6 +201,22 @@ func transportTrouble(what string, errs ...error) (result.Result, bool) {
 	return result.Result{}, false
 }
 
+// withEditorToken runs body with a fresh fixture and a token of ns1's default-editor for audiences (nil: the API
+// server's default audience) and lifetime; the fixture is removed afterwards.
+func withEditorToken(ctx context.Context, env *Env, audiences []string, lifetime time.Duration,
+	body func(f *saFixture, tok string) result.Result) result.Result {
+	f, err := newSAFixture(ctx, env)
+	if err != nil {
+		return fixtureError(err)
+	}
+	defer f.cleanup()
+	tok, err := f.token(ctx, f.ns1, "default-editor", audiences, lifetime)
+	if err != nil {
+		return fixtureError(err)
+	}
+	return body(f, tok)
+}
+
 func fixtureError(err error) result.Result {
 	return errorf(result.ConfigError, "could not set up the Kubernetes fixtures: %v", err)
 }
@@ -204,88 +224,93 @@ func fixtureError(err error) result.Result {
 // checkProjectedTokenOwnNamespace is SA-001 at the HTTP level the SDK uses: default-editor's token with the
 // KFP audience, in a token file, lists and creates experiments in its own namespace.
 func checkProjectedTokenOwnNamespace(ctx context.Context, env *Env) result.Result {
-	f, err := newSAFixture(ctx, env)
-	if err != nil {
-		return fixtureError(err)
+	if env.Target.Has(target.CapPods) && env.Target.ProbeImage != "" {
+		f, err := newSAFixture(ctx, env)
+		if err != nil {
+			return fixtureError(err)
+		}
+		defer f.cleanup()
+		return f.inPod(ctx)
 	}
-	defer f.cleanup()
-	tok, err := f.token(ctx, f.ns1, "default-editor", []string{satoken.Audience}, time.Hour)
-	if err != nil {
-		return fixtureError(err)
-	}
-	path, err := f.tokenFile(tok)
-	if err != nil {
-		return errorf(result.Internal, "write the token file: %v", err)
-	}
-	a := probeAccess(ctx, env.volumeClient(path), f.ns1)
-	if r, bad := transportTrouble("in-cluster API", a.listErr, a.createErr); bad {
-		return r
-	}
-	if a.listErr != nil || a.createErr != nil {
-		return expecting(failFromError("default-editor in its own namespace", errors.Join(a.listErr, a.createErr)), "list 200, create 200", a.String())
-	}
-	return expecting(pass("default-editor's projected token lists and creates in %s", f.ns1), "list 200, create 200", a.String())
+	return withEditorToken(ctx, env, []string{satoken.Audience}, time.Hour, func(f *saFixture, tok string) result.Result {
+		path, err := f.tokenFile(tok)
+		if err != nil {
+			return errorf(result.Internal, "write the token file: %v", err)
+		}
+		a := probeAccess(ctx, env.volumeClient(path), f.ns1)
+		if r, bad := transportTrouble("in-cluster API", a.listErr, a.createErr); bad {
+			return r
+		}
+		if a.listErr != nil || a.createErr != nil {
+			return expecting(failFromError("default-editor in its own namespace", errors.Join(a.listErr, a.createErr)), "list 200, create 200", a.String())
+		}
+		return expecting(pass("default-editor's projected token lists and creates in %s", f.ns1), "list 200, create 200", a.String())
+	})
 }
 
 // checkExplicitCredentials is SA-003: with the token, the request succeeds (so Authorization was sent); with
 // no credentials the same request is refused with 401 or 403.
 func checkExplicitCredentials(ctx context.Context, env *Env) result.Result {
-	f, err := newSAFixture(ctx, env)
-	if err != nil {
-		return fixtureError(err)
-	}
-	defer f.cleanup()
-	tok, err := f.token(ctx, f.ns1, "default-editor", []string{satoken.Audience}, time.Hour)
-	if err != nil {
-		return fixtureError(err)
-	}
-	_, withErr := env.inCluster(tok).ListExperiments(ctx, f.ns1)
-	_, withoutErr := env.inCluster("").ListExperiments(ctx, f.ns1)
-	if r, bad := transportTrouble("in-cluster API", withErr, withoutErr); bad {
-		return r
-	}
-	actual := fmt.Sprintf("with credentials %d, without %d", httpStatus(withErr), httpStatus(withoutErr))
-	const want = "with credentials 200, without 401 or 403"
-	switch s := httpStatus(withoutErr); {
-	case withoutErr == nil:
-		return expecting(fail(result.Unsecured, "the in-cluster API lists %s without any credentials", f.ns1), want, actual)
-	case withErr != nil:
-		return expecting(failFromError("with an explicit token", withErr), want, actual)
-	case s != http.StatusUnauthorized && s != http.StatusForbidden:
-		return expecting(fail(result.UnexpectedResponse, "a request without credentials got %d", s), want, actual)
-	}
-	return expecting(pass("the token is sent and required"), want, actual)
+	return withEditorToken(ctx, env, []string{satoken.Audience}, time.Hour, func(f *saFixture, tok string) result.Result {
+		_, withErr := env.inCluster(tok).ListExperiments(ctx, f.ns1)
+		_, withoutErr := env.inCluster("").ListExperiments(ctx, f.ns1)
+		if r, bad := transportTrouble("in-cluster API", withErr, withoutErr); bad {
+			return r
+		}
+		actual := fmt.Sprintf("with credentials %d, without %d", httpStatus(withErr), httpStatus(withoutErr))
+		const want = "with credentials 200, without 401 or 403"
+		switch s := httpStatus(withoutErr); {
+		case withoutErr == nil:
+			return expecting(fail(result.Unsecured, "the in-cluster API lists %s without any credentials", f.ns1), want, actual)
+		case withErr != nil:
+			return expecting(failFromError("with an explicit token", withErr), want, actual)
+		case s != http.StatusUnauthorized && s != http.StatusForbidden:
+			return expecting(fail(result.UnexpectedResponse, "a request without credentials got %d", s), want, actual)
+		}
+		return expecting(pass("the token is sent and required"), want, actual)
+	})
+}
+
+// checkHostMatrix is SA-004. The target names ml-pipeline:8888 as in_cluster_api_url; it has no field for
+// ml-pipeline-ui:80, so that host is reported as not checked rather than guessed. A mesh refusal ("RBAC: access
+// denied") is recorded as such.
+func checkHostMatrix(ctx context.Context, env *Env) result.Result {
+	return withEditorToken(ctx, env, []string{satoken.Audience}, time.Hour, func(f *saFixture, tok string) result.Result {
+		const want = "list 200 at ml-pipeline (in_cluster_api_url)"
+		_, lerr := env.inCluster(tok).ListExperiments(ctx, f.ns1)
+		if r, bad := transportTrouble("in-cluster API", lerr); bad {
+			return r
+		}
+		actual := fmt.Sprintf("ml-pipeline (in_cluster_api_url): %d; ml-pipeline-ui: not checked (the target names no in-cluster UI address)", httpStatus(lerr))
+		if lerr != nil {
+			return expecting(failFromError("the token at ml-pipeline", lerr), want, actual)
+		}
+		return expecting(pass("the token works at ml-pipeline; ml-pipeline-ui is not checked: the target names no in-cluster address for it"), want, actual)
+	})
 }
 
 // checkDefaultAudienceRefused is SA-005: `kubectl create token` (default audience) straight to the API server
 // is refused by TokenReview's audience check with 401.
 func checkDefaultAudienceRefused(ctx context.Context, env *Env) result.Result {
-	f, err := newSAFixture(ctx, env)
-	if err != nil {
-		return fixtureError(err)
-	}
-	defer f.cleanup()
-	tok, err := f.token(ctx, f.ns1, "default-editor", nil, time.Hour)
-	if err != nil {
-		return fixtureError(err)
-	}
-	_, lerr := env.inCluster(tok).ListExperiments(ctx, f.ns1)
-	if r, bad := transportTrouble("in-cluster API", lerr); bad {
-		return r
-	}
-	const want = "401 naming the audience"
-	var ae *kfpapi.APIError
-	switch {
-	case lerr == nil:
-		return expecting(fail(result.Audience, "a token for the API server's default audience was accepted by KFP"), want, "200")
-	case !errors.As(lerr, &ae) || ae.StatusCode != http.StatusUnauthorized:
-		return expecting(fail(reasonOf(lerr), "expected 401, got %v", lerr), want, fmt.Sprint(httpStatus(lerr)))
-	case !strings.Contains(strings.ToLower(ae.Message+ae.Body), "audience"):
-		return expecting(warn(result.Audience, "refused with 401, but the answer does not name the audience: %s", ae.Message), want, "401")
-	}
-	r := pass("refused with 401: %s", ae.Message)
-	r.Reason = result.Audience
-	return expecting(r, want, "401 (audience)")
+	return withEditorToken(ctx, env, nil, time.Hour, func(f *saFixture, tok string) result.Result {
+		_, lerr := env.inCluster(tok).ListExperiments(ctx, f.ns1)
+		if r, bad := transportTrouble("in-cluster API", lerr); bad {
+			return r
+		}
+		const want = "401 naming the audience"
+		var ae *kfpapi.APIError
+		switch {
+		case lerr == nil:
+			return expecting(fail(result.Audience, "a token for the API server's default audience was accepted by KFP"), want, "200")
+		case !errors.As(lerr, &ae) || ae.StatusCode != http.StatusUnauthorized:
+			return expecting(fail(reasonOf(lerr), "expected 401, got %v", lerr), want, fmt.Sprint(httpStatus(lerr)))
+		case !strings.Contains(strings.ToLower(ae.Message+ae.Body), "audience"):
+			return expecting(warn(result.Audience, "refused with 401, but the answer does not name the audience: %s", ae.Message), want, "401")
+		}
+		r := pass("refused with 401: %s", ae.Message)
+		r.Reason = result.Audience
+		return expecting(r, want, "401 (audience)")
+	})
 }
 
 // checkMissingTokenFile is SA-006: with no token file the client fails before sending, naming the file.
@@ -345,25 +370,18 @@ func checkTokenRotation(ctx context.Context, env *Env) result.Result {
 // checkExpiredToken is SA-011: a 10-minute token, the clock moved past its expiry (and kube-apiserver's one
 // minute of leeway), is refused with 401.
 func checkExpiredToken(ctx context.Context, env *Env) result.Result {
-	f, err := newSAFixture(ctx, env)
-	if err != nil {
-		return fixtureError(err)
-	}
-	defer f.cleanup()
-	tok, err := f.token(ctx, f.ns1, "default-editor", []string{satoken.Audience}, 10*time.Minute)
-	if err != nil {
-		return fixtureError(err)
-	}
-	c := env.inCluster(tok)
-	if _, err := c.ListExperiments(ctx, f.ns1); err != nil {
-		return failFromError("the fresh token", err)
-	}
-	env.Target.Clock.Advance(11*time.Minute + time.Second)
-	_, lerr := c.ListExperiments(ctx, f.ns1)
-	if r, bad := transportTrouble("in-cluster API", lerr); bad {
-		return r
-	}
-	return refused401(lerr, "the expired token")
+	return withEditorToken(ctx, env, []string{satoken.Audience}, 10*time.Minute, func(f *saFixture, tok string) result.Result {
+		c := env.inCluster(tok)
+		if _, err := c.ListExperiments(ctx, f.ns1); err != nil {
+			return failFromError("the fresh token", err)
+		}
+		env.Target.Clock.Advance(11*time.Minute + time.Second)
+		_, lerr := c.ListExperiments(ctx, f.ns1)
+		if r, bad := transportTrouble("in-cluster API", lerr); bad {
+			return r
+		}
+		return refused401(lerr, "the expired token")
+	})
 }
 
 func refused401(err error, what string) result.Result {
@@ -382,32 +400,25 @@ func refused401(err error, what string) result.Result {
 // checkForgedTokens is SA-012: the token with its signature altered, and a token of the same shape signed by a
 // key the cluster does not know, are both refused with 401.
 func checkForgedTokens(ctx context.Context, env *Env) result.Result {
-	f, err := newSAFixture(ctx, env)
-	if err != nil {
-		return fixtureError(err)
-	}
-	defer f.cleanup()
-	tok, err := f.token(ctx, f.ns1, "default-editor", []string{satoken.Audience}, time.Hour)
-	if err != nil {
-		return fixtureError(err)
-	}
-	altered := alterSignature(tok)
-	forged, err := signWithUnknownKey(tok)
-	if err != nil {
-		return errorf(result.Internal, "forge a token: %v", err)
-	}
-	env.Target.Redactor.Add(altered)
-	env.Target.Redactor.Add(forged)
-	for _, c := range []struct{ what, token string }{{"the altered token", altered}, {"a token signed by an unknown key", forged}} {
-		_, lerr := env.inCluster(c.token).ListExperiments(ctx, f.ns1)
-		if r, bad := transportTrouble("in-cluster API", lerr); bad {
-			return r
+	return withEditorToken(ctx, env, []string{satoken.Audience}, time.Hour, func(f *saFixture, tok string) result.Result {
+		altered := alterSignature(tok)
+		forged, err := signWithUnknownKey(tok, nil)
+		if err != nil {
+			return errorf(result.Internal, "forge a token: %v", err)
 		}
-		if r := refused401(lerr, c.what); r.Status != result.Pass {
-			return r
+		env.Target.Redactor.Add(altered)
+		env.Target.Redactor.Add(forged)
+		for _, c := range []struct{ what, token string }{{"the altered token", altered}, {"a token signed by an unknown key", forged}} {
+			_, lerr := env.inCluster(c.token).ListExperiments(ctx, f.ns1)
+			if r, bad := transportTrouble("in-cluster API", lerr); bad {
+				return r
+			}
+			if r := refused401(lerr, c.what); r.Status != result.Pass {
+				return r
+			}
 		}
-	}
-	return expecting(pass("both are refused with 401"), "401, 401", "401, 401")
+		return expecting(pass("both are refused with 401"), "401, 401", "401, 401")
+	})
 }
 
 // alterSignature flips the signature's first characters, keeping it valid base64url.
@@ -424,9 +435,9 @@ func alterSignature(tok string) string {
 	return string(b)
 }
 
-// signWithUnknownKey copies a token's claims (issuer, subject, audience, the kubernetes.io claims) into a
-// token signed by a fresh key with the same kid.
-func signWithUnknownKey(tok string) (string, error) {
+// signWithUnknownKey copies a token's claims (issuer, subject, audience, the kubernetes.io claims), with the
+// claims in override replaced, into a token signed by a fresh key with the same kid.
+func signWithUnknownKey(tok string, override map[string]any) (string, error) {
 	parsed, err := jwt.ParseSigned(tok, []jose.SignatureAlgorithm{jose.RS256})
 	if err != nil {
 		return "", err
@@ -434,6 +445,9 @@ func signWithUnknownKey(tok string) (string, error) {
 	var claims map[string]any
 	if err := parsed.UnsafeClaimsWithoutVerification(&claims); err != nil {
 		return "", err
+	}
+	for k, v := range override {
+		claims[k] = v
 	}
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
@@ -448,4 +462,25 @@ func signWithUnknownKey(tok string) (string, error) {
 		return "", err
 	}
 	return jwt.Signed(signer).Claims(claims).Serialize()
+}
+
+// inPod is SA-001 for real: the probe Job in the fixture namespace, as its default-editor with the kubelet's
+// projected token, and the probe's own verdict.
+func (f *saFixture) inPod(ctx context.Context) result.Result {
+	t := f.env.Target
+	apiURL := t.ProbeAPIURL
+	if apiURL == "" {
+		apiURL = DefaultProbeAPIURL
+	}
+	run, err := f.kube.RunProbe(ctx, fixtures.ProbeRun{Namespace: f.ns1, Image: t.ProbeImage, APIURL: apiURL})
+	if err != nil {
+		return errorf(result.ProbeError, "%v", err)
+	}
+	for _, r := range run.Results {
+		if r.ID == "SA-001" {
+			r.Message = "in a pod of " + f.ns1 + ": " + r.Message
+			return r
+		}
+	}
+	return errorf(result.ProbeError, "the probe's run holds no SA-001 result")
 }

@@ -1,5 +1,5 @@
 // Package clusters starts the stack of a profile on a tier (embedded: in-process stand-ins; local: the real
-// programs on loopback) behind one interface, so the command and the suites treat every tier alike.
+// programs on loopback; kind: a kind cluster, where Docker runs) behind one interface, so the command and the suites treat every tier alike.
 package clusters
 
 import (
@@ -10,6 +10,7 @@ import (
 
 	"github.com/kfp-authcheck/kfp-authcheck/checks"
 	"github.com/kfp-authcheck/kfp-authcheck/clusters/embedded"
+	"github.com/kfp-authcheck/kfp-authcheck/clusters/kind"
 	"github.com/kfp-authcheck/kfp-authcheck/clusters/local"
 	"github.com/kfp-authcheck/kfp-authcheck/profile"
 	"github.com/kfp-authcheck/kfp-authcheck/target"
@@ -33,15 +34,17 @@ type Options struct {
 	Listen string
 	// Kube starts a real kube-apiserver on the local tier (capability kube-apiserver); ignored on embedded.
 	Kube bool
-	// Progress gets a line per program as the local tier starts it.
+	// Progress gets a line per program as the local tier starts it, and kind's lines.
 	Progress io.Writer
+	// Keep leaves a kind cluster running after the run.
+	Keep bool
 	// KFP is the local tier's KFP API: local.KFPStandIn, local.KFPReal (the real KFP API server, with
 	// kube-apiserver) or local.KFPRealNoMesh; "" takes $KFP_AUTHCHECK_LOCAL_KFP, else the stand-in. The embedded tier has the stand-in only.
 	KFP string
 }
 
 // Tiers that can start a stack here.
-func Tiers() []string { return []string{target.TierEmbedded, target.TierLocal} }
+func Tiers() []string { return []string{target.TierEmbedded, target.TierLocal, target.TierKind} }
 
 // CheckTier returns a usage-ready error for a tier this build cannot start.
 func CheckTier(tier string) error {
@@ -50,21 +53,17 @@ func CheckTier(tier string) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("tier %q: want one of %s (kind and live are reached with --target)", tier, strings.Join(Tiers(), ", "))
+	return fmt.Errorf("tier %q: want one of %s (a live deployment is reached with --target)", tier, strings.Join(Tiers(), ", "))
 }
 
-// Start brings up profile p on tier.
+// Start brings up profile p on tier. On error the Stack is nil (never a typed nil inside the interface).
 func Start(ctx context.Context, tier string, p *profile.Profile, opts Options) (Stack, error) {
 	switch tier {
 	case target.TierEmbedded:
 		if opts.KFP == local.KFPReal || opts.KFP == local.KFPRealNoMesh {
 			return nil, fmt.Errorf("the real KFP API server runs on the local tier only")
 		}
-		s, err := embedded.Start(ctx, p, embedded.Options{Listen: opts.Listen})
-		if err != nil {
-			return nil, err // not a typed nil in the interface: callers Close what is not nil
-		}
-		return s, nil
+		return started(embedded.Start(ctx, p, embedded.Options{Listen: opts.Listen}))
 	case target.TierLocal:
 		if opts.Listen != "" && opts.Listen != "127.0.0.1:0" {
 			return nil, fmt.Errorf("the local tier picks its own loopback ports; --listen %s is for the embedded tier", opts.Listen)
@@ -76,13 +75,18 @@ func Start(ctx context.Context, tier string, p *profile.Profile, opts Options) (
 				return nil, err
 			}
 		}
-		s, err := local.Start(ctx, p, local.Options{Kube: opts.Kube, KFP: kfp, Progress: opts.Progress})
-		if err != nil {
-			return nil, err // not a typed nil in the interface: callers Close what is not nil
-		}
-		return s, nil
+		return started(local.Start(ctx, p, local.Options{Kube: opts.Kube, KFP: kfp, Progress: opts.Progress}))
+	case target.TierKind:
+		return started(kind.Start(ctx, p, kind.StackOptions{Keep: opts.Keep, Progress: opts.Progress}))
 	}
 	return nil, CheckTier(tier)
+}
+
+func started[S Stack](s S, err error) (Stack, error) {
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // NeedsKube reports whether any of the checks needs a real kube-apiserver: only then does the local tier start

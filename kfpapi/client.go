@@ -56,13 +56,21 @@ func isJSON(contentType string) bool {
 // (nil to discard it). body, when not nil, is sent as JSON. Every other answer is an *APIError; a transport
 // failure (including the client's timeout) is returned wrapped with status 0.
 func (c *Client) Do(ctx context.Context, method, path string, body, out any) (status int, err error) {
+	if body == nil {
+		return c.DoRaw(ctx, method, path, "", nil, out)
+	}
+	raw, err := json.Marshal(body)
+	if err != nil {
+		return 0, fmt.Errorf("kfp api %s %s: encode request: %w", method, path, err)
+	}
+	return c.DoRaw(ctx, method, path, "application/json", raw, out)
+}
+
+// DoRaw is Do with a body already encoded as contentType (a multipart upload); nil body sends none.
+func (c *Client) DoRaw(ctx context.Context, method, path, contentType string, body []byte, out any) (status int, err error) {
 	var reqBody io.Reader
 	if body != nil {
-		raw, err := json.Marshal(body)
-		if err != nil {
-			return 0, fmt.Errorf("kfp api %s %s: encode request: %w", method, path, err)
-		}
-		reqBody = bytes.NewReader(raw)
+		reqBody = bytes.NewReader(body)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, strings.TrimSuffix(c.BaseURL, "/")+path, reqBody)
 	if err != nil {
@@ -70,8 +78,8 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) (st
 	}
 	// The kfp SDK's generated client sends these.
 	req.Header.Set("Accept", "application/json")
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
 	}
 	for k, vs := range c.Header {
 		req.Header.Del(k)
@@ -94,9 +102,9 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) (st
 	if tooLarge {
 		raw = raw[:limit]
 	}
-	contentType := resp.Header.Get("Content-Type")
+	respType := resp.Header.Get("Content-Type")
 	ok2xx := resp.StatusCode >= 200 && resp.StatusCode < 300
-	if !ok2xx || !isJSON(contentType) {
+	if !ok2xx || !isJSON(respType) {
 		return resp.StatusCode, newAPIError(method, path, resp, raw, ok2xx)
 	}
 	if tooLarge {

@@ -94,6 +94,50 @@ type Gateway struct {
 	ExtraAudiencesPaths []string `json:"extra_audiences_paths,omitempty"`
 	// ProviderDisplayName is the sign-in page's button label ("Sign in with Dex").
 	ProviderDisplayName string `json:"provider_display_name,omitempty"`
+	// Mesh is the Istio ingress gateway in front of the proxy (kubeflow/manifests 1.9+); nil where the proxy's
+	// own chain is the whole gateway (Kubeflow 1.8's EnvoyFilter, deployKF's hand-written filter chain).
+	Mesh *Mesh `json:"mesh,omitempty"`
+}
+
+// Mesh is the part of Kubeflow's Istio configuration that decides identity (WIRE-FACTS.md 1.3 and 1.4): the
+// CUSTOM ext-authz policy that requests with an Authorization header skip, the RequestAuthentications' jwtRules
+// and the DENY policy for requests without a request principal, all three exempting the same paths.
+type Mesh struct {
+	// ExemptPrefixes are the policies' notPaths (/dex/*, /dex/**, /oauth2/*) as path prefixes.
+	ExemptPrefixes []string `json:"exempt_prefixes"`
+	// JWTRules are the RequestAuthentications' rules: dex-jwt, and the m2m-token-issuer rules of the M2M overlay.
+	JWTRules []JWTRule `json:"jwt_rules"`
+}
+
+// DexIssuer in a JWT rule stands for the profile's Dex issuer, which is known only once the gateway runs.
+const DexIssuer = "dex"
+
+// JWTRule is one jwtRules entry: an issuer (DexIssuer, or a Kubernetes ServiceAccount issuer whose keys come
+// from the cluster's /openid/v1/jwks through cluster-jwks-proxy) and the claims copied into headers.
+type JWTRule struct {
+	Issuer         string          `json:"issuer"`
+	ClaimToHeaders []ClaimToHeader `json:"claim_to_headers"`
+}
+
+// ClaimToHeader is one outputClaimToHeaders entry.
+type ClaimToHeader struct {
+	Header string `json:"header"`
+	Claim  string `json:"claim"`
+}
+
+// M2MIssuers are the non-Dex issuers the gateway accepts: the Kubernetes ServiceAccount issuers of the M2M
+// overlay (none for m2m-dex-only, deployKF and Kubeflow 1.8).
+func (g *Gateway) M2MIssuers() []string {
+	if g == nil || g.Mesh == nil {
+		return nil
+	}
+	var out []string
+	for _, r := range g.Mesh.JWTRules {
+		if r.Issuer != DexIssuer {
+			out = append(out, r.Issuer)
+		}
+	}
+	return out
 }
 
 // Dex is the identity provider's configuration.
@@ -180,6 +224,10 @@ type KFP struct {
 	ErrorFormat string `json:"error_format"`
 	// Namespaces are the Kubeflow Profiles: who owns or contributes to which namespace.
 	Namespaces []Namespace `json:"namespaces,omitempty"`
+	// AuthorizePipelineReferences: a run that names a stored pipeline is authorized against that pipeline's
+	// namespace too (the GHSA-v83x-544f-ph2r fix, pipelines PR#14348); false for every KFP release the built-in
+	// profiles model.
+	AuthorizePipelineReferences bool `json:"authorize_pipeline_references,omitempty"`
 }
 
 // Namespace is a Kubeflow Profile: a namespace, its owner and its contributors.
@@ -251,6 +299,13 @@ func (p *Profile) Validate() error {
 		}
 		if strings.HasPrefix(g.CookieName, "__Secure-") && !g.CookieSecure {
 			errs = append(errs, "a __Secure- cookie must be secure")
+		}
+		if g.Mesh != nil {
+			for i, r := range g.Mesh.JWTRules {
+				if r.Issuer == "" {
+					errs = append(errs, fmt.Sprintf("gateway.mesh.jwt_rules[%d] needs issuer", i))
+				}
+			}
 		}
 	}
 	if p.Dex != nil {

@@ -90,6 +90,13 @@ const (
 	ConnectorError Reason = "CONNECTOR_ERROR"
 	// PKCEDowngrade: the server accepts code_challenge_method=plain (OOB-011).
 	PKCEDowngrade Reason = "PKCE_DOWNGRADE"
+	// ProbeError: the in-cluster probe Job gave no result (its image was not pulled, its pod never ran, its log
+	// held no run); the message carries the pod's state.
+	ProbeError Reason = "PROBE_ERROR"
+	// NoReadyPod: the port-forward to the target file's in_cluster_api found no ready pod behind the Service.
+	NoReadyPod Reason = "NO_READY_POD"
+	// PortForward: the Kubernetes API refused or broke the port-forward to the in-cluster API's pod.
+	PortForward Reason = "PORT_FORWARD"
 )
 
 // Exchange is one HTTP request and its answer, kept as evidence. Secrets are redacted before it is stored.
@@ -134,6 +141,22 @@ type Run struct {
 	// Aborted says why the run stopped before every check ran (interrupt, deadline); an aborted run is never a pass.
 	Aborted string   `json:"aborted,omitempty"`
 	Results []Result `json:"results"`
+	// Fixtures says what became of the Kubernetes objects the run created; nil when it created none.
+	Fixtures *FixtureCleanup `json:"fixtures,omitempty"`
+}
+
+// FixtureCleanup is the end of a run's Kubernetes fixtures: each check removes its own; at the end of the run
+// (also after an interrupt) everything still carrying the run's label is removed.
+type FixtureCleanup struct {
+	// RunID is the value of the run label; `kfp-authcheck cleanup --run RunID` removes what Left names.
+	RunID string `json:"run_id"`
+	Label string `json:"label"`
+	// Swept are objects the end-of-run sweep removed (a check cut off by an interrupt, or one that failed to
+	// clean up); empty when every check cleaned up after itself.
+	Swept []string `json:"swept,omitempty"`
+	// Left are objects still there because their removal failed; Error says why.
+	Left  []string `json:"left,omitempty"`
+	Error string   `json:"error,omitempty"`
 }
 
 // Counts tallies the results of a run by status.

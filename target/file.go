@@ -35,9 +35,14 @@ type File struct {
 	Context         string     `json:"context,omitempty"`
 	Users           []UserSpec `json:"users,omitempty"`
 	OOBClientID     string     `json:"oob_client_id,omitempty"`
-	// InClusterAPI is the KFP API Service a port-forward would reach without the gateway. Not used yet: the
-	// port-forward comes with the Kubernetes fixtures; in_cluster_api_url serves until then.
+	// InClusterAPI is the KFP API Service that `run` reaches through a client-go port-forward to one of its
+	// ready pods (needs kubeconfig); it stands for in_cluster_api_url, and the two exclude each other.
 	InClusterAPI *ServiceRef `json:"in_cluster_api,omitempty"`
+	// ProbeImage is the in-cluster probe's image (`make image`; pushed where the cluster pulls from, by digest):
+	// with it and a kubeconfig, SA-001 runs in a Job in a fixture namespace instead of from outside the cluster.
+	ProbeImage string `json:"probe_image,omitempty"`
+	// ProbeAPIURL is the KFP API as the probe's pod reaches it (default http://ml-pipeline.kubeflow.svc.cluster.local:8888).
+	ProbeAPIURL string `json:"probe_api_url,omitempty"`
 	// Checks are the check IDs, families or globs to run (as --only takes them); --only overrides the list.
 	Checks []string `json:"checks,omitempty"`
 	// Expected is an expected-deviation file for this deployment; --expected overrides it.
@@ -148,6 +153,12 @@ func (f *File) Validate() error {
 		}
 		if s.Port < 1 || s.Port > 65535 {
 			errs = append(errs, fmt.Sprintf("in_cluster_api: port %d is not a TCP port", s.Port))
+		}
+		if f.InClusterAPIURL != "" {
+			errs = append(errs, "give in_cluster_api (a port-forward) or in_cluster_api_url, not both")
+		}
+		if f.Kubeconfig == "" {
+			errs = append(errs, "in_cluster_api: the port-forward needs kubeconfig")
 		}
 	}
 	for i, c := range f.Checks {

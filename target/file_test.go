@@ -113,9 +113,11 @@ func TestDocumentedExamplesParse(t *testing.T) {
 
 func TestNewKeysAreValidatedAndRedacted(t *testing.T) {
 	for in, want := range map[string]string{
-		"gateway_url: http://gw\nin_cluster_api: {namespace: kubeflow, port: 8888}\n":          "namespace and name are required",
-		"gateway_url: http://gw\nin_cluster_api: {namespace: k, name: ml-pipeline, port: 0}\n": "not a TCP port",
-		"gateway_url: http://gw\nchecks: [SETUP, '']\n":                                        "checks[1] is empty",
+		"gateway_url: http://gw\nin_cluster_api: {namespace: kubeflow, port: 8888}\n":                                             "namespace and name are required",
+		"gateway_url: http://gw\nin_cluster_api: {namespace: k, name: ml-pipeline, port: 0}\n":                                    "not a TCP port",
+		"gateway_url: http://gw\nchecks: [SETUP, '']\n":                                                                           "checks[1] is empty",
+		"gateway_url: http://gw\nkubeconfig: k\nin_cluster_api_url: http://x\nin_cluster_api: {namespace: k, name: n, port: 1}\n": "not both",
+		"gateway_url: http://gw\nin_cluster_api: {namespace: k, name: n, port: 1}\n":                                              "needs kubeconfig",
 	} {
 		if _, err := ParseFile([]byte(in)); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: error %v, want %q", in, err, want)

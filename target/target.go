@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kfp-authcheck/kfp-authcheck/internal/redact"
@@ -74,6 +75,11 @@ type Target struct {
 	Context    string
 	// KubeErr says why Kube could not be built from the kubeconfig; nil when it was, or none was given.
 	KubeErr error
+	// ProbeImage and ProbeAPIURL run the pod-side checks in a Job (see File.ProbeImage); empty: not in pods.
+	ProbeImage, ProbeAPIURL string
+	// InClusterErr says why the port-forward to the file's in_cluster_api failed; the checks that need the
+	// in-cluster API are errors with its reason instead of running.
+	InClusterErr error
 }
 
 // Clock is a stack clock that checks may move forward to expire tokens and sessions without waiting.
@@ -151,6 +157,8 @@ func FromFile(f *File, getenv Getenv) (*Target, error) {
 		InClusterAPIURL: f.InClusterAPIURL,
 		DexGRPCAddr:     f.DexGRPCAddr,
 		OOBClientID:     f.OOBClientID,
+		ProbeImage:      f.ProbeImage,
+		ProbeAPIURL:     f.ProbeAPIURL,
 		Capabilities:    map[string]bool{},
 		Redactor:        redact.New(),
 		RequestTimeout:  15 * time.Second,
@@ -214,6 +222,21 @@ func KubeClientUnthrottled(kubeconfig, context string, timeout time.Duration) (k
 }
 
 func kubeClient(kubeconfig, context string, timeout time.Duration, qps float32, burst int) (kubernetes.Interface, error) {
+	rc, err := KubeRESTConfig(kubeconfig, context, timeout)
+	if err != nil {
+		return nil, err
+	}
+	rc.QPS, rc.Burst = qps, burst
+	k, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		return nil, fmt.Errorf("kubeconfig %s: %w", kubeconfig, err)
+	}
+	return k, nil
+}
+
+// KubeRESTConfig loads a kubeconfig file and context ("" for its current context) as client-go's REST
+// configuration (what a port-forward dials with); every request is bounded by timeout.
+func KubeRESTConfig(kubeconfig, context string, timeout time.Duration) (*rest.Config, error) {
 	rules := &clientcmd.ClientConfigLoadingRules{ExplicitPath: kubeconfig}
 	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: context})
 	rc, err := cc.ClientConfig()
@@ -222,12 +245,7 @@ func kubeClient(kubeconfig, context string, timeout time.Duration, qps float32, 
 	}
 	rc.Timeout = timeout
 	rc.UserAgent = "kfp-authcheck"
-	rc.QPS, rc.Burst = qps, burst
-	k, err := kubernetes.NewForConfig(rc)
-	if err != nil {
-		return nil, fmt.Errorf("kubeconfig %s: %w", kubeconfig, err)
-	}
-	return k, nil
+	return rc, nil
 }
 
 // inferCapabilities takes the profile's declared capabilities, or infers what a live target offers from its file.

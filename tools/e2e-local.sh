@@ -3,7 +3,9 @@
 # server (KFP_AUTHCHECK_LOCAL_KFP=real, MariaDB from `make mariadb`) behind the real oauth2-proxy and in-cluster;
 # KFP_AUTHCHECK_LOCAL_KFP=stand-in runs it against the project's KFP API stand-in instead.
 #   1. the tier's own tests (clusters/local: start, stop, failed start, kube-apiserver TokenRequest/TokenReview/SAR,
-#      the seed's cross-namespace RoleBinding scenario and the KFP API fidelity table against the real server)
+#      the seed's cross-namespace RoleBinding scenario and the KFP API fidelity table against the real server,
+#      misconfigurations caught by the real programs), and `run --target` against the tier's real kube-apiserver:
+#      nothing left after a run, an interrupted run, SIGINT, and cleanup after a crash; the in_cluster_api forward
 #   2. the ginkgo suites with KFP_AUTHCHECK_TIER=local
 #   3. `kfp-authcheck run --tier local` over every profile (reports in out/e2e-local/)
 #   4. `kfp-authcheck serve --tier local --kube`, stopped with SIGINT: the stack comes up, answers, and leaves
@@ -28,6 +30,7 @@ elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1fs", b - a }
 
 echo "== e2e-local: the tier's own tests"
 $GO test -count=1 -timeout 10m ./clusters/local/ ./clusters/fidelity/
+$GO test -count=1 -timeout 10m -run 'LocalTier' ./cmd/kfp-authcheck/
 # The KFP API fidelity table (the stand-in against the real server), printed for the log.
 $GO test -count=1 -timeout 5m -run TestKFPAPIFidelity -v ./clusters/local/ | sed -n 's/^        //p' | tee "$OUT/kfp-api-fidelity.md"
 

@@ -9,6 +9,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -24,6 +25,7 @@ import (
 	"github.com/kfp-authcheck/kfp-authcheck/internal/redact"
 	"github.com/kfp-authcheck/kfp-authcheck/internal/selfca"
 	"github.com/kfp-authcheck/kfp-authcheck/mocks/dex"
+	"github.com/kfp-authcheck/kfp-authcheck/mocks/istiogateway"
 	kfpmock "github.com/kfp-authcheck/kfp-authcheck/mocks/kfpapi"
 	"github.com/kfp-authcheck/kfp-authcheck/mocks/kube"
 	"github.com/kfp-authcheck/kfp-authcheck/mocks/ldapserver"
@@ -127,6 +129,8 @@ func Start(ctx context.Context, p *profile.Profile, opts Options) (s *Stack, err
 		TagName:      p.KFP.Version,
 		CommitSHA:    "embedded",
 		Now:          s.Clock.Now,
+
+		AuthorizePipelineReferences: p.KFP.AuthorizePipelineReferences,
 	}
 	if p.MultiUser {
 		if err := s.startKube(ctx, p, opts.Dir); err != nil {
@@ -158,13 +162,28 @@ func Start(ctx context.Context, p *profile.Profile, opts Options) (s *Stack, err
 			gwLis.Close()
 			return nil, err
 		}
-		mux.Handle("/dex/", d)
 		proxy, err := oauth2proxy.New(GatewayConfig(p, s.GatewayURL, s.IssuerURL, s.tlsConfig, s.Clock.Now))
 		if err != nil {
 			gwLis.Close()
 			return nil, fmt.Errorf("gateway stand-in: %w", err)
 		}
-		mux.Handle("/", proxy.Handler(upstream))
+		if p.Gateway.Mesh == nil {
+			mux.Handle("/dex/", d)
+			mux.Handle("/", proxy.Handler(upstream))
+		} else {
+			gw, err := istiogateway.New(MeshConfig(p.Gateway.Mesh, s.IssuerURL, s.kubeJWKSURL(),
+				s.meshHTTPClient(), s.Clock.Now))
+			if err != nil {
+				gwLis.Close()
+				return nil, fmt.Errorf("istio gateway stand-in: %w", err)
+			}
+			// The VirtualServices: /dex/ to Dex, /oauth2/ to oauth2-proxy, everything else to the apps.
+			routes := http.NewServeMux()
+			routes.Handle("/dex/", d)
+			routes.Handle(p.Gateway.ProxyPrefix+"/", proxy.Handler(http.NotFoundHandler()))
+			routes.Handle("/", upstream)
+			mux.Handle("/", gw.Handler(proxy.Handler, routes))
+		}
 	}
 	s.serve(gwLis, mux, serverTLS)
 	return s, nil
@@ -364,6 +383,46 @@ func GatewayConfig(p *profile.Profile, gatewayURL, issuerURL string, tlsConf *tl
 		}
 	}
 	return c
+}
+
+// MeshConfig is the Istio gateway stand-in's configuration for a profile's mesh: the Dex rule's keys at
+// issuerURL/keys, every other issuer's at kubeJWKSURL (the cluster's /openid/v1/jwks, which Kubeflow's
+// cluster-jwks-proxy serves to istiod).
+func MeshConfig(m *profile.Mesh, issuerURL, kubeJWKSURL string, client *http.Client, now func() time.Time) istiogateway.Config {
+	c := istiogateway.Config{ExemptPrefixes: m.ExemptPrefixes, HTTPClient: client, Now: now}
+	for _, r := range m.JWTRules {
+		rule := istiogateway.JWTRule{Issuer: r.Issuer, JWKSURI: kubeJWKSURL}
+		if r.Issuer == profile.DexIssuer {
+			rule.Issuer, rule.JWKSURI = issuerURL, issuerURL+"/keys"
+		}
+		for _, h := range r.ClaimToHeaders {
+			rule.OutputClaimToHeaders = append(rule.OutputClaimToHeaders, istiogateway.ClaimToHeader{Header: h.Header, Claim: h.Claim})
+		}
+		c.Rules = append(c.Rules, rule)
+	}
+	return c
+}
+
+// kubeJWKSURL is the Kubernetes stand-in's key set, or "" without one (a rule for it then never verifies).
+func (s *Stack) kubeJWKSURL() string {
+	if s.Kube == nil {
+		return ""
+	}
+	return s.Kube.URL() + "/openid/v1/jwks"
+}
+
+// meshHTTPClient fetches key sets as istiod does: it trusts the stack's CA (Dex over https) and the cluster's.
+func (s *Stack) meshHTTPClient() *http.Client {
+	conf := s.tlsConfig.Clone()
+	pool := x509.NewCertPool()
+	if conf.RootCAs != nil {
+		pool = conf.RootCAs.Clone()
+	}
+	if s.Kube != nil {
+		pool.AppendCertsFromPEM(s.Kube.CAPEM())
+	}
+	conf.RootCAs = pool
+	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: conf}}
 }
 
 // RedirectURL is the redirect_uri the gateway sends to Dex: the profile's, resolved against gatewayURL where the

@@ -38,16 +38,22 @@ func requireTools(t *testing.T, names ...string) string {
 // prints the programs' logs (the StartError carries them).
 func startStack(t *testing.T, name string, opts Options) *Stack {
 	t.Helper()
-	opts.ToolsDir = requireTools(t, "dex", "oauth2-proxy")
 	p, err := profile.Get(name)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return startProfile(t, p, opts)
+}
+
+// startProfile is startStack for any profile (a deliberately broken copy of a built-in one).
+func startProfile(t *testing.T, p *profile.Profile, opts Options) *Stack {
+	t.Helper()
+	opts.ToolsDir = requireTools(t, "dex", "oauth2-proxy")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	s, err := Start(ctx, p, opts)
 	if err != nil {
-		t.Fatalf("start the local %s stack: %v", name, err)
+		t.Fatalf("start the local %s stack: %v", p.Name, err)
 	}
 	t.Cleanup(func() {
 		if t.Failed() {

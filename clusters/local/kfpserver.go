@@ -33,7 +33,6 @@ import (
 	"github.com/kfp-authcheck/kfp-authcheck/internal/atomicfile"
 	kfpmock "github.com/kfp-authcheck/kfp-authcheck/mocks/kfpapi"
 	"github.com/kfp-authcheck/kfp-authcheck/profile"
-	"github.com/kfp-authcheck/kfp-authcheck/target"
 )
 
 // Options.KFP values, and the environment variable the suites and `make e2e-local` set.
@@ -211,7 +210,15 @@ func (s *Stack) startRealKFP(ctx context.Context, p *profile.Profile, tools stri
 			"ML_PIPELINE_VISUALIZATIONSERVER_SERVICE_HOST=127.0.0.1", "ML_PIPELINE_VISUALIZATIONSERVER_SERVICE_PORT=8888",
 			"POD_NAMESPACE=" + kfpNamespace,
 		}
-		return args, env, httpReady(&http.Client{Timeout: 2 * time.Second}, srv.URL+"/apis/v2beta1/healthz", nil), nil
+		// healthz is served by the HTTP side alone: the API calls go through the gRPC port, so wait for both.
+		healthz := httpReady(&http.Client{Timeout: 2 * time.Second}, srv.URL+"/apis/v2beta1/healthz", nil)
+		grpcUp := tcpReady(srv.GRPCAddr)
+		return args, env, func(ctx context.Context) error {
+			if err := healthz(ctx); err != nil {
+				return err
+			}
+			return grpcUp(ctx)
+		}, nil
 	}, deadline)
 	if err != nil {
 		return err
@@ -227,21 +234,6 @@ func (s *Stack) startRealKFP(ctx context.Context, p *profile.Profile, tools stri
 	s.Versions["kfp-apiserver"] = ToolVersion(tools, "kfp-apiserver")
 	progress(opts.Progress, "kfp-apiserver %s on %s (gRPC %s)", s.Versions["kfp-apiserver"], srv.URL, srv.GRPCAddr)
 	return nil
-}
-
-// targetKFP gives a Target of a stack with the real KFP API server what the SA, RBAC and ISO families need, as
-// a kind or live target file does: the admin kubeconfig (fixtures, TokenRequest) and the in-cluster address.
-func (s *Stack) targetKFP(t *target.Target) {
-	if s.KFP == nil {
-		return
-	}
-	client, err := target.KubeClient(s.Kube.Kubeconfig, "", 15*time.Second)
-	if err != nil {
-		return // the kubeconfig is ours and was just loaded; without a client the kube checks are n/a
-	}
-	t.Kube, t.Kubeconfig = client, s.Kube.Kubeconfig
-	t.Capabilities[target.CapKube] = true
-	t.Capabilities[target.CapInCluster] = true
 }
 
 // inClusterMount is the unshare command line that runs bin with args in a private mount namespace where

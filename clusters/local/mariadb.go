@@ -45,6 +45,12 @@ func startMariaDB(ctx context.Context, procs *group, dir string, deadline time.D
 		return "", "", err
 	}
 	data := filepath.Join(dir, "mariadb")
+	// Its own tmpdir: with the shared /tmp, parallel stacks' bootstraps lost each other's temporary tables
+	// ("Could not remove temporary table ... Unknown table 'mysql.tmp_proxies_priv'").
+	tmp := filepath.Join(dir, "mariadb-tmp")
+	if err := os.MkdirAll(tmp, 0o700); err != nil {
+		return "", "", err
+	}
 	runAs := []string{}
 	if os.Geteuid() == 0 {
 		runAs = []string{"--user=root"} // mariadbd refuses to run as root without it
@@ -53,7 +59,7 @@ func startMariaDB(ctx context.Context, procs *group, dir string, deadline time.D
 	defer cancel()
 	logPath := filepath.Join(dir, "mariadb-install-db.log")
 	args := append([]string{"--no-defaults", "--datadir=" + data, "--auth-root-authentication-method=normal",
-		"--skip-test-db"}, runAs...)
+		"--skip-test-db", "--tmpdir=" + tmp}, runAs...)
 	out, err := exec.CommandContext(ictx, install, args...).CombinedOutput()
 	_ = os.WriteFile(logPath, out, 0o600)
 	if err != nil {
@@ -64,7 +70,7 @@ func startMariaDB(ctx context.Context, procs *group, dir string, deadline time.D
 		addr = fmt.Sprintf("127.0.0.1:%d", ports[0])
 		args := append([]string{"--no-defaults", "--datadir=" + data, "--bind-address=127.0.0.1",
 			fmt.Sprintf("--port=%d", ports[0]), "--socket=" + filepath.Join(data, "sock"),
-			"--pid-file=" + filepath.Join(data, "mariadbd.pid"), "--skip-log-bin"}, runAs...)
+			"--pid-file=" + filepath.Join(data, "mariadbd.pid"), "--tmpdir=" + tmp, "--skip-log-bin"}, runAs...)
 		return args, nil, tcpReady(addr), nil
 	}, deadline)
 	if err != nil {

@@ -499,7 +499,6 @@ func (s *Stack) Target() *target.Target {
 	if s.Kube != nil {
 		t.Capabilities[CapKubeAPI] = true
 	}
-	s.targetKFP(t)
 	// No CapClock: real programs keep real time, so the checks that move the clock are n/a here.
 	for _, u := range s.Users {
 		t.Users = append(t.Users, target.User{Email: u.Email, Username: u.Username, Password: u.Password,

@@ -102,7 +102,7 @@ users:
 		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
 	}
 	for _, want := range []string{`"password": "[REDACTED]"`, `"password_env": "KFP_AUTHCHECK_TEST_PW"`,
-		`"only": "target file"`, "profile auto", "SETUP-001", "SETUP-002", "in_cluster_api kubeflow/ml-pipeline:8888: not used yet",
+		`"only": "target file"`, "profile auto", "SETUP-001", "SETUP-002", "in_cluster_api kubeflow/ml-pipeline:8888: a port-forward through the Kubernetes API",
 		"kubeconfig/context: given: the SA, RBAC and ISO checks create", "labelled kfp-authcheck.io/run=", "no request sent"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("dry run output lacks %q:\n%s", want, stdout)

@@ -40,6 +40,12 @@ func usageErr(format string, args ...any) error {
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		// The first SIGINT or SIGTERM cancels ctx: a run stops its checks and removes its fixtures. Restoring
+		// the default handling then lets a second one end the process at once.
+		<-ctx.Done()
+		stop()
+	}()
 	code := execute(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
@@ -80,8 +86,9 @@ against a live deployment.`,
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newRunCmd(stdout, stderr), newListCmd(stdout), newServeCmd(stdout, stderr),
-		newReportCmd(stdout), newVersionCmd(stdout), newLoginCmd(stdout, stderr), newFidelityCmd(stdout, stderr))
+	root.AddCommand(newRunCmd(stdout, stderr), newListCmd(stdout), newServeCmd(stdout, stderr), newProbeCmd(stdout, stderr),
+		newReportCmd(stdout), newVersionCmd(stdout), newLoginCmd(stdout, stderr), newFidelityCmd(stdout, stderr),
+		newCleanupCmd(stdout, stderr))
 	return root
 }
 

@@ -134,12 +134,18 @@ func liveFixtures(t *target.Target, f *target.File) []string {
 	if f.Kubeconfig != "" || f.Context != "" {
 		out = append(out, "kubeconfig/context: given: the SA, RBAC and ISO checks create their own Profile namespaces, "+
 			"ServiceAccounts and RoleBindings (named kfp-authcheck-<run id>-*, labelled "+fixtures.RunLabel+"=<run id>), "+
-			"mint ServiceAccount tokens through TokenRequest, and delete every object they created when each check ends")
+			"mint ServiceAccount tokens through TokenRequest, and delete every object they created when each check ends; "+
+			"ISO-004 and ISO-006 also create KFP objects in those namespaces (an experiment, a private pipeline, a one-step "+
+			"busybox run, which is terminated and deleted again); the M2M checks send the tokens to the gateway; "+
+			"ClusterRoles the cluster lacks (kubeflow-edit and kin) are created once and removed at the end, existing ones are "+
+			"never changed; at the end (also after Ctrl-C) everything labelled with the run's ID is removed")
 	} else {
-		out = append(out, "no Kubernetes object is created or changed (no kubeconfig: the SA, RBAC and ISO checks are n/a)")
+		out = append(out, "no Kubernetes object is created or changed (no kubeconfig: the SA, RBAC, M2M and ISO checks are n/a)")
 	}
 	if f.InClusterAPI != nil {
-		out = append(out, fmt.Sprintf("in_cluster_api %s/%s:%d: not used yet (the port-forward comes with the Kubernetes fixtures)",
+		out = append(out, fmt.Sprintf("in_cluster_api %s/%s:%d: a port-forward through the Kubernetes API from 127.0.0.1 "+
+			"(a free port) to a ready pod behind the Service (its EndpointSlices, else its selector), open for the run and "+
+			"closed at its end; the SA, RBAC and ISO checks send their ServiceAccount tokens through it",
 			f.InClusterAPI.Namespace, f.InClusterAPI.Name, f.InClusterAPI.Port))
 	}
 	return out

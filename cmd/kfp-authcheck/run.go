@@ -13,12 +13,15 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/client-go/rest"
 
 	"github.com/kfp-authcheck/kfp-authcheck/auth/browser"
 	"github.com/kfp-authcheck/kfp-authcheck/checks"
 	"github.com/kfp-authcheck/kfp-authcheck/clusters"
+	"github.com/kfp-authcheck/kfp-authcheck/clusters/kind"
 	"github.com/kfp-authcheck/kfp-authcheck/clusters/local"
 	"github.com/kfp-authcheck/kfp-authcheck/deviation"
+	"github.com/kfp-authcheck/kfp-authcheck/forward"
 	"github.com/kfp-authcheck/kfp-authcheck/profile"
 	"github.com/kfp-authcheck/kfp-authcheck/report"
 	"github.com/kfp-authcheck/kfp-authcheck/result"
@@ -44,6 +47,7 @@ type runConfig struct {
 	CheckTimeoutText string `json:"check_timeout"`
 	Progress         string `json:"progress"`
 	DryRun           bool   `json:"dry_run,omitempty"`
+	Keep             bool   `json:"keep,omitempty"`
 	Archive          string `json:"archive,omitempty"`
 	// Sources says where profile, only and expected came from: "flag", "target file" or "default".
 	Sources map[string]string `json:"sources,omitempty"`
@@ -95,7 +99,8 @@ configuration error; 3 the target could not be reached at all.`,
 	f := cmd.Flags()
 	f.StringVar(&cfg.TargetFile, "target", "", "target file (YAML or JSON) describing a live deployment")
 	f.StringVar(&profiles, "profile", "", "profiles to run, comma-separated (default: all built-in); with --target, the one profile to compare against")
-	f.StringVar(&cfg.Tier, "tier", "embedded", "where the stacks run without --target: embedded (in-process stand-ins) or local (the real programs on loopback, built by make tools)")
+	f.StringVar(&cfg.Tier, "tier", "embedded", "where the stacks run without --target: embedded (in-process stand-ins), local (the real programs on loopback, built by make tools) or kind (a kind cluster per profile; needs a Docker engine)")
+	f.BoolVar(&cfg.Keep, "keep", false, "with --tier kind: keep the clusters after the run (their names and kubeconfigs are printed)")
 	f.StringVar(&cfg.KFP, "kfp", "", "on --tier local, the KFP API: stand-in, real (the real KFP API server with MariaDB, built by make tools) or real-no-mesh (its in-cluster address without the Istio policy stand-in); default $KFP_AUTHCHECK_LOCAL_KFP, else stand-in")
 	f.StringVar(&only, "only", "", "check IDs, families or globs to run, comma-separated (e.g. SETUP,DEX-LOCAL-00*)")
 	f.StringVar(&formats, "format", "text", "report formats, comma-separated: "+strings.Join(knownFormats, ", "))
@@ -236,6 +241,13 @@ func runChecks(ctx context.Context, cfg runConfig, stdout, stderr io.Writer) err
 
 	progress := cfg.Progress == "always" || (cfg.Progress == "auto" && isTerminal(stderr))
 	var printMu sync.Mutex
+	stopWatch := context.AfterFunc(ctx, func() {
+		printMu.Lock()
+		defer printMu.Unlock()
+		fmt.Fprintln(stderr, "kfp-authcheck: interrupted: stopping the checks and removing their Kubernetes fixtures "+
+			"(a second Ctrl-C quits at once; `kfp-authcheck cleanup` then removes what is left)")
+	})
+	defer stopWatch()
 	runs := make([]*result.Run, len(targets))
 	var wg sync.WaitGroup
 	for i, t := range targets {
@@ -266,6 +278,9 @@ func runChecks(ctx context.Context, cfg runConfig, stdout, stderr io.Writer) err
 		}(i, t)
 	}
 	wg.Wait()
+	for _, r := range runs {
+		printFixtures(stderr, r)
+	}
 
 	if err := writeOutputs(cfg, runs, stdout, stderr); err != nil {
 		return err
@@ -279,15 +294,39 @@ func runChecks(ctx context.Context, cfg runConfig, stdout, stderr io.Writer) err
 	if progress {
 		printSummary(stderr, runs, time.Since(wallStart))
 	}
-	unexpected, aborted := 0, false
+	unexpected, aborted, leftovers := 0, false, false
 	for _, r := range runs {
 		unexpected += r.Unexpected()
 		aborted = aborted || r.Aborted != ""
+		leftovers = leftovers || (r.Fixtures != nil && r.Fixtures.Error != "")
 	}
-	if unexpected > 0 || aborted {
+
+	if aborted {
+		fmt.Fprintf(stderr, "kfp-authcheck: run aborted (%d unexpected failure(s) before it stopped)\n", unexpected)
+	}
+	// Objects left in someone's cluster fail the run whatever the checks said (printFixtures named them).
+	if unexpected > 0 || aborted || leftovers {
 		return &exitError{code: exitUnexpected, err: fmt.Errorf("%d unexpected failure(s)", unexpected)}
 	}
 	return nil
+}
+
+// printFixtures says what became of a run's Kubernetes fixtures, and how to remove what could not be.
+func printFixtures(w io.Writer, r *result.Run) {
+	fc := r.Fixtures
+	if fc == nil {
+		return
+	}
+	if fc.Error == "" {
+		fmt.Fprintf(w, "kfp-authcheck: %s: fixtures of run %s removed (%d removed by the end-of-run sweep)\n",
+			r.Target, fc.RunID, len(fc.Swept))
+		return
+	}
+	fmt.Fprintf(w, "kfp-authcheck: %s: fixtures of run %s: %s\n", r.Target, fc.RunID, fc.Error)
+	if len(fc.Left) > 0 {
+		fmt.Fprintf(w, "  left: %s\n", strings.Join(fc.Left, ", "))
+	}
+	fmt.Fprintf(w, "  remove what is left with: kfp-authcheck cleanup --run %s (with --target or --kubeconfig)\n", fc.RunID)
 }
 
 // printSummary ends the progress lines: per run its verdict, counts per status and unexpected count, then the
@@ -335,16 +374,20 @@ func prepareTargets(ctx context.Context, cfg *runConfig, list []*checks.Check, s
 		if err := preflight(ctx, t); err != nil {
 			return nil, nil, func() {}, &exitError{code: exitUnreachable, err: err}
 		}
+		cleanup := func() {}
+		if svc := cfg.Target.InClusterAPI; svc != nil {
+			cleanup = forwardInCluster(ctx, t, svc, stderr)
+		}
 		if t.AutoProfile {
 			d, err := checks.DetectProfile(ctx, t)
 			if err != nil {
-				return nil, nil, func() {}, &exitError{code: exitUnreachable, err: err}
+				return nil, nil, cleanup, &exitError{code: exitUnreachable, err: err}
 			}
 			fmt.Fprintln(stderr, "kfp-authcheck:", d.Describe())
 			cfg.ProfileChoice = append(cfg.ProfileChoice, d.Describe())
 			t.SetProfile(d.Chosen)
 		}
-		return []*target.Target{t}, nil, func() {}, nil
+		return []*target.Target{t}, nil, cleanup, nil
 	}
 	if len(cfg.Profiles) == 0 {
 		cfg.Profiles = profile.Names()
@@ -353,7 +396,7 @@ func prepareTargets(ctx context.Context, cfg *runConfig, list []*checks.Check, s
 	stacks := make([]clusters.Stack, len(cfg.Profiles))
 	errs := make([]error, len(cfg.Profiles))
 	var progress io.Writer
-	if cfg.Tier == target.TierLocal && cfg.Progress != "never" {
+	if cfg.Tier != target.TierEmbedded && cfg.Progress != "never" {
 		progress = &lockedWriter{w: stderr}
 	}
 	var wg sync.WaitGroup
@@ -363,7 +406,7 @@ func prepareTargets(ctx context.Context, cfg *runConfig, list []*checks.Check, s
 			defer wg.Done()
 			p, err := profile.Get(name)
 			if err == nil {
-				stacks[i], err = clusters.Start(ctx, cfg.Tier, p, clusters.Options{Kube: clusters.NeedsKube(list), KFP: cfg.KFP, Progress: progress})
+				stacks[i], err = clusters.Start(ctx, cfg.Tier, p, clusters.Options{Kube: clusters.NeedsKube(list), KFP: cfg.KFP, Progress: progress, Keep: cfg.Keep})
 			}
 			errs[i] = err
 		}(i, name)
@@ -381,7 +424,7 @@ func prepareTargets(ctx context.Context, cfg *runConfig, list []*checks.Check, s
 	var targets []*target.Target
 	for i, s := range stacks {
 		if errs[i] != nil {
-			if errors.Is(errs[i], local.ErrToolsMissing) || errors.Is(errs[i], local.ErrMariaDBMissing) {
+			if errors.Is(errs[i], local.ErrToolsMissing) || errors.Is(errs[i], local.ErrMariaDBMissing) || errors.Is(errs[i], kind.ErrNoDocker) {
 				return nil, nil, cleanup, usageErr("start the %s %s stack: %v", cfg.Tier, cfg.Profiles[i], errs[i])
 			}
 			return nil, nil, cleanup, fmt.Errorf("start the %s %s stack: %w", cfg.Tier, cfg.Profiles[i], errs[i])
@@ -392,6 +435,37 @@ func prepareTargets(ctx context.Context, cfg *runConfig, list []*checks.Check, s
 		fmt.Fprintf(stderr, "kfp-authcheck: local tier up in %s (%d stack(s))\n", time.Since(begin).Round(time.Millisecond), len(stacks))
 	}
 	return targets, stacks, cleanup, nil
+}
+
+// forwardTimeout bounds the start of the port-forward to the in-cluster KFP API.
+const forwardTimeout = 30 * time.Second
+
+// forwardInCluster starts the port-forward to the file's in_cluster_api and points the target's in-cluster URL
+// at it; a failure is kept in the target (the in-cluster checks become errors with its reason) and printed.
+// It returns the function that stops the forward.
+func forwardInCluster(ctx context.Context, t *target.Target, svc *target.ServiceRef, stderr io.Writer) func() {
+	ref := forward.Service{Namespace: svc.Namespace, Name: svc.Name, Port: svc.Port}
+	var f *forward.Forward
+	err := t.KubeErr
+	if err == nil {
+		var rc *rest.Config
+		if rc, err = target.KubeRESTConfig(t.Kubeconfig, t.Context, t.RequestTimeout); err == nil {
+			f, err = forward.Start(ctx, rc, t.Kube, ref, forwardTimeout)
+		}
+	}
+	if err != nil {
+		t.InClusterErr = err
+		fmt.Fprintf(stderr, "kfp-authcheck: in_cluster_api %s: %v\n", ref, err)
+		return func() {}
+	}
+	t.InClusterAPIURL = f.URL
+	t.SetProfile(t.Profile) // the in-cluster capability follows the URL
+	fmt.Fprintf(stderr, "kfp-authcheck: in_cluster_api %s: forwarding %s to pod %s port %d\n", ref, f.URL, f.Backend.Pod, f.Backend.Port)
+	return func() {
+		if err := f.Close(); err != nil {
+			fmt.Fprintln(stderr, "kfp-authcheck: stopping the port-forward:", err)
+		}
+	}
 }
 
 // attachLogs puts the end of the stack's program logs into every result that failed or errored, so a reader of

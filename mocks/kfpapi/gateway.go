@@ -13,28 +13,42 @@ import (
 // maxRequestBody bounds what the stand-in reads from a request body.
 const maxRequestBody = 1 << 20
 
-// route is one grpc-gateway pattern: literal segments, "*" for a path variable. None of the modelled
-// methods uses a ":verb" suffix.
+// route is one grpc-gateway pattern: literal segments, "*" for a path variable, and the ":verb" suffix of the
+// last segment where the method has one (runs/{id}:archive).
 type route struct {
 	method  string
 	pattern []string
 	handle  func(s *Server, w http.ResponseWriter, r *http.Request, vars []string)
+	verb    string
 }
 
 var gatewayRoutes = []route{
-	{http.MethodGet, []string{"apis", "v2beta1", "experiments"}, (*Server).listExperimentsV2},
-	{http.MethodPost, []string{"apis", "v2beta1", "experiments"}, (*Server).createExperimentV2},
-	{http.MethodGet, []string{"apis", "v2beta1", "experiments", "*"}, (*Server).getExperimentV2},
-	{http.MethodGet, []string{"apis", "v1beta1", "experiments"}, (*Server).listExperimentsV1},
-	{http.MethodPost, []string{"apis", "v1beta1", "experiments"}, (*Server).createExperimentV1},
-	{http.MethodGet, []string{"apis", "v1beta1", "experiments", "*"}, (*Server).getExperimentV1},
-	{http.MethodGet, []string{"apis", "v2beta1", "runs"}, (*Server).listRunsV2},
-	{http.MethodGet, []string{"apis", "v1beta1", "runs"}, (*Server).listRunsV1},
+	{http.MethodGet, []string{"apis", "v2beta1", "experiments"}, (*Server).listExperimentsV2, ""},
+	{http.MethodPost, []string{"apis", "v2beta1", "experiments"}, (*Server).createExperimentV2, ""},
+	{http.MethodGet, []string{"apis", "v2beta1", "experiments", "*"}, (*Server).getExperimentV2, ""},
+	{http.MethodGet, []string{"apis", "v1beta1", "experiments"}, (*Server).listExperimentsV1, ""},
+	{http.MethodPost, []string{"apis", "v1beta1", "experiments"}, (*Server).createExperimentV1, ""},
+	{http.MethodGet, []string{"apis", "v1beta1", "experiments", "*"}, (*Server).getExperimentV1, ""},
+	{http.MethodGet, []string{"apis", "v2beta1", "runs"}, (*Server).listRunsV2, ""},
+	{http.MethodGet, []string{"apis", "v1beta1", "runs"}, (*Server).listRunsV1, ""},
+	{http.MethodPost, []string{"apis", "v2beta1", "runs"}, (*Server).createRunV2, ""},
+	{http.MethodGet, []string{"apis", "v2beta1", "runs", "*"}, (*Server).getRunV2, ""},
+	{http.MethodDelete, []string{"apis", "v2beta1", "runs", "*"}, (*Server).deleteRunV2, ""},
+	{http.MethodPost, []string{"apis", "v2beta1", "runs", "*"}, (*Server).archiveRunV2, "archive"},
+	{http.MethodPost, []string{"apis", "v2beta1", "runs", "*"}, (*Server).unarchiveRunV2, "unarchive"},
+	{http.MethodPost, []string{"apis", "v2beta1", "runs", "*"}, (*Server).terminateRunV2, "terminate"},
+	{http.MethodPost, []string{"apis", "v2beta1", "runs", "*"}, (*Server).retryRunV2, "retry"},
+	{http.MethodPost, []string{"apis", "v2beta1", "pipelines"}, (*Server).createPipelineV2, ""},
+	{http.MethodGet, []string{"apis", "v2beta1", "pipelines"}, (*Server).listPipelinesV2, ""},
+	{http.MethodGet, []string{"apis", "v2beta1", "pipelines", "*"}, (*Server).getPipelineV2, ""},
+	{http.MethodDelete, []string{"apis", "v2beta1", "pipelines", "*"}, (*Server).deletePipelineV2, ""},
+	{http.MethodGet, []string{"apis", "v2beta1", "pipelines", "*", "versions"}, (*Server).listPipelineVersionsV2, ""},
+	{http.MethodDelete, []string{"apis", "v2beta1", "pipelines", "*", "versions", "*"}, (*Server).deletePipelineVersionV2, ""},
 }
 
-// match returns the path variables when components (and no verb) fit the pattern.
+// match returns the path variables when components and verb fit the pattern.
 func (rt route) match(components []string, verb string) ([]string, bool) {
-	if verb != "" || len(components) != len(rt.pattern) {
+	if verb != rt.verb || len(components) != len(rt.pattern) {
 		return nil, false
 	}
 	var vars []string

@@ -12,6 +12,8 @@ type runV2 struct {
 	StorageState string `json:"storage_state,omitempty"`
 	CreatedAt    string `json:"created_at,omitempty"`
 	State        string `json:"state,omitempty"`
+	// PipelineVersionReference names the stored pipeline version the run was created from.
+	PipelineVersionReference *pipelineVersionRefV2 `json:"pipeline_version_reference,omitempty"`
 }
 
 type listRunsV2 struct {
@@ -96,8 +98,7 @@ func (s *Server) listRunsV2(w http.ResponseWriter, r *http.Request, _ []string) 
 	}
 	resp := listRunsV2{TotalSize: total, NextPageToken: next}
 	for _, x := range runs {
-		resp.Runs = append(resp.Runs, runV2{ExperimentID: x.ExperimentID, RunID: x.ID, DisplayName: x.Name,
-			StorageState: "AVAILABLE", CreatedAt: formatTime(x.CreatedAt), State: x.State})
+		resp.Runs = append(resp.Runs, toRunV2(x))
 	}
 	s.writeJSON(w, resp)
 }

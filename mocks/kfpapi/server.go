@@ -33,6 +33,10 @@ type Config struct {
 	PipelineStore string
 	// Now is the clock for created_at; nil means time.Now.
 	Now func() time.Time
+	// AuthorizePipelineReferences checks, when a run names a stored pipeline, that the caller may read it and
+	// that it belongs to the run's namespace (the GHSA-v83x-544f-ph2r fix, pipelines PR#14348); KFP releases
+	// before it, which the built-in profiles model, do not.
+	AuthorizePipelineReferences bool
 }
 
 // Server is the stand-in: an in-memory store behind the API and UI handlers. It is safe for concurrent use.
@@ -43,6 +47,8 @@ type Server struct {
 	mu          sync.Mutex
 	experiments map[string]*experiment
 	runs        map[string]*run
+	pipelines   map[string]*pipeline
+	versions    map[string]*pipelineVersion
 }
 
 // New checks cfg, fills in the defaults and returns an empty server.
@@ -78,6 +84,8 @@ func New(cfg Config) (*Server, error) {
 		buildDate:   cfg.Now().UTC().Format("Mon Jan _2 15:04:05 UTC 2006"),
 		experiments: map[string]*experiment{},
 		runs:        map[string]*run{},
+		pipelines:   map[string]*pipeline{},
+		versions:    map[string]*pipelineVersion{},
 	}, nil
 }
 
@@ -87,6 +95,8 @@ func (s *Server) APIHandler() http.Handler {
 		switch {
 		case r.URL.Path == "/apis/v1beta1/healthz" || r.URL.Path == "/apis/v2beta1/healthz":
 			s.serveAPIHealthz(w, r)
+		case r.URL.Path == "/apis/v2beta1/pipelines/upload":
+			s.uploadPipeline(w, r)
 		case strings.HasPrefix(r.URL.Path, "/apis/"):
 			s.serveGateway(w, r)
 		default:

@@ -16,10 +16,12 @@ type experiment struct {
 	CreatedAt                        int64
 }
 
-// run is the part of model.Run the list answers need.
+// run is the part of model.Run the stand-in keeps.
 type run struct {
 	ID, Name, Namespace, ExperimentID, State string
 	CreatedAt                                int64
+	Archived                                 bool
+	PipelineID, PipelineVersionID            string
 }
 
 // newUUID returns a random (version 4) UUID, as the server's uuid.NewRandom.
@@ -44,41 +46,40 @@ func (s *Server) insertExperiment(e *experiment) *userError {
 	return nil
 }
 
-func (s *Server) experimentByID(id string) (experiment, bool) {
+// lookup returns a copy of the stored object with the given id, under the server's lock.
+func lookup[T any](s *Server, m map[string]*T, id string) (T, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	e, ok := s.experiments[id]
+	v, ok := m[id]
 	if !ok {
-		return experiment{}, false
+		var zero T
+		return zero, false
 	}
-	return *e, true
+	return *v, true
 }
+
+// where returns copies of the stored objects keep accepts, under the server's lock.
+func where[T any](s *Server, m map[string]*T, keep func(T) bool) []T {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []T
+	for _, v := range m {
+		if keep(*v) {
+			out = append(out, *v)
+		}
+	}
+	return out
+}
+
+func (s *Server) experimentByID(id string) (experiment, bool) { return lookup(s, s.experiments, id) }
 
 func (s *Server) experimentsIn(namespace string) []experiment {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []experiment
-	for _, e := range s.experiments {
-		if e.Namespace == namespace {
-			out = append(out, *e)
-		}
-	}
-	return out
+	return where(s, s.experiments, func(e experiment) bool { return e.Namespace == namespace })
 }
 
-func (s *Server) runsWhere(keep func(run) bool) []run {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []run
-	for _, r := range s.runs {
-		if keep(*r) {
-			out = append(out, *r)
-		}
-	}
-	return out
-}
+func (s *Server) runsWhere(keep func(run) bool) []run { return where(s, s.runs, keep) }
 
-// AddRun seeds a run (the stand-in has no run creation endpoint) and returns its id. A non-empty experimentID
+// AddRun seeds a run without a request (in any state, for tests) and returns its id. A non-empty experimentID
 // must name a stored experiment; the run's namespace is then the experiment's. In single-user mode the
 // namespace is dropped, as the server's ReplaceNamespace does.
 func (s *Server) AddRun(namespace, experimentID, displayName, state string) (string, error) {

@@ -13,6 +13,7 @@ const (
 	codeNotFound         = 5
 	codeAlreadyExists    = 6
 	codePermissionDenied = 7
+	codeFailedPrecond    = 9
 	codeAborted          = 10
 	codeUnimplemented    = 12
 	codeInternal         = 13
@@ -23,7 +24,7 @@ const (
 // httpStatusFromCode is grpc-gateway's HTTPStatusFromCode for the codes the stand-in produces.
 func httpStatusFromCode(code int) int {
 	switch code {
-	case codeInvalidArgument:
+	case codeInvalidArgument, codeFailedPrecond:
 		return http.StatusBadRequest
 	case codeNotFound:
 		return http.StatusNotFound
@@ -70,6 +71,11 @@ func newInvalidInputError(format string, a ...any) *userError {
 // newInvalidInputErrorWithDetails is util.NewInvalidInputErrorWithDetails.
 func newInvalidInputErrorWithDetails(cause, external string) *userError {
 	return &userError{code: codeInvalidArgument, chain: "InvalidInputError: " + external + ": " + cause, external: external, withDetail: true}
+}
+
+// newFailedPreconditionError is util.NewFailedPreconditionError with the same text as cause and message.
+func newFailedPreconditionError(msg string) *userError {
+	return &userError{code: codeFailedPrecond, chain: "FailedPreconditionError: " + msg + ": " + msg, external: msg, withDetail: true}
 }
 
 // newBadRequestError is util.NewBadRequestError with the same text as cause and external message.

@@ -60,6 +60,13 @@ func DescribeChecks(families ...string) bool {
 				Expect(err).NotTo(HaveOccurred(), "start the %s %s stack", tier, name)
 				DeferCleanup(stack.Close)
 				env = checks.NewEnv(stack.Target())
+				// the run's fixture session ends with the suite, as checks.Run ends it with a run (before the
+				// stack stops: DeferCleanup runs last-in first-out)
+				DeferCleanup(func() {
+					if fc := env.CloseFixtures(); fc != nil && fc.Error != "" {
+						Fail("the suite's Kubernetes fixtures could not all be removed: " + fc.Error)
+					}
+				})
 			}, NodeTimeout(3*time.Minute))
 			for _, c := range list {
 				c := c

@@ -1,0 +1,32 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kfp-authcheck/kfp-authcheck/clusters/local"
+)
+
+// TestTierThatCannotStartIsAUsageError: a tier whose prerequisites are missing (the local tier's programs not
+// built; no Docker engine for kind) ends the run with exit 2 and a sentence saying what to do, never a panic.
+func TestTierThatCannotStartIsAUsageError(t *testing.T) {
+	t.Setenv(local.ToolsEnv, t.TempDir())
+	code, _, stderr := runCLI(t, "run", "--tier", "local", "--profile", "kubeflow")
+	if code != exitUsage || !strings.Contains(stderr, "make tools") {
+		t.Errorf("local tier without tools: exit %d, stderr:\n%s", code, stderr)
+	}
+
+	// A docker command that answers but has no engine behind it, as on this project's CI machines.
+	dir := t.TempDir()
+	fake := "#!/bin/sh\necho 'Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?' >&2\nexit 1\n"
+	if err := os.WriteFile(filepath.Join(dir, "docker"), []byte(fake), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	code, _, stderr = runCLI(t, "run", "--tier", "kind", "--profile", "kubeflow")
+	if code != exitUsage || !strings.Contains(stderr, "no Docker engine") || !strings.Contains(stderr, "Cannot connect to the Docker daemon") {
+		t.Errorf("kind tier without Docker: exit %d, stderr:\n%s", code, stderr)
+	}
+}

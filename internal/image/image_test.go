@@ -1,0 +1,83 @@
+package image
+
+import (
+	"archive/tar"
+	"bytes"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+)
+
+// TestImageIsReproducibleAndLoadable builds the image twice from the same file (same digest), writes the
+// tarball, and reads it back the way docker load would: one layer holding the binary, executable, and a config
+// that runs `kfp-authcheck probe` as a non-root user.
+func TestImageIsReproducibleAndLoadable(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "kfp-authcheck")
+	payload := []byte("\x7fELF stand-in for the static binary")
+	if err := os.WriteFile(bin, payload, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	a, err := Build(bin, "v0.0.0-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Build(bin, "v0.0.0-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	da, _ := a.Digest()
+	db, _ := b.Digest()
+	if da != db {
+		t.Errorf("two builds of one binary differ: %s, %s", da, db)
+	}
+
+	ref := "kfp-authcheck.local/kfp-authcheck:v0.0.0-test"
+	out := filepath.Join(dir, "image.tar")
+	if err := WriteTarball(out, ref, a); err != nil {
+		t.Fatal(err)
+	}
+	tag, _ := name.NewTag(ref)
+	img, err := tarball.ImageFromPath(out, &tag)
+	if err != nil {
+		t.Fatalf("the tarball does not load: %v", err)
+	}
+	// docker load keeps the image ID (the config's digest), not the registry manifest's: that is what a run pins.
+	idA, _ := a.ConfigName()
+	if id, _ := img.ConfigName(); id != idA {
+		t.Errorf("image ID after the round trip %s, want %s", id, idA)
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cf.OS != "linux" || cf.Architecture != "amd64" || len(cf.Config.Entrypoint) != 1 || cf.Config.Entrypoint[0] != BinaryPath ||
+		len(cf.Config.Cmd) != 1 || cf.Config.Cmd[0] != "probe" || cf.Config.User != nonRoot {
+		t.Errorf("config: %s/%s entrypoint %v cmd %v user %q", cf.OS, cf.Architecture, cf.Config.Entrypoint, cf.Config.Cmd, cf.Config.User)
+	}
+	layers, err := img.Layers()
+	if err != nil || len(layers) != 1 {
+		t.Fatalf("layers: %d, %v", len(layers), err)
+	}
+	rc, err := layers[0].Uncompressed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	tr := tar.NewReader(rc)
+	h, err := tr.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(tr)
+	if h.Name != "kfp-authcheck" || h.Mode&0o111 == 0 || !bytes.Equal(got, payload) {
+		t.Errorf("layer entry %q mode %o, content ok %v", h.Name, h.Mode, bytes.Equal(got, payload))
+	}
+	if _, err := Build(filepath.Join(dir, "absent"), "x"); err == nil {
+		t.Error("a missing binary built an image")
+	}
+}
