@@ -5,7 +5,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -X main.version=$(VERSION)
 PKGS     := ./...
 
-.PHONY: all build run test unit test-slapd slapd lint fmt vet bench report-browser clean help tools e2e-local e2e-kind image
+.PHONY: all build run test unit test-slapd slapd mariadb lint fmt vet bench report-browser clean help tools e2e-local e2e-kind image
 
 all: lint test
 
@@ -34,6 +34,11 @@ slapd: ## install OpenLDAP's slapd and ldap-utils from Debian where missing
 	@if [ -x /usr/sbin/slapd ] && command -v ldapsearch >/dev/null 2>&1; then echo "slapd is installed"; else \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  timeout 600 $$SUDO sh -c "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slapd ldap-utils >/dev/null"; fi
+
+mariadb: ## install MariaDB's server from Debian where missing (the real KFP API server's database on the local tier)
+	@if [ -x /usr/sbin/mariadbd ] && command -v mariadb-install-db >/dev/null 2>&1; then echo "mariadb is installed"; else \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  timeout 600 $$SUDO sh -c "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends mariadb-server >/dev/null"; fi
 
 lint: fmt vet ## gofmt and go vet
 

@@ -12,14 +12,18 @@ import (
 	"github.com/kfp-authcheck/kfp-authcheck/fixtures"
 	"github.com/kfp-authcheck/kfp-authcheck/kfpapi"
 	"github.com/kfp-authcheck/kfp-authcheck/result"
+	"github.com/kfp-authcheck/kfp-authcheck/target"
 )
 
+// runNeeds are the ServiceAccount checks that also create pipeline runs.
+var runNeeds = append([]string{target.CapRuns}, saNeeds...)
+
 func init() {
-	register(&Check{ID: "ISO-004", Family: "ISO", Severity: Must, Needs: saNeeds,
+	register(&Check{ID: "ISO-004", Family: "ISO", Severity: Must, Needs: runNeeds,
 		Title:      "ns-1's private pipelines are not listable or readable from ns-2, and a run in ns-2 cannot use ns-1's pipeline ID",
 		References: []string{"pipelines#8460", "pipelines#9074", "pipelines PR#14348", "pipelines PR#14352", "StatCan#1057"},
 		Run:        checkPrivatePipelines})
-	register(&Check{ID: "ISO-006", Family: "ISO", Severity: Must, Needs: saNeeds,
+	register(&Check{ID: "ISO-006", Family: "ISO", Severity: Must, Needs: runNeeds,
 		Title:      "get, terminate, retry and archive of another namespace's run give 403",
 		References: []string{"pipelines#9687", "dashboard#9"},
 		Run:        checkForeignRunActions})

@@ -5,13 +5,16 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/kfp-authcheck/kfp-authcheck/auth/satoken"
 	"github.com/kfp-authcheck/kfp-authcheck/fixtures"
+	kfpmock "github.com/kfp-authcheck/kfp-authcheck/mocks/kfpapi"
 	"github.com/kfp-authcheck/kfp-authcheck/mocks/kube"
 	"github.com/kfp-authcheck/kfp-authcheck/result"
 	"github.com/kfp-authcheck/kfp-authcheck/target"
@@ -83,8 +86,12 @@ func checkCrossNamespaceBinding(ctx context.Context, env *Env) result.Result {
 	}
 	defer f.cleanup()
 	c := env.inCluster(tok)
+	user := f.saUser()
 	if err := f.bind(ctx, fixtures.CrossNamespaceEdit); err != nil {
 		return fixtureError(err)
+	}
+	if err := awaitSAR(ctx, env, user, f.ns1, "create", true); err != nil {
+		return errorf(result.Unreachable, "SubjectAccessReview: %v", err)
 	}
 	edit := probeAccess(ctx, c, f.ns1)
 	if err := f.unbind(ctx, fixtures.CrossNamespaceEdit); err != nil {
@@ -92,6 +99,12 @@ func checkCrossNamespaceBinding(ctx context.Context, env *Env) result.Result {
 	}
 	if err := f.bind(ctx, fixtures.CrossNamespaceView); err != nil {
 		return fixtureError(err)
+	}
+	if err := awaitSAR(ctx, env, user, f.ns1, "create", false); err != nil {
+		return errorf(result.Unreachable, "SubjectAccessReview: %v", err)
+	}
+	if err := awaitSAR(ctx, env, user, f.ns1, "list", true); err != nil {
+		return errorf(result.Unreachable, "SubjectAccessReview: %v", err)
 	}
 	view := probeAccess(ctx, c, f.ns1)
 	if r, bad := transportTrouble("in-cluster API", edit.listErr, edit.createErr, view.listErr, view.createErr); bad {
@@ -110,7 +123,8 @@ func checkCrossNamespaceBinding(ctx context.Context, env *Env) result.Result {
 	return expecting(pass("edit writes, view only reads"), want, actual)
 }
 
-// checkRevocation is RBAC-004: the first call after the RoleBinding is deleted is refused.
+// checkRevocation is RBAC-004: the first call after the RoleBinding's deletion has reached the cluster's
+// authorizer (a SubjectAccessReview says no) is refused: KFP keeps no decision of its own.
 func checkRevocation(ctx context.Context, env *Env) result.Result {
 	f, tok, r := crossNamespaceToken(ctx, env)
 	if r != nil {
@@ -121,9 +135,15 @@ func checkRevocation(ctx context.Context, env *Env) result.Result {
 	if err := f.bind(ctx, fixtures.CrossNamespaceEdit); err != nil {
 		return fixtureError(err)
 	}
+	if err := awaitSAR(ctx, env, f.saUser(), f.ns1, "list", true); err != nil {
+		return errorf(result.Unreachable, "SubjectAccessReview: %v", err)
+	}
 	_, before := c.ListExperiments(ctx, f.ns1)
 	if err := f.unbind(ctx, fixtures.CrossNamespaceEdit); err != nil {
 		return fixtureError(err)
+	}
+	if err := awaitSAR(ctx, env, f.saUser(), f.ns1, "list", false); err != nil {
+		return errorf(result.Unreachable, "SubjectAccessReview: %v", err)
 	}
 	_, after := c.ListExperiments(ctx, f.ns1)
 	if r, bad := transportTrouble("in-cluster API", before, after); bad {
@@ -188,7 +208,7 @@ func checkVerbMatrix(ctx context.Context, env *Env) result.Result {
 		return fixtureError(err)
 	}
 	defer f.cleanup()
-	user := "system:serviceaccount:" + f.ns2 + ":default-editor"
+	user := f.saUser()
 	rows := fixtures.VerbMatrix(roles)
 	columns := []struct{ name, manifest, role string }{{"none", "", ""}, {"view", fixtures.CrossNamespaceView, "kubeflow-view"}, {"edit", fixtures.CrossNamespaceEdit, "kubeflow-edit"}}
 	var mismatches []string
@@ -202,6 +222,11 @@ func checkVerbMatrix(ctx context.Context, env *Env) result.Result {
 			if err := f.bind(ctx, col.manifest); err != nil {
 				return fixtureError(err)
 			}
+		}
+		// Wait until the column's binding (or, for none, no binding) is in effect: get experiments is allowed
+		// under kubeflow-view and kubeflow-edit.
+		if err := awaitSAR(ctx, env, user, f.ns1, "get", col.role != ""); err != nil {
+			return errorf(result.Unreachable, "SubjectAccessReview: %v", err)
 		}
 		for _, row := range rows {
 			a := kube.Attributes{Verb: row.Verb, APIGroup: row.Group, Resource: row.Resource, Subresource: row.Subresource,
@@ -234,4 +259,20 @@ func checkVerbMatrix(ctx context.Context, env *Env) result.Result {
 		return expecting(fail(result.K8sRBAC, "%s", strings.Join(mismatches, "; ")), want, actual)
 	}
 	return expecting(pass("%s", actual), want, actual)
+}
+
+// awaitSAR waits, for up to 10 seconds, until a SubjectAccessReview for user to verb experiments in ns answers
+// allowed: a RoleBinding reaches kube-apiserver's authorizer through its informers a moment after the write.
+// Past the deadline it returns nil and the caller reports what the cluster and KFP say.
+func awaitSAR(ctx context.Context, env *Env, user, ns, verb string, allowed bool) error {
+	authz := kfpmock.KubeAuthorizer{Client: env.Target.Kube}
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, bindSettleTimeout, true, func(ctx context.Context) (bool, error) {
+		got, _, err := authz.Authorize(ctx, user, kfpmock.ResourceAttributes{Namespace: ns, Verb: verb,
+			Group: kfpmock.RBACGroup, Version: kfpmock.RBACVersion, Resource: "experiments"})
+		return got == allowed, err
+	})
+	if err != nil && ctx.Err() == nil && wait.Interrupted(err) {
+		return nil
+	}
+	return err
 }

@@ -144,6 +144,9 @@ func (f *saFixture) sar(ctx context.Context, user string, row fixtures.MatrixRow
 	return allowed, err
 }
 
+// saUser is the user name of ns2's default-editor, as a TokenReview reports it.
+func (f *saFixture) saUser() string { return "system:serviceaccount:" + f.ns2 + ":default-editor" }
+
 func (f *saFixture) unbind(ctx context.Context, manifest string) error {
 	name := "allow-" + f.ns2 + "-kubeflow-edit"
 	if manifest == fixtures.CrossNamespaceView {

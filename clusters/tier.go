@@ -38,6 +38,9 @@ type Options struct {
 	Progress io.Writer
 	// Keep leaves a kind cluster running after the run.
 	Keep bool
+	// KFP is the local tier's KFP API: local.KFPStandIn, local.KFPReal (the real KFP API server, with
+	// kube-apiserver) or local.KFPRealNoMesh; "" takes $KFP_AUTHCHECK_LOCAL_KFP, else the stand-in. The embedded tier has the stand-in only.
+	KFP string
 }
 
 // Tiers that can start a stack here.
@@ -57,12 +60,22 @@ func CheckTier(tier string) error {
 func Start(ctx context.Context, tier string, p *profile.Profile, opts Options) (Stack, error) {
 	switch tier {
 	case target.TierEmbedded:
+		if opts.KFP == local.KFPReal || opts.KFP == local.KFPRealNoMesh {
+			return nil, fmt.Errorf("the real KFP API server runs on the local tier only")
+		}
 		return started(embedded.Start(ctx, p, embedded.Options{Listen: opts.Listen}))
 	case target.TierLocal:
 		if opts.Listen != "" && opts.Listen != "127.0.0.1:0" {
 			return nil, fmt.Errorf("the local tier picks its own loopback ports; --listen %s is for the embedded tier", opts.Listen)
 		}
-		return started(local.Start(ctx, p, local.Options{Kube: opts.Kube, Progress: opts.Progress}))
+		kfp := opts.KFP
+		if kfp == "" {
+			var err error
+			if kfp, err = local.KFPFromEnv(); err != nil {
+				return nil, err
+			}
+		}
+		return started(local.Start(ctx, p, local.Options{Kube: opts.Kube, KFP: kfp, Progress: opts.Progress}))
 	case target.TierKind:
 		return started(kind.Start(ctx, p, kind.StackOptions{Keep: opts.Keep, Progress: opts.Progress}))
 	}

@@ -34,6 +34,7 @@ const (
 	CapInCluster     = "in-cluster"     // the KFP API is reachable without the gateway (in_cluster_api_url)
 	CapM2M           = "m2m"            // the gateway accepts Kubernetes ServiceAccount tokens (Kubeflow 1.9+ kind/EKS overlays)
 	CapPods          = "pods"           // pods run (a kubelet): PodDefaults, pipeline runs (kind and live only)
+	CapRuns          = "runs"           // the KFP API can create runs (it has its workflow engine): not the real server on the local tier
 )
 
 // Tiers.
@@ -250,6 +251,8 @@ func KubeRESTConfig(kubeconfig, context string, timeout time.Duration) (*rest.Co
 
 // inferCapabilities takes the profile's declared capabilities, or infers what a live target offers from its file.
 func (t *Target) inferCapabilities() {
+	// A deployment described by a file runs KFP with its workflow engine.
+	t.Capabilities[CapRuns] = true
 	if t.Profile != nil {
 		for _, c := range t.Profile.Capabilities {
 			t.Capabilities[c] = true

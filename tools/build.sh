@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Builds the real programs the local tier runs (Dex, oauth2-proxy, etcd, kube-apiserver) from the pinned Go
-# modules under tools/, into bin/tools/. Each tool is its own module so that Go's minimal version selection never
-# mixes the four programs' dependency graphs (each is built against the versions its own release was tested with).
+# Builds the real programs the local tier runs (Dex, oauth2-proxy, etcd, kube-apiserver, the KFP API server and
+# the S3-compatible store it needs) from the pinned Go modules under tools/, into bin/tools/. Each tool is its own
+# module so that Go's minimal version selection never mixes the programs' dependency graphs (each is built against
+# the versions its own release was tested with).
 #
 # A binary is rebuilt only when its pin changes: bin/tools/<name>.stamp records the module version, the Go version
-# and a hash of the tool's go.mod and go.sum; a matching stamp skips the build.
+# and a hash of the tool's go.mod, go.sum and own Go files (tools/s3 holds a small main); a matching stamp skips
+# the build.
 #
 # Usage: tools/build.sh [name...]      (default: every tool)
 # Env:   TOOLS_BIN (default bin/tools), GO (default go)
@@ -21,6 +23,8 @@ tools=(
   "oauth2-proxy|oauth2-proxy|github.com/oauth2-proxy/oauth2-proxy/v7|github.com/oauth2-proxy/oauth2-proxy/v7"
   "etcd|etcd|go.etcd.io/etcd/server/v3|go.etcd.io/etcd/server/v3"
   "kube-apiserver|kube-apiserver|k8s.io/kubernetes/cmd/kube-apiserver|k8s.io/kubernetes"
+  "kfp-apiserver|kfp-apiserver|github.com/kubeflow/pipelines/backend/src/apiserver|github.com/kubeflow/pipelines"
+  "s3|s3|github.com/kfp-authcheck/kfp-authcheck/tools/s3|github.com/johannesboyne/gofakes3"
 )
 
 want=("$@")
@@ -33,7 +37,8 @@ selected() {
 
 if [ ${#want[@]} -gt 0 ]; then
   for w in "${want[@]}"; do
-    case " dex oauth2-proxy etcd kube-apiserver " in *" $w "*) ;; *) echo "tools: unknown tool $w (dex, oauth2-proxy, etcd, kube-apiserver)" >&2; exit 2 ;; esac
+    case " dex oauth2-proxy etcd kube-apiserver kfp-apiserver s3 " in *" $w "*) ;;
+      *) echo "tools: unknown tool $w (dex, oauth2-proxy, etcd, kube-apiserver, kfp-apiserver, s3)" >&2; exit 2 ;; esac
   done
 fi
 
@@ -44,7 +49,9 @@ for entry in "${tools[@]}"; do
   selected "$name" || continue
   moddir="$root/tools/$dir"
   version=$(cd "$moddir" && $go list -m -f '{{.Version}}' "$mod")
-  sum=$(cat "$moddir/go.mod" "$moddir/go.sum" | sha256sum | cut -c1-16)
+  # tools.go only names the pinned package; a tool's own main (tools/s3) is part of what is built.
+  own=$(find "$moddir" -maxdepth 1 -name '*.go' ! -name tools.go | sort)
+  sum=$(cat "$moddir/go.mod" "$moddir/go.sum" $own | sha256sum | cut -c1-16)
   stamp="$mod@$version $goversion mod:$sum"
   if [ -x "$bin/$name" ] && [ -f "$bin/$name.stamp" ] && [ "$(cat "$bin/$name.stamp")" = "$stamp" ]; then
     echo "tools: $name $version is built (bin/tools/$name)"

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# make e2e-local: the local tier end to end, against the real programs `make tools` built.
+# make e2e-local: the local tier end to end, against the real programs `make tools` built, with the real KFP API
+# server (KFP_AUTHCHECK_LOCAL_KFP=real, MariaDB from `make mariadb`) behind the real oauth2-proxy and in-cluster;
+# KFP_AUTHCHECK_LOCAL_KFP=stand-in runs it against the project's KFP API stand-in instead.
 #   1. the tier's own tests (clusters/local: start, stop, failed start, kube-apiserver TokenRequest/TokenReview/SAR,
 #      misconfigurations caught by the real programs, RBAC-003's verb matrix diffed between mocks/kube and
-#      kube-apiserver), and `run --target` against the tier's real kube-apiserver: nothing left after a run, an
+#      kube-apiserver, the seed's cross-namespace RoleBinding scenario and the KFP API fidelity table against the
+#      real server), and `run --target` against the tier's real kube-apiserver: nothing left after a run, an
 #      interrupted run, SIGINT, and cleanup after a crash; the in_cluster_api forward
 #   2. the ginkgo suites with KFP_AUTHCHECK_TIER=local
 #   3. `kfp-authcheck run --tier local` over every profile (reports in out/e2e-local/), with etcd and
@@ -18,12 +21,20 @@ BIN=./bin/kfp-authcheck
 OUT=out/e2e-local
 mkdir -p "$OUT"
 export KFP_AUTHCHECK_REQUIRE_TOOLS=1
+export KFP_AUTHCHECK_LOCAL_KFP=${KFP_AUTHCHECK_LOCAL_KFP:-real}
+if [ "$KFP_AUTHCHECK_LOCAL_KFP" = real ] && ! { [ -x /usr/sbin/mariadbd ] || command -v mariadbd >/dev/null 2>&1; }; then
+  echo "e2e-local: the real KFP API server needs MariaDB's server: make mariadb (or KFP_AUTHCHECK_LOCAL_KFP=stand-in)" >&2
+  exit 1
+fi
+echo "e2e-local: KFP API: $KFP_AUTHCHECK_LOCAL_KFP"
 begin=$(date +%s.%N)
 elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1fs", b - a }'; }
 
 echo "== e2e-local: the tier's own tests"
 $GO test -count=1 -timeout 10m ./clusters/local/ ./clusters/fidelity/
 $GO test -count=1 -timeout 10m -run 'LocalTier' ./cmd/kfp-authcheck/
+# The KFP API fidelity table (the stand-in against the real server), printed for the log.
+$GO test -count=1 -timeout 5m -run TestKFPAPIFidelity -v ./clusters/local/ | sed -n 's/^        //p' | tee "$OUT/kfp-api-fidelity.md"
 
 echo "== e2e-local: the suites on the local tier"
 KFP_AUTHCHECK_TIER=local $GO test -count=1 -timeout 15m ./suites/...
@@ -69,10 +80,11 @@ for p in $pids; do
   if kill -0 "$p" 2>/dev/null; then echo "program pid $p still running after serve stopped" >&2; exit 1; fi
 done
 [ ! -e "$stackdir" ] || { echo "stack directory $stackdir left behind" >&2; exit 1; }
-echo "serve --tier local --kube (deploykf with etcd and kube-apiserver) up in $serve_up; stopped cleanly on SIGINT"
+echo "serve --tier local --kube (deploykf with etcd, kube-apiserver and KFP API $KFP_AUTHCHECK_LOCAL_KFP) up in $serve_up; stopped cleanly on SIGINT"
 
 echo "== e2e-local: fidelity (embedded against local)"
 $BIN fidelity | tee "$OUT/fidelity.md"
 
-echo "e2e-local: tier start-up ${startup:-unknown} (Dex and oauth2-proxy for every profile, etcd and kube-apiserver" \
-  "for the multi-user ones, in parallel); serve --kube deploykf alone ${serve_up:-unknown}; whole run $(elapsed "$begin")"
+echo "e2e-local: tier start-up ${startup:-unknown} (every profile in parallel: Dex and oauth2-proxy, etcd and" \
+  "kube-apiserver for the multi-user ones, KFP API $KFP_AUTHCHECK_LOCAL_KFP); serve with etcd and kube-apiserver" \
+  "${serve_up:-unknown}; whole run $(elapsed "$begin")"

@@ -468,8 +468,14 @@ func (s *Stack) serveInCluster(kfp *kfpmock.Server) error {
 // Kubeflow's Istio policy on ml-pipeline: a request that carries the identity header and did not come through
 // the gateway is refused (kubeflow#6702).
 func InClusterHandler(p *profile.Profile, kfp *kfpmock.Server) http.Handler {
+	return IstioPolicyStandIn(p, kfp.APIHandler())
+}
+
+// IstioPolicyStandIn stands in for Kubeflow 1.9's Istio AuthorizationPolicy on ml-pipeline in front of api (the
+// stand-in or the real KFP API server): a request that carries the identity header and did not come through the
+// gateway gets Envoy's 403 "RBAC: access denied". The KFP API server itself trusts the header from anyone.
+func IstioPolicyStandIn(p *profile.Profile, api http.Handler) http.Handler {
 	header := p.KFP.UserIDHeader
-	api := kfp.APIHandler()
 	if !p.MultiUser || header == "" {
 		return api
 	}
@@ -568,6 +574,7 @@ func (s *Stack) Target() *target.Target {
 		t.Capabilities[target.CapMultiUser] = true
 	}
 	t.Capabilities[target.CapClock] = true
+	t.Capabilities[target.CapRuns] = true // the stand-in keeps runs as KFP's API does
 	if s.Kube != nil {
 		t.Kube, t.Kubeconfig = s.kubeClient, s.Kubeconfig
 		t.Capabilities[target.CapKube] = true

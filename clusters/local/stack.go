@@ -1,9 +1,9 @@
 // Package local starts a KFP auth stack from the real programs on loopback, for one profile: Dex and
 // oauth2-proxy built by `make tools` from pinned modules, configured from the same profile data as the embedded
 // mocks, and on request etcd with kube-apiserver (the KFP API stand-in's TokenReviews and SubjectAccessReviews go
-// there). The project's KFP API stand-in is the upstream (there is no real KFP API server here), and a small
-// in-process front stands in for the Istio ingress gateway: it routes /dex/ to Dex and everything else to
-// oauth2-proxy under one origin, as the VirtualServices do.
+// there). The project's KFP API stand-in is the upstream, or with Options.KFP the real KFP API server
+// (kfpserver.go), and a small in-process front stands in for the Istio ingress gateway: it routes /dex/ to Dex
+// and everything else to oauth2-proxy under one origin, as the VirtualServices do.
 //
 // Every program runs in its own process group with its log kept under the stack's directory; a failed start,
 // Close, Ctrl-C (the caller's context) and the harness's own death (Pdeathsig) stop them all.
@@ -65,6 +65,10 @@ type Options struct {
 	StartTimeout time.Duration
 	// Progress, when set, gets a line per program as it comes up.
 	Progress io.Writer
+	// KFP is the KFP API behind the gateway and in-cluster: KFPStandIn (""), or KFPReal, the real KFP API server
+	// with MariaDB and an S3 store (kfpserver.go; implies Kube), or KFPRealNoMesh, the same without the Istio
+	// policy stand-in in front of the in-cluster address.
+	KFP string
 }
 
 // Stack is a running local stack.
@@ -81,6 +85,8 @@ type Stack struct {
 	LDAPURL string
 	// Kube is the kube-apiserver, when Options.Kube asked for it.
 	Kube *Kube
+	// KFP is the real KFP API server, when Options.KFP asked for it.
+	KFP *KFPServer
 	// StartupTime is how long Start took.
 	StartupTime time.Duration
 	// Versions are the programs that run, with the pins they were built at.
@@ -96,6 +102,7 @@ type Stack struct {
 	closers   []func() error
 	redactor  *redact.Redactor
 	kube      *kubeWiring
+	kfp       *kfpBackend // the real KFP API server's front, nil with the stand-in
 }
 
 // Start brings the stack up. On any error, everything started so far is stopped and the error carries the end
@@ -109,7 +116,7 @@ func Start(ctx context.Context, p *profile.Profile, opts Options) (s *Stack, err
 		opts.StartTimeout = 60 * time.Second
 	}
 	tools := opts.ToolsDir
-	if tools == "" && (p.Gateway != nil || opts.Kube) {
+	if tools == "" && (p.Gateway != nil || opts.Kube || (opts.KFP != "" && opts.KFP != KFPStandIn)) {
 		if tools, err = ToolsDir(); err != nil {
 			return nil, err
 		}
@@ -122,6 +129,9 @@ func Start(ctx context.Context, p *profile.Profile, opts Options) (s *Stack, err
 		}
 	}()
 	if err := st.prepareDir(opts.Dir); err != nil {
+		return nil, err
+	}
+	if err := st.prepareKFP(&opts); err != nil {
 		return nil, err
 	}
 	st.Users = embedded.UsersWithPasswords(p.Users, opts.Passwords)
@@ -176,7 +186,7 @@ func Start(ctx context.Context, p *profile.Profile, opts Options) (s *Stack, err
 		return nil, fmt.Errorf("in-cluster API listen: %w", err)
 	}
 	st.InClusterAPIURL = "http://" + inLis.Addr().String()
-	st.serve(inLis, embedded.InClusterHandler(p, kfp), nil)
+	st.serve(inLis, st.inClusterHandler(p, kfp), nil)
 
 	front, err := st.startGateway(ctx, p, kfp, tools, opts)
 	if err != nil {
@@ -184,16 +194,21 @@ func Start(ctx context.Context, p *profile.Profile, opts Options) (s *Stack, err
 		return nil, err
 	}
 	st.serve(gwLis, front, serverTLS)
+	if st.kfp != nil {
+		if err := st.startRealKFP(ctx, p, tools, opts); err != nil {
+			return nil, err
+		}
+	}
 	st.StartupTime = time.Since(begin)
 	return st, nil
 }
 
 // startGateway starts Dex and the gateway for p and returns the front handler (the ingress stand-in).
 func (s *Stack) startGateway(ctx context.Context, p *profile.Profile, kfp *kfpmock.Server, tools string, opts Options) (http.Handler, error) {
-	upstream := embedded.Upstream(kfp)
+	upstream := s.upstream(kfp)
 	if p.Gateway == nil {
 		// standalone: KFP with no auth, the same stand-in as the embedded tier; no real program to run.
-		s.GatewayStandIn = "none (no auth in this profile: the KFP API stand-in only)"
+		s.GatewayStandIn = "none (no auth in this profile: the KFP API alone)"
 		return upstream, nil
 	}
 	if err := s.wireLDAP(ctx, p, &opts); err != nil {
@@ -484,7 +499,11 @@ func (s *Stack) Target() *target.Target {
 		t.Capabilities[target.CapInCluster] = true
 	}
 	s.targetKube(t)
-	// No CapClock: real programs keep real time, so the checks that move the clock are n/a here.
+	// No CapClock: real programs keep real time, so the checks that move the clock are n/a here. Runs: the
+	// stand-in keeps them; the real KFP API server here has no Argo to run them (ISO-004/006 are n/a then).
+	if s.kfp == nil {
+		t.Capabilities[target.CapRuns] = true
+	}
 	for _, u := range s.Users {
 		t.Users = append(t.Users, target.User{Email: u.Email, Username: u.Username, Password: u.Password,
 			Connector: u.Connector, Namespace: u.Namespace})

@@ -55,6 +55,9 @@ func TestUsageErrorsExitTwo(t *testing.T) {
 		"missing target file":   {"run", "--target", filepath.Join(dir, "absent.yaml")},
 		"unknown key in file":   {"run", "--target", badKey},
 		"two profiles + target": {"run", "--target", badKey, "--profile", "kubeflow,deploykf"},
+		"unknown --kfp":         {"run", "--tier", "local", "--kfp", "mock"},
+		"real KFP on embedded":  {"run", "--kfp", "real"},
+		"serve real KFP embed":  {"serve", "--kfp", "real-no-mesh"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			code, _, errOut := runCLI(t, args...)

@@ -36,6 +36,7 @@ type runConfig struct {
 	TargetFile   string        `json:"target_file,omitempty"`
 	Profiles     []string      `json:"profiles,omitempty"`
 	Tier         string        `json:"tier"`
+	KFP          string        `json:"kfp,omitempty"`
 	Only         []string      `json:"only,omitempty"`
 	Formats      []string      `json:"formats"`
 	OutDir       string        `json:"out_dir,omitempty"`
@@ -100,6 +101,7 @@ configuration error; 3 the target could not be reached at all.`,
 	f.StringVar(&profiles, "profile", "", "profiles to run, comma-separated (default: all built-in); with --target, the one profile to compare against")
 	f.StringVar(&cfg.Tier, "tier", "embedded", "where the stacks run without --target: embedded (in-process stand-ins), local (the real programs on loopback, built by make tools) or kind (a kind cluster per profile; needs a Docker engine)")
 	f.BoolVar(&cfg.Keep, "keep", false, "with --tier kind: keep the clusters after the run (their names and kubeconfigs are printed)")
+	f.StringVar(&cfg.KFP, "kfp", "", "on --tier local, the KFP API: stand-in, real (the real KFP API server with MariaDB, built by make tools) or real-no-mesh (its in-cluster address without the Istio policy stand-in); default $KFP_AUTHCHECK_LOCAL_KFP, else stand-in")
 	f.StringVar(&only, "only", "", "check IDs, families or globs to run, comma-separated (e.g. SETUP,DEX-LOCAL-00*)")
 	f.StringVar(&formats, "format", "text", "report formats, comma-separated: "+strings.Join(knownFormats, ", "))
 	f.StringVar(&cfg.OutDir, "out", "", "directory for report files (kfp-authcheck.<ext>); without it, text goes to stdout, json to stdout")
@@ -176,6 +178,9 @@ func (c *runConfig) validate() error {
 	}
 	if c.TargetFile != "" && c.Tier != target.TierEmbedded {
 		return usageErr("--tier starts a stack; with --target the deployment is already running (give one or the other)")
+	}
+	if err := checkKFPFlag(c.KFP, c.Tier); err != nil {
+		return err
 	}
 	if c.DryRun && len(c.Formats) == 1 && !contains([]string{"text", "json"}, c.Formats[0]) {
 		return usageErr("--dry-run prints text or json, not %s", c.Formats[0])
@@ -401,7 +406,7 @@ func prepareTargets(ctx context.Context, cfg *runConfig, list []*checks.Check, s
 			defer wg.Done()
 			p, err := profile.Get(name)
 			if err == nil {
-				stacks[i], err = clusters.Start(ctx, cfg.Tier, p, clusters.Options{Kube: clusters.NeedsKube(p, list), Progress: progress, Keep: cfg.Keep})
+				stacks[i], err = clusters.Start(ctx, cfg.Tier, p, clusters.Options{Kube: clusters.NeedsKube(p, list), KFP: cfg.KFP, Progress: progress, Keep: cfg.Keep})
 			}
 			errs[i] = err
 		}(i, name)
@@ -419,7 +424,7 @@ func prepareTargets(ctx context.Context, cfg *runConfig, list []*checks.Check, s
 	var targets []*target.Target
 	for i, s := range stacks {
 		if errs[i] != nil {
-			if errors.Is(errs[i], local.ErrToolsMissing) || errors.Is(errs[i], kind.ErrNoDocker) {
+			if errors.Is(errs[i], local.ErrToolsMissing) || errors.Is(errs[i], local.ErrMariaDBMissing) || errors.Is(errs[i], kind.ErrNoDocker) {
 				return nil, nil, cleanup, usageErr("start the %s %s stack: %v", cfg.Tier, cfg.Profiles[i], errs[i])
 			}
 			return nil, nil, cleanup, fmt.Errorf("start the %s %s stack: %w", cfg.Tier, cfg.Profiles[i], errs[i])
@@ -583,4 +588,18 @@ func orNone(s string) string {
 		return "none"
 	}
 	return s
+}
+
+// checkKFPFlag checks --kfp: stand-in or real, and real only where a local stack starts.
+func checkKFPFlag(kfp, tier string) error {
+	switch kfp {
+	case "", local.KFPStandIn:
+		return nil
+	case local.KFPReal, local.KFPRealNoMesh:
+		if tier != target.TierLocal {
+			return usageErr("--kfp %s runs the real KFP API server on --tier local only", kfp)
+		}
+		return nil
+	}
+	return usageErr("--kfp %s: want %s, %s or %s", kfp, local.KFPStandIn, local.KFPReal, local.KFPRealNoMesh)
 }

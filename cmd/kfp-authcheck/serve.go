@@ -18,13 +18,16 @@ import (
 func newServeCmd(stdout, stderr io.Writer) *cobra.Command {
 	var profileName, listen, readyFile, tier string
 	var kube bool
+	var kfp string
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Start a stand-in deployment on loopback to develop an auth script against",
 		Long: `Start the stack of one profile on loopback and keep it running until SIGINT or SIGTERM: on the embedded
 tier (default) Dex, the gateway and the KFP API stand-ins in-process; on --tier local the real Dex and
 oauth2-proxy (built by make tools) in front of the KFP API stand-in, with --kube a real kube-apiserver too
-(the stand-in's TokenReviews and SubjectAccessReviews go there; the profile's Kubeflow Profiles are its RBAC).
+(the stand-in's TokenReviews and SubjectAccessReviews go there; the profile's Kubeflow Profiles are its RBAC),
+and with --kfp real the real KFP API server (with MariaDB, an S3 store and kube-apiserver) instead of the
+stand-in.
 
 The stack's description is printed to stdout as one JSON object and, with --ready-file, written to that file
 (mode 0600: it holds the users' passwords). The description is itself a valid target file: keys profile,
@@ -34,6 +37,9 @@ gateway_url, pipeline_url, issuer_url, in_cluster_api_url, dex_grpc_addr, tls, u
 			if err := clusters.CheckTier(tier); err != nil {
 				return usageErr("--tier: %v", err)
 			}
+			if err := checkKFPFlag(kfp, tier); err != nil {
+				return err
+			}
 			if kube && tier != target.TierLocal {
 				return usageErr("--kube starts a real kube-apiserver, on --tier local only")
 			}
@@ -42,8 +48,8 @@ gateway_url, pipeline_url, issuer_url, in_cluster_api_url, dex_grpc_addr, tls, u
 				return usageErr("--profile: %v", err)
 			}
 			start := time.Now()
-			stack, err := clusters.Start(cmd.Context(), tier, p, clusters.Options{Listen: listen, Kube: kube, Progress: stderr})
-			if errors.Is(err, local.ErrToolsMissing) {
+			stack, err := clusters.Start(cmd.Context(), tier, p, clusters.Options{Listen: listen, Kube: kube, KFP: kfp, Progress: stderr})
+			if errors.Is(err, local.ErrToolsMissing) || errors.Is(err, local.ErrMariaDBMissing) {
 				return usageErr("%v", err)
 			}
 			if err != nil {
@@ -75,6 +81,7 @@ gateway_url, pipeline_url, issuer_url, in_cluster_api_url, dex_grpc_addr, tls, u
 	f.StringVar(&listen, "listen", "127.0.0.1:0", "gateway listen address (port 0: a free port)")
 	f.StringVar(&readyFile, "ready-file", "", "also write the stack's description to this file once it is ready")
 	f.StringVar(&tier, "tier", "embedded", "where the stack runs: embedded (in-process stand-ins) or local (the real programs on loopback)")
+	f.StringVar(&kfp, "kfp", "", "on --tier local, the KFP API: stand-in, real (the real KFP API server with MariaDB and kube-apiserver) or real-no-mesh (without the Istio policy stand-in in-cluster); default $KFP_AUTHCHECK_LOCAL_KFP, else stand-in")
 	f.BoolVar(&kube, "kube", false, "on --tier local, also start etcd and kube-apiserver, which the KFP API stand-in authorizes against (kubeconfig in the description)")
 	return cmd
 }
