@@ -89,11 +89,9 @@ func (s *Stack) targetKube(t *target.Target) {
 	t.Kube, t.Kubeconfig = s.kube.client, s.Kube.Kubeconfig
 	t.Capabilities[target.CapKube] = true
 	t.Capabilities[CapKubeAPI] = true
-	// The M2M path is Kubeflow's Istio mesh (AuthorizationPolicy skipping ext-authz for a bearer, jwt_authn with
-	// the ServiceAccount issuer), which this tier's front does not put before the real oauth2-proxy yet
-	// (docs/fidelity.md): without it a ServiceAccount token meets oauth2-proxy, which is not the deployment the
-	// M2M checks judge. They are n/a here, never a fail.
-	if s.Profile.Gateway != nil && s.Profile.Gateway.Mesh != nil {
+	// The M2M path is Kubeflow's Istio mesh: where the front has its stand-in (meshgateway.go) the M2M checks run;
+	// without it a ServiceAccount token would meet oauth2-proxy, which is not the deployment they judge: n/a.
+	if s.Profile.Gateway != nil && s.Profile.Gateway.Mesh != nil && !s.meshed {
 		delete(t.Capabilities, target.CapM2M)
 	}
 }

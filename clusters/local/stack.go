@@ -103,6 +103,7 @@ type Stack struct {
 	redactor  *redact.Redactor
 	kube      *kubeWiring
 	kfp       *kfpBackend // the real KFP API server's front, nil with the stand-in
+	meshed    bool        // the Istio gateway stand-in is in front (meshgateway.go)
 }
 
 // Start brings the stack up. On any error, everything started so far is stopped and the error carries the end
@@ -234,7 +235,11 @@ func (s *Stack) startGateway(ctx context.Context, p *profile.Profile, kfp *kfpmo
 			return nil, err
 		}
 		u, _ := url.Parse(proxyURL)
-		mux.Handle("/", audienceByPath(p.Gateway, s.reverseProxy(u)))
+		viaProxy := audienceByPath(p.Gateway, s.reverseProxy(u))
+		if p.Gateway.Mesh != nil && s.kube != nil {
+			return s.meshFront(ctx, p, s.reverseProxy(dexURL), viaProxy, upstream)
+		}
+		mux.Handle("/", viaProxy)
 	default:
 		// No real program for this gateway (oidc-authservice) is built here: the embedded stand-in runs in
 		// front of the real Dex, so Dex's side of the flow (approval screen included) is still the real one.

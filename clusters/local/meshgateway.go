@@ -1,0 +1,60 @@
+package local
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kfp-authcheck/kfp-authcheck/clusters/embedded"
+	"github.com/kfp-authcheck/kfp-authcheck/mocks/istiogateway"
+	"github.com/kfp-authcheck/kfp-authcheck/profile"
+)
+
+// meshFront puts the Istio ingress gateway stand-in (mocks/istiogateway, the same as on the embedded tier) in
+// front of the real oauth2-proxy for a profile with a mesh (kubeflow 1.9+): a request with an Authorization
+// header skips oauth2-proxy and is judged by jwt_authn against Dex's keys and the real kube-apiserver's
+// (/openid/v1/jwks), its claims becoming kubeflow-userid; any other request goes through oauth2-proxy, which
+// here runs in reverse-proxy mode and sets the identity itself, where Kubeflow's runs as ext-authz and injects
+// the Dex ID token that jwt_authn then reads: the same identity reaches the KFP API either way.
+func (s *Stack) meshFront(ctx context.Context, p *profile.Profile, dex, viaProxy, upstream http.Handler) (http.Handler, error) {
+	if err := s.allowIssuerDiscovery(ctx); err != nil {
+		return nil, err
+	}
+	gw, err := istiogateway.New(embedded.MeshConfig(p.Gateway.Mesh, s.IssuerURL, s.Kube.URL+"/openid/v1/jwks",
+		s.Kube.HTTPClient(), time.Now))
+	if err != nil {
+		return nil, fmt.Errorf("istio gateway stand-in: %w", err)
+	}
+	// The VirtualServices: /dex/ to Dex, /oauth2/ to oauth2-proxy, everything else to the apps.
+	routes := http.NewServeMux()
+	routes.Handle("/dex/", dex)
+	routes.Handle(p.Gateway.ProxyPrefix+"/", viaProxy)
+	routes.Handle("/", upstream)
+	s.meshed = true
+	return gw.Handler(func(http.Handler) http.Handler { return viaProxy }, routes), nil
+}
+
+// allowIssuerDiscovery binds system:service-account-issuer-discovery to system:unauthenticated, as Kubeflow's
+// allow-unauthenticated-issuer-discovery does, so the gateway (istiod, through cluster-jwks-proxy in a cluster)
+// reads the ServiceAccount issuer's keys without a credential.
+func (s *Stack) allowIssuerDiscovery(ctx context.Context) error {
+	if s.kube == nil {
+		return fmt.Errorf("the mesh needs the tier's kube-apiserver")
+	}
+	crb := &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "allow-unauthenticated-issuer-discovery"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "system:service-account-issuer-discovery"},
+		Subjects:   []rbacv1.Subject{{APIGroup: "rbac.authorization.k8s.io", Kind: "Group", Name: "system:unauthenticated"}},
+	}
+	cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if _, err := s.kube.client.RbacV1().ClusterRoleBindings().Create(cctx, crb, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("kube-apiserver: %s: %w", crb.Name, err)
+	}
+	return nil
+}
