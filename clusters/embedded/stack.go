@@ -5,7 +5,6 @@
 package embedded
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
@@ -319,17 +318,9 @@ func (s *Stack) ldapServer(opts Options) error {
 	if s.LDAPURL != "" {
 		return nil
 	}
-	entries, err := ldapserver.ParseLDIF(bytes.NewReader(fixtures.DirectoryLDIF))
+	srv, err := ldapserver.StartLDIF(fixtures.DirectoryLDIF)
 	if err != nil {
-		return fmt.Errorf("fixture LDIF: %w", err)
-	}
-	dir, err := ldapserver.NewDirectory(entries)
-	if err != nil {
-		return fmt.Errorf("fixture LDIF: %w", err)
-	}
-	srv, err := ldapserver.Start("127.0.0.1:0", dir)
-	if err != nil {
-		return err
+		return fmt.Errorf("fixture directory: %w", err)
 	}
 	s.closers = append(s.closers, srv.Close)
 	s.LDAPURL = srv.URL()
@@ -501,25 +492,29 @@ func Upstream(kfp *kfpmock.Server) *http.ServeMux {
 }
 
 func (s *Stack) serve(lis net.Listener, h http.Handler, tlsConf *tls.Config) {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, TLSConfig: tlsConf,
-		ErrorLog: quietLog()}
+	s.closers = append(s.closers, Serve(lis, h, tlsConf))
+}
+
+// Serve serves h on lis (TLS when tlsConf is given; its errors are not logged: they surface as unreachable in
+// the checks) and returns the function that stops it, gracefully within 5 seconds, then hard. Both tiers' stacks
+// serve their listeners with it.
+func Serve(lis net.Listener, h http.Handler, tlsConf *tls.Config) func() error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, TLSConfig: tlsConf, ErrorLog: quietLog()}
 	go func() {
-		var err error
 		if tlsConf != nil {
-			err = srv.ServeTLS(lis, "", "")
+			_ = srv.ServeTLS(lis, "", "")
 		} else {
-			err = srv.Serve(lis)
+			_ = srv.Serve(lis)
 		}
-		_ = err // http.ErrServerClosed on Close; anything else surfaces as unreachable in the checks
 	}()
-	s.closers = append(s.closers, func() error {
+	return func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		if err := srv.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			return srv.Close()
 		}
 		return nil
-	})
+	}
 }
 
 // Close stops everything the stack started and removes its temporary files.

@@ -10,7 +10,6 @@
 package local
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -299,17 +298,9 @@ func (s *Stack) ldapServer(ctx context.Context, opts *Options) error {
 		progress(opts.Progress, "slapd on %s (fixtures/ldap/directory.ldif)", srv.URL)
 		return nil
 	}
-	entries, err := ldapserver.ParseLDIF(bytes.NewReader(fixtures.DirectoryLDIF))
+	srv, err := ldapserver.StartLDIF(fixtures.DirectoryLDIF)
 	if err != nil {
-		return fmt.Errorf("fixture LDIF: %w", err)
-	}
-	dir, err := ldapserver.NewDirectory(entries)
-	if err != nil {
-		return fmt.Errorf("fixture LDIF: %w", err)
-	}
-	srv, err := ldapserver.Start("127.0.0.1:0", dir)
-	if err != nil {
-		return err
+		return fmt.Errorf("fixture directory: %w", err)
 	}
 	s.closers = append(s.closers, srv.Close)
 	s.LDAPURL = srv.URL()
@@ -420,22 +411,7 @@ func (s *Stack) reverseProxy(to *url.URL) http.Handler {
 }
 
 func (s *Stack) serve(lis net.Listener, h http.Handler, tlsConf *tls.Config) {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, TLSConfig: tlsConf, ErrorLog: quietLog()}
-	go func() {
-		if tlsConf != nil {
-			_ = srv.ServeTLS(lis, "", "")
-		} else {
-			_ = srv.Serve(lis)
-		}
-	}()
-	s.closers = append(s.closers, func() error {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			return srv.Close()
-		}
-		return nil
-	})
+	s.closers = append(s.closers, embedded.Serve(lis, h, tlsConf))
 }
 
 // Close stops every program and server the stack started and removes its temporary directory.

@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 )
 
@@ -34,23 +33,9 @@ func (e *Entry) Get(name string) []string {
 // maxLDIFLine bounds one logical line, so a corrupt file gives an error rather than unbounded memory.
 const maxLDIFLine = 1 << 20
 
-// LoadLDIF reads an LDIF file of content records (RFC 2849): "dn:" first, "attr: value", "attr:: base64",
-// folded lines that continue with one space, comments, and a blank line between records. Change records
-// (changetype:) and URL values (attr:<) are refused: slapadd would take them differently.
-func LoadLDIF(path string) ([]Entry, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("ldif: %w", err)
-	}
-	defer f.Close()
-	entries, err := ParseLDIF(f)
-	if err != nil {
-		return nil, fmt.Errorf("ldif %s: %w", path, err)
-	}
-	return entries, nil
-}
-
-// ParseLDIF parses LDIF content records; see LoadLDIF.
+// ParseLDIF parses LDIF content records (RFC 2849): "dn:" first, "attr: value", "attr:: base64", folded lines
+// that continue with one space, comments, and a blank line between records. Change records (changetype:) and
+// URL values (attr:<) are refused: slapadd would take them differently.
 func ParseLDIF(r io.Reader) ([]Entry, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), maxLDIFLine)

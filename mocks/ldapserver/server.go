@@ -12,6 +12,7 @@ package ldapserver
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -58,15 +59,15 @@ func Start(addr string, dir *Directory) (*Server, error) {
 	return s, nil
 }
 
-// StartLDIF loads an LDIF file and serves it on 127.0.0.1:0.
-func StartLDIF(path string) (*Server, error) {
-	entries, err := LoadLDIF(path)
+// StartLDIF serves a directory given as LDIF (fixtures.DirectoryLDIF) on 127.0.0.1:0.
+func StartLDIF(ldif []byte) (*Server, error) {
+	entries, err := ParseLDIF(bytes.NewReader(ldif))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("LDIF: %w", err)
 	}
 	dir, err := NewDirectory(entries)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("LDIF: %w", err)
 	}
 	return Start("127.0.0.1:0", dir)
 }
