@@ -207,6 +207,7 @@ var perRequestCSRF = regexp.MustCompile(`_[A-Za-z0-9_-]{8}_csrf\b`)
 var (
 	loopbackPort = regexp.MustCompile(`127\.0\.0\.1:\d+`)
 	probeName    = regexp.MustCompile(`kfp-authcheck-probe-[A-Za-z0-9_-]+`)
+	fixtureName  = regexp.MustCompile(`kfp-authcheck-[0-9a-f]{8}-s\d+-`)
 )
 
 // normalise removes what differs on every run (random names, the ports the kernel picked) from an observation
@@ -214,6 +215,7 @@ var (
 func normalise(s string) string {
 	s = perRequestCSRF.ReplaceAllString(s, "_<state>_csrf")
 	s = loopbackPort.ReplaceAllString(s, "127.0.0.1:<port>")
+	s = fixtureName.ReplaceAllString(s, "kfp-authcheck-<run>-s<n>-")
 	return probeName.ReplaceAllString(s, "kfp-authcheck-probe-<random>")
 }
 

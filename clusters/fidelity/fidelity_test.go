@@ -55,3 +55,16 @@ func TestKnownDifferencesParse(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestNormaliseRunParts: what differs on every run (fixture names with the run ID, loopback ports, the CSRF
+// cookie's per-request part) is not a difference between the tiers; the rest of the text is.
+func TestNormaliseRunParts(t *testing.T) {
+	a := normalise("kfp-authcheck-17a39148-s13-ns2's token at 127.0.0.1:35549: 403; cookie _oauth2_proxy_kubeflow_AbC-12_x_csrf")
+	b := normalise("kfp-authcheck-24767903-s7-ns2's token at 127.0.0.1:41001: 403; cookie _oauth2_proxy_kubeflow_zz9-__Q1_csrf")
+	if a != b {
+		t.Errorf("run parts not normalised:\n%s\n%s", a, b)
+	}
+	if normalise("ns2's token: 403") == normalise("ns2's token: 200") {
+		t.Error("normalise hid a real difference")
+	}
+}
