@@ -19,6 +19,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -208,14 +209,20 @@ func (s *Stack) startRealKFP(ctx context.Context, p *profile.Profile, tools stri
 			"ML_PIPELINE_VISUALIZATIONSERVER_SERVICE_HOST=127.0.0.1", "ML_PIPELINE_VISUALIZATIONSERVER_SERVICE_PORT=8888",
 			"POD_NAMESPACE=" + kfpNamespace,
 		}
-		// healthz is served by the HTTP side alone: the API calls go through the gRPC port, so wait for both.
+		// healthz is served by the HTTP side alone: the API calls go through the gRPC port, so wait for both, and
+		// then for the HTTP side's own connection to it: the HTTP proxy starts before the RPC server, and its first
+		// dial fails into gRPC's reconnect backoff, during which every API call answers 503 "connection refused".
 		healthz := httpReady(&http.Client{Timeout: 2 * time.Second}, srv.URL+"/apis/v2beta1/healthz", nil)
 		grpcUp := tcpReady(srv.GRPCAddr)
+		viaHTTP := apiReachesRPC(&http.Client{Timeout: 2 * time.Second}, srv.URL, kfpNamespace)
 		return args, env, func(ctx context.Context) error {
 			if err := healthz(ctx); err != nil {
 				return err
 			}
-			return grpcUp(ctx)
+			if err := grpcUp(ctx); err != nil {
+				return err
+			}
+			return viaHTTP(ctx)
 		}, nil
 	}, deadline)
 	if err != nil {
@@ -347,4 +354,35 @@ func writeKFPFiles(dir, cfgDir string, cfg map[string]any) error {
 		return err
 	}
 	return atomicfile.Write(filepath.Join(dir, "samples.json"), []byte("[]\n"), 0o600)
+}
+
+// apiReachesRPC is ready once API calls through the HTTP side get answers from the RPC server: anything but 503
+// (gRPC Unavailable: the proxy's connection to the RPC port is down or in backoff). The proxy holds one
+// connection per service and version, so each service the checks call is asked. Without an identity the server
+// answers 401.
+func apiReachesRPC(client *http.Client, base, namespace string) func(context.Context) error {
+	var paths []string
+	for _, v := range []string{"v1beta1", "v2beta1"} {
+		for _, r := range []string{"experiments", "pipelines", "runs"} {
+			paths = append(paths, "/apis/"+v+"/"+r+"?namespace="+namespace)
+		}
+	}
+	return func(ctx context.Context) error {
+		for _, path := range paths {
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+path, nil)
+			if err != nil {
+				return err
+			}
+			resp, err := client.Do(req)
+			if err != nil {
+				return err
+			}
+			body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<10))
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusServiceUnavailable {
+				return fmt.Errorf("%s does not reach the RPC server yet: %d %s", path, resp.StatusCode, body)
+			}
+		}
+		return nil
+	}
 }
