@@ -192,3 +192,30 @@ func TestRBAC002FailsWhenKubeflowEditGrantsNoPipelines(t *testing.T) {
 		t.Fatalf("fixtures: %+v", fc)
 	}
 }
+
+// TestSA010FailsForANamespaceThatPredatesItsProfile: deployKF#186, a namespace the profile controller did not set
+// up: without default-editor's RoleBinding the runtime permissions are denied (K8S_RBAC, naming them); without
+// the ServiceAccount the check says so.
+func TestSA010FailsForANamespaceThatPredatesItsProfile(t *testing.T) {
+	env := brokenStack(t, "kubeflow", func(p *profile.Profile) {})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if r := runCheck(t, env, "SA-010"); r.Status != result.Pass {
+		t.Fatalf("SA-010 before the break: %s %s (%s)", r.Status, r.Reason, r.Message)
+	}
+	ns := env.Target.Users[0].Namespace
+	if err := env.Target.Kube.RbacV1().RoleBindings(ns).Delete(ctx, "default-editor", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	r := runCheck(t, env, "SA-010")
+	if r.Status != result.Fail || r.Reason != result.K8sRBAC || !strings.Contains(r.Message, "denied get pods, watch pods, patch pods") ||
+		!strings.Contains(r.Message, "deployKF#186") {
+		t.Fatalf("SA-010 without the RoleBinding: got %s %s (%s)", r.Status, r.Reason, r.Message)
+	}
+	if err := env.Target.Kube.CoreV1().ServiceAccounts(ns).Delete(ctx, "default-editor", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if r := runCheck(t, env, "SA-010"); r.Status != result.Fail || !strings.Contains(r.Message, "no ServiceAccount default-editor") {
+		t.Fatalf("SA-010 without the ServiceAccount: got %s %s (%s)", r.Status, r.Reason, r.Message)
+	}
+}

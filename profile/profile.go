@@ -228,6 +228,15 @@ type KFP struct {
 	// namespace too (the GHSA-v83x-544f-ph2r fix, pipelines PR#14348); false for every KFP release the built-in
 	// profiles model.
 	AuthorizePipelineReferences bool `json:"authorize_pipeline_references,omitempty"`
+	// PodDefault is the PodDefault that gives a profile namespace's pods KFP's token (SA-007): Kubeflow's
+	// access-ml-pipeline, deployKF's kubeflow-pipelines-api-token. Nil where the profile has none.
+	PodDefault *PodDefault `json:"pod_default,omitempty"`
+}
+
+// PodDefault names a PodDefault and the label (value "true") that selects it.
+type PodDefault struct {
+	Name  string `json:"name"`
+	Label string `json:"label"`
 }
 
 // Namespace is a Kubeflow Profile: a namespace, its owner and its contributors.

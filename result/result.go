@@ -97,6 +97,12 @@ const (
 	NoReadyPod Reason = "NO_READY_POD"
 	// PortForward: the Kubernetes API refused or broke the port-forward to the in-cluster API's pod.
 	PortForward Reason = "PORT_FORWARD"
+	// PodDefaultMissing: a profile namespace has no PodDefault that projects KFP's token (or the cluster has no
+	// PodDefault kind at all), so notebooks and Jobs get no credentials (SA-007).
+	PodDefaultMissing Reason = "PODDEFAULT_MISSING"
+	// PodDefaultNotApplied: the PodDefault exists and selects the pod, but the pod the API server admits lacks
+	// its volume, mount or env: the admission webhook did not run or did not mutate (SA-007).
+	PodDefaultNotApplied Reason = "PODDEFAULT_NOT_APPLIED"
 )
 
 // Exchange is one HTTP request and its answer, kept as evidence. Secrets are redacted before it is stored.

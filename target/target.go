@@ -34,6 +34,7 @@ const (
 	CapInCluster     = "in-cluster"     // the KFP API is reachable without the gateway (in_cluster_api_url)
 	CapM2M           = "m2m"            // the gateway accepts Kubernetes ServiceAccount tokens (Kubeflow 1.9+ kind/EKS overlays)
 	CapPods          = "pods"           // pods run (a kubelet): PodDefaults, pipeline runs (kind and live only)
+	CapAdmission     = "admission"      // a real kube-apiserver that runs the cluster's admission webhooks (PodDefaults) on a dry run
 	CapRuns          = "runs"           // the KFP API can create runs (it has its workflow engine): not the real server on the local tier
 )
 
@@ -292,6 +293,10 @@ func (t *Target) inferCapabilities() {
 	}
 	if t.Tier == TierKind || t.Tier == TierLive {
 		t.Capabilities[CapPods] = t.Kube != nil
+	}
+	if t.Tier == TierLive {
+		// A live cluster's API server runs its own admission chain: a dry run shows what its webhooks do.
+		t.Capabilities[CapAdmission] = t.Kube != nil
 	}
 }
 

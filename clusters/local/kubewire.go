@@ -19,6 +19,8 @@ import (
 type kubeWiring struct {
 	client kubernetes.Interface
 	agg    *aggregator
+	// admission: the PodDefault kind and webhook stand-in are registered (startPodDefaults).
+	admission bool
 }
 
 // startKubeAPI starts etcd and kube-apiserver, the ClusterRole aggregation stand-in, and for a multi-user
@@ -58,6 +60,10 @@ func (s *Stack) startKubeAPI(ctx context.Context, p *profile.Profile, tools stri
 		return fmt.Errorf("kube-apiserver: %w", err)
 	}
 	progress(opts.Progress, "kube-apiserver: %d Kubeflow Profile(s) applied as RBAC", len(p.KFP.Namespaces))
+	if err := s.startPodDefaults(ctx, client, p, opts.StartTimeout); err != nil {
+		return fmt.Errorf("kube-apiserver: %w", err)
+	}
+	s.kube.admission = true
 	return nil
 }
 
@@ -89,6 +95,9 @@ func (s *Stack) targetKube(t *target.Target) {
 	t.Kube, t.Kubeconfig = s.kube.client, s.Kube.Kubeconfig
 	t.Capabilities[target.CapKube] = true
 	t.Capabilities[CapKubeAPI] = true
+	if s.kube.admission {
+		t.Capabilities[target.CapAdmission] = true
+	}
 	// The M2M path is Kubeflow's Istio mesh: where the front has its stand-in (meshgateway.go) the M2M checks run;
 	// without it a ServiceAccount token would meet oauth2-proxy, which is not the deployment they judge: n/a.
 	if s.Profile.Gateway != nil && s.Profile.Gateway.Mesh != nil && !s.meshed {

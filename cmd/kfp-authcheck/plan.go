@@ -138,7 +138,10 @@ func liveFixtures(t *target.Target, f *target.File) []string {
 			"ISO-004 and ISO-006 also create KFP objects in those namespaces (an experiment, a private pipeline, a one-step "+
 			"busybox run, which is terminated and deleted again); the M2M checks send the tokens to the gateway; "+
 			"ClusterRoles the cluster lacks (kubeflow-edit and kin) are created once and removed at the end, existing ones are "+
-			"never changed; at the end (also after Ctrl-C) everything labelled with the run's ID is removed")
+			"never changed; at the end (also after Ctrl-C) everything labelled with the run's ID is removed; "+
+			"in the users' own profile namespaces SA-007 and SA-010 only read: SA-007 lists PodDefaults and creates three "+
+			"pods as server-side dry runs (the API server admits them and persists nothing), SA-010 sends "+
+			"SubjectAccessReviews")
 	} else {
 		out = append(out, "no Kubernetes object is created or changed (no kubeconfig: the SA, RBAC, M2M and ISO checks are n/a)")
 	}
