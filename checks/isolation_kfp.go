@@ -11,6 +11,7 @@ import (
 	"github.com/kfp-authcheck/kfp-authcheck/auth/satoken"
 	"github.com/kfp-authcheck/kfp-authcheck/fixtures"
 	"github.com/kfp-authcheck/kfp-authcheck/kfpapi"
+	kfpmock "github.com/kfp-authcheck/kfp-authcheck/mocks/kfpapi"
 	"github.com/kfp-authcheck/kfp-authcheck/result"
 	"github.com/kfp-authcheck/kfp-authcheck/target"
 )
@@ -23,6 +24,10 @@ func init() {
 		Title:      "ns-1's private pipelines are not listable or readable from ns-2, and a run in ns-2 cannot use ns-1's pipeline ID",
 		References: []string{"pipelines#8460", "pipelines#9074", "pipelines PR#14348", "pipelines PR#14352", "StatCan#1057"},
 		Run:        checkPrivatePipelines})
+	register(&Check{ID: "ISO-005", Family: "ISO", Severity: Must, Needs: runNeeds,
+		Title:      "a run that names a non-default serviceAccountName is refused unless allow-listed and the caller may use it",
+		References: []string{"pipelines PR#14181", "pipelines#14357"},
+		Run:        checkRunServiceAccount})
 	register(&Check{ID: "ISO-006", Family: "ISO", Severity: Must, Needs: runNeeds,
 		Title:      "get, terminate, retry and archive of another namespace's run give 403",
 		References: []string{"pipelines#9687", "dashboard#9"},
@@ -187,5 +192,62 @@ func checkForeignRunActions(ctx context.Context, env *Env) result.Result {
 			return expecting(failFromError("ns1 archiving its own run", ownErr), want, actual)
 		}
 		return expecting(pass("every action on ns1's run from ns2 is refused with 403 (KFAM add-contributor not checked: the target names no KFAM address)"), want, actual)
+	})
+}
+
+// runServiceAccount is the non-default ServiceAccount ISO-005 asks a run to use: one every Profile namespace
+// has, which the namespace's default-editor has no "use" permission on.
+const runServiceAccount = "default-viewer"
+
+// checkRunServiceAccount is ISO-005 at the API: ns1's default-editor creates a run in ns1 that names ns1's
+// default-viewer as its serviceAccountName. KFP before pipelines PR#14181 stores any name and has Argo run the
+// pods as that ServiceAccount (a confused deputy: the caller picks an identity it was never granted); with the
+// fix the name must be allow-listed and the caller must pass a SubjectAccessReview for "use". Refused (403, or
+// 400) passes; accepted and stored is the known gap of those releases (warn); accepted but replaced by the
+// default passes too. The bypass through an Argo manifest of a v1 pipeline (pipelines#14357) is not sent.
+func checkRunServiceAccount(ctx context.Context, env *Env) result.Result {
+	return withTenants(ctx, env, func(f *saFixture, c1, _ *kfpapi.Client) result.Result {
+		spec, err := fixtures.NoopPipelineSpec()
+		if err != nil {
+			return errorf(result.Internal, "%v", err)
+		}
+		exp, err := c1.CreateExperiment(ctx, f.ns1, "kfp-authcheck-"+randomHex(4))
+		if err != nil {
+			return errorf(reasonOf(err), "ns1's default-editor could not create an experiment: %v", err)
+		}
+		r, runErr := c1.CreateRun(ctx, kfpapi.RunRequest{DisplayName: "kfp-authcheck-" + randomHex(4), ExperimentID: exp.ID,
+			PipelineSpec: spec, ServiceAccount: runServiceAccount})
+		const want = "the run refused (403, or 400), or its serviceAccountName replaced by the namespace's default"
+		if runErr != nil {
+			if res, bad := transportTrouble("in-cluster API", runErr); bad {
+				return res
+			}
+			actual := fmt.Sprintf("create with serviceAccountName %s: %d", runServiceAccount, httpStatus(runErr))
+			if s := httpStatus(runErr); s == http.StatusForbidden || s == http.StatusBadRequest {
+				return expecting(pass("a run naming %s is refused with %d", runServiceAccount, s), want, actual)
+			}
+			return expecting(failFromError("creating the run", runErr), want, actual)
+		}
+		defer afterwards(func(ctx context.Context) error {
+			_ = c1.RunAction(ctx, r.ID, "terminate")
+			return c1.DeleteRun(ctx, r.ID)
+		})
+		got, err := c1.GetRun(ctx, r.ID)
+		if err != nil {
+			return errorf(reasonOf(err), "reading the run back: %v", err)
+		}
+		actual := fmt.Sprintf("create with serviceAccountName %s: 200; stored service_account %q", runServiceAccount, got.ServiceAccount)
+		if got.ServiceAccount == runServiceAccount {
+			// Legitimate where the caller may "use" the ServiceAccount (a fixed KFP with it allow-listed).
+			mayUse, _, err := kfpmock.KubeAuthorizer{Client: env.Target.Kube}.Authorize(ctx, "system:serviceaccount:"+f.ns1+":default-editor",
+				kfpmock.ResourceAttributes{Namespace: f.ns1, Verb: "use", Version: "v1", Resource: "serviceaccounts", Name: runServiceAccount})
+			if err == nil && mayUse {
+				return expecting(pass("a run naming %s was accepted; the caller may use that ServiceAccount", runServiceAccount), want, actual)
+			}
+			return expecting(warn(result.Unsecured, "a run naming ServiceAccount %s was accepted and stored: KFP before pipelines PR#14181 "+
+				"runs a run's pods as any ServiceAccount of the namespace the caller names, with no allow-list or \"use\" check; upgrade KFP",
+				runServiceAccount), want, actual)
+		}
+		return expecting(pass("the run was accepted, but the server stored %q, not the caller's %s", got.ServiceAccount, runServiceAccount), want, actual)
 	})
 }

@@ -219,3 +219,21 @@ func TestSA010FailsForANamespaceThatPredatesItsProfile(t *testing.T) {
 		t.Fatalf("SA-010 without the ServiceAccount: got %s %s (%s)", r.Status, r.Reason, r.Message)
 	}
 }
+
+// TestRunServiceAccountCheck: ISO-005 warns where KFP stores a caller-chosen serviceAccountName (the modelled
+// releases), and passes where the PR#14181 fix refuses it: not allow-listed, or allow-listed but the caller has
+// no "use" on it (kubeflow-edit grants none).
+func TestRunServiceAccountCheck(t *testing.T) {
+	before := brokenStack(t, "kubeflow", func(p *profile.Profile) {})
+	if r := runCheck(t, before, "ISO-005"); r.Status != result.Warn || r.Reason != result.Unsecured || !strings.Contains(r.Actual, `"default-viewer"`) {
+		t.Fatalf("before the fix: got %s %s: %s (%s)", r.Status, r.Reason, r.Message, r.Actual)
+	}
+	for name, allowed := range map[string][]string{"not allow-listed": nil, "allow-listed, no use permission": {"default-viewer"}} {
+		fixed := brokenStack(t, "kubeflow", func(p *profile.Profile) {
+			p.KFP.AuthorizeServiceAccounts, p.KFP.AllowedServiceAccounts = true, allowed
+		})
+		if r := runCheck(t, fixed, "ISO-005"); r.Status != result.Pass || !strings.Contains(r.Message, "refused with 403") {
+			t.Errorf("%s: got %s %s: %s (%s)", name, r.Status, r.Reason, r.Message, r.Actual)
+		}
+	}
+}

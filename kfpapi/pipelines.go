@@ -110,12 +110,16 @@ type RunRequest struct {
 	ExperimentID string
 	PipelineSpec map[string]any
 	PipelineID   string
+	// ServiceAccount is the run's serviceAccountName; empty for the namespace's default.
+	ServiceAccount string
 }
 
 type wireRun struct {
 	RunID       string `json:"run_id"`
 	DisplayName string `json:"display_name"`
 	State       string `json:"state"`
+	// ServiceAccount is the serviceAccountName the server stored for the run.
+	ServiceAccount string `json:"service_account"`
 }
 
 // CreateRun creates a run with v2beta1.
@@ -127,11 +131,14 @@ func (c *Client) CreateRun(ctx context.Context, req RunRequest) (*Run, error) {
 	if req.PipelineID != "" {
 		body["pipeline_version_reference"] = map[string]string{"pipeline_id": req.PipelineID}
 	}
+	if req.ServiceAccount != "" {
+		body["service_account"] = req.ServiceAccount
+	}
 	var w wireRun
 	if _, err := c.Do(ctx, "POST", "/apis/v2beta1/runs", body, &w); err != nil {
 		return nil, err
 	}
-	return &Run{ID: w.RunID, DisplayName: w.DisplayName, State: w.State}, nil
+	return &Run{ID: w.RunID, DisplayName: w.DisplayName, State: w.State, ServiceAccount: w.ServiceAccount}, nil
 }
 
 // GetRun reads one run with v2beta1.
@@ -140,7 +147,7 @@ func (c *Client) GetRun(ctx context.Context, id string) (*Run, error) {
 	if _, err := c.Do(ctx, "GET", "/apis/v2beta1/runs/"+url.PathEscape(id), nil, &w); err != nil {
 		return nil, err
 	}
-	return &Run{ID: w.RunID, DisplayName: w.DisplayName, State: w.State}, nil
+	return &Run{ID: w.RunID, DisplayName: w.DisplayName, State: w.State, ServiceAccount: w.ServiceAccount}, nil
 }
 
 // RunAction posts a run's custom method with v2beta1: "archive", "unarchive", "terminate" or "retry".

@@ -56,7 +56,7 @@ type Experiment struct {
 
 // Run is the part of a v2beta1 run the checks use. v2beta1 runs carry no namespace: Namespace is the one
 // the runs were listed in.
-type Run struct{ ID, DisplayName, Namespace, State string }
+type Run struct{ ID, DisplayName, Namespace, State, ServiceAccount string }
 
 // Summary is a one-line description for results: the API server's tag and whether it runs multi-user.
 func (h *Healthz) Summary() string {

@@ -228,6 +228,11 @@ type KFP struct {
 	// namespace too (the GHSA-v83x-544f-ph2r fix, pipelines PR#14348); false for every KFP release the built-in
 	// profiles model.
 	AuthorizePipelineReferences bool `json:"authorize_pipeline_references,omitempty"`
+	// AuthorizeServiceAccounts: a run's caller-chosen serviceAccountName must be in AllowedServiceAccounts and
+	// pass a SubjectAccessReview for "use" (pipelines PR#14181); false for every KFP release the built-in
+	// profiles model.
+	AuthorizeServiceAccounts bool     `json:"authorize_service_accounts,omitempty"`
+	AllowedServiceAccounts   []string `json:"allowed_service_accounts,omitempty"`
 	// PodDefault is the PodDefault that gives a profile namespace's pods KFP's token (SA-007): Kubeflow's
 	// access-ml-pipeline, deployKF's kubeflow-pipelines-api-token. Nil where the profile has none.
 	PodDefault *PodDefault `json:"pod_default,omitempty"`

@@ -130,6 +130,8 @@ func Start(ctx context.Context, p *profile.Profile, opts Options) (s *Stack, err
 		Now:          s.Clock.Now,
 
 		AuthorizePipelineReferences: p.KFP.AuthorizePipelineReferences,
+		AuthorizeServiceAccounts:    p.KFP.AuthorizeServiceAccounts,
+		AllowedServiceAccounts:      p.KFP.AllowedServiceAccounts,
 	}
 	if p.MultiUser {
 		if err := s.startKube(ctx, p, opts.Dir); err != nil {

@@ -175,6 +175,7 @@ func Start(ctx context.Context, p *profile.Profile, opts Options) (s *Stack, err
 		MultiUser: p.MultiUser, UserIDHeader: p.KFP.UserIDHeader, UserIDPrefix: p.KFP.UserIDPrefix,
 		ErrorFormat: p.KFP.ErrorFormat, Authorizer: authz, TokenReviewer: reviewer,
 		TagName: p.KFP.Version, CommitSHA: "local", AuthorizePipelineReferences: p.KFP.AuthorizePipelineReferences,
+		AuthorizeServiceAccounts: p.KFP.AuthorizeServiceAccounts, AllowedServiceAccounts: p.KFP.AllowedServiceAccounts,
 	})
 	if err != nil {
 		gwLis.Close()

@@ -135,8 +135,9 @@ func liveFixtures(t *target.Target, f *target.File) []string {
 		out = append(out, "kubeconfig/context: given: the SA, RBAC and ISO checks create their own Profile namespaces, "+
 			"ServiceAccounts and RoleBindings (named kfp-authcheck-<run id>-*, labelled "+fixtures.RunLabel+"=<run id>), "+
 			"mint ServiceAccount tokens through TokenRequest, and delete every object they created when each check ends; "+
-			"ISO-004 and ISO-006 also create KFP objects in those namespaces (an experiment, a private pipeline, a one-step "+
-			"busybox run, which is terminated and deleted again); the M2M checks send the tokens to the gateway; "+
+			"ISO-004, ISO-005 and ISO-006 also create KFP objects in those namespaces (an experiment, a private pipeline, a one-step "+
+			"busybox run, which is terminated and deleted again; ISO-005's run names the namespace's default-viewer as its "+
+			"serviceAccountName); the M2M checks send the tokens to the gateway; "+
 			"ClusterRoles the cluster lacks (kubeflow-edit and kin) are created once and removed at the end, existing ones are "+
 			"never changed; at the end (also after Ctrl-C) everything labelled with the run's ID is removed; "+
 			"in the users' own profile namespaces SA-007 and SA-010 only read: SA-007 lists PodDefaults and creates three "+

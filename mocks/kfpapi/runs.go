@@ -14,6 +14,7 @@ type runV2 struct {
 	State        string `json:"state,omitempty"`
 	// PipelineVersionReference names the stored pipeline version the run was created from.
 	PipelineVersionReference *pipelineVersionRefV2 `json:"pipeline_version_reference,omitempty"`
+	ServiceAccount           string                `json:"service_account,omitempty"`
 }
 
 type listRunsV2 struct {

@@ -1,12 +1,14 @@
 package kfpapi
 
 import (
+	"fmt"
 	"net/http"
 )
 
 // createRunV2In is the part of v2beta1 Run a CreateRun request carries that the stand-in reads.
 type createRunV2In struct {
 	DisplayName              string         `json:"display_name"`
+	ServiceAccount           string         `json:"service_account"`
 	ExperimentID             string         `json:"experiment_id"`
 	PipelineSpec             map[string]any `json:"pipeline_spec"`
 	PipelineVersionReference *struct {
@@ -22,7 +24,7 @@ type pipelineVersionRefV2 struct {
 
 func toRunV2(x run) runV2 {
 	out := runV2{ExperimentID: x.ExperimentID, RunID: x.ID, DisplayName: x.Name, StorageState: x.storageState(),
-		CreatedAt: formatTime(x.CreatedAt), State: x.State}
+		CreatedAt: formatTime(x.CreatedAt), State: x.State, ServiceAccount: x.ServiceAccount}
 	if x.PipelineID != "" {
 		out.PipelineVersionReference = &pipelineVersionRefV2{PipelineID: x.PipelineID, PipelineVersionID: x.PipelineVersionID}
 	}
@@ -101,8 +103,11 @@ func (s *Server) createRun(r *http.Request, in createRunV2In) (run, *userError) 
 				wrapf("Failed to create a run due to authorization error. Check if you have write permissions to namespace %s", namespace)
 		}
 	}
+	if uerr := s.authorizeServiceAccount(r, in.ServiceAccount, namespace); uerr != nil {
+		return run{}, uerr
+	}
 	x := run{ID: newUUID(), Name: in.DisplayName, Namespace: s.replaceNamespace(namespace), ExperimentID: in.ExperimentID,
-		State: "PENDING", CreatedAt: s.cfg.Now().Unix()}
+		State: "PENDING", CreatedAt: s.cfg.Now().Unix(), ServiceAccount: in.ServiceAccount}
 	switch ref := in.PipelineVersionReference; {
 	case ref != nil && ref.PipelineID != "":
 		if uerr := s.resolvePipelineReference(r, &x, ref.PipelineID, ref.PipelineVersionID, namespace); uerr != nil {
@@ -220,3 +225,27 @@ func (s *Server) runAction(w http.ResponseWriter, r *http.Request, id, verb, wha
 }
 
 func (s *Server) runByID(id string) (run, bool) { return lookup(s, s.runs, id) }
+
+// authorizeServiceAccount is the confused-deputy fix of pipelines PR#14181, where Config.AuthorizeServiceAccounts
+// turns it on: a caller-chosen serviceAccountName other than the namespace's default must be on the allow-list
+// (ALLOWEDSERVICEACCOUNTS) and the caller must pass a SubjectAccessReview for "use" on that ServiceAccount. KFP
+// releases before it, which the built-in profiles model, store any name and run the pods as it. The modelled
+// refusals are 403 with the stand-in's own wording: the fixed server's exact messages are not recorded.
+func (s *Server) authorizeServiceAccount(r *http.Request, sa, namespace string) *userError {
+	if !s.cfg.AuthorizeServiceAccounts || !s.cfg.MultiUser || sa == "" || sa == DefaultRunServiceAccount {
+		return nil
+	}
+	allowed := false
+	for _, a := range s.cfg.AllowedServiceAccounts {
+		allowed = allowed || a == sa
+	}
+	if !allowed {
+		return newPermissionDeniedError(fmt.Sprintf("service account %s is not in the allowed service accounts", sa)).
+			wrap("Failed to create a run due to authorization error on the service account")
+	}
+	attrs := ResourceAttributes{Namespace: namespace, Verb: "use", Version: "v1", Resource: "serviceaccounts", Name: sa}
+	if uerr := s.isAuthorized(r, attrs); uerr != nil {
+		return uerr.wrap("Failed to create a run due to authorization error on the service account")
+	}
+	return nil
+}

@@ -37,7 +37,14 @@ type Config struct {
 	// that it belongs to the run's namespace (the GHSA-v83x-544f-ph2r fix, pipelines PR#14348); KFP releases
 	// before it, which the built-in profiles model, do not.
 	AuthorizePipelineReferences bool
+	// AuthorizeServiceAccounts refuses a run's caller-chosen serviceAccountName unless it is in
+	// AllowedServiceAccounts and the caller may "use" it (pipelines PR#14181); off for the modelled releases.
+	AuthorizeServiceAccounts bool
+	AllowedServiceAccounts   []string
 }
+
+// DefaultRunServiceAccount is the ServiceAccount a multi-user run's pods use when the run names none.
+const DefaultRunServiceAccount = "default-editor"
 
 // Server is the stand-in: an in-memory store behind the API and UI handlers. It is safe for concurrent use.
 type Server struct {

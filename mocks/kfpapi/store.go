@@ -22,6 +22,8 @@ type run struct {
 	CreatedAt                                int64
 	Archived                                 bool
 	PipelineID, PipelineVersionID            string
+	// ServiceAccount is the run's caller-chosen serviceAccountName ("" for the namespace's default).
+	ServiceAccount string
 }
 
 // newUUID returns a random (version 4) UUID, as the server's uuid.NewRandom.
