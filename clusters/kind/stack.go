@@ -9,6 +9,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/kfp-authcheck/kfp-authcheck/clusters/embedded"
 	"github.com/kfp-authcheck/kfp-authcheck/internal/redact"
 	"github.com/kfp-authcheck/kfp-authcheck/profile"
 	"github.com/kfp-authcheck/kfp-authcheck/target"
@@ -63,6 +64,16 @@ func Start(ctx context.Context, p *profile.Profile, opts StackOptions) (*Stack, 
 		return nil, fmt.Errorf("kind: a client for %s: %w", name, err)
 	}
 	s.kube.Kube, s.kube.Kubeconfig = kube, c.Kubeconfig
+	if p.MultiUser {
+		// The profile's Kubeflow Profiles as RBAC, with the same fixtures as the other tiers, so the checks that
+		// look at the users' own namespaces (SA-010) find them; kind's controller-manager aggregates the roles.
+		actx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+		defer cancel()
+		if err := embedded.ApplyProfileRBAC(actx, kube, p); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("kind: the profile's RBAC in %s: %w", name, err)
+		}
+	}
 	return s, nil
 }
 
@@ -77,6 +88,10 @@ func (s *Stack) Target() *target.Target {
 	}
 	if s.Profile.MultiUser {
 		t.Capabilities[target.CapMultiUser] = true
+	}
+	// The users' namespaces only: nobody logs in while Dex and the gateway are not deployed into the cluster.
+	for _, u := range s.Profile.Users {
+		t.Users = append(t.Users, target.User{Email: u.Email, Username: u.Username, Connector: u.Connector, Namespace: u.Namespace})
 	}
 	return t
 }
