@@ -66,6 +66,33 @@ func afterwards(fn func(ctx context.Context) error) {
 	_ = fn(ctx)
 }
 
+// ns1Run creates a one-step run in ns1 as ns1's default-editor, naming serviceAccount ("" for the namespace's
+// default). A failed setup (the pipeline spec, the experiment) comes back as a result; the create's own error as
+// err.
+func ns1Run(ctx context.Context, f *saFixture, c1 *kfpapi.Client, serviceAccount string) (*kfpapi.Run, *result.Result, error) {
+	spec, err := fixtures.NoopPipelineSpec()
+	if err != nil {
+		r := errorf(result.Internal, "%v", err)
+		return nil, &r, nil
+	}
+	exp, err := c1.CreateExperiment(ctx, f.ns1, "kfp-authcheck-"+randomHex(4))
+	if err != nil {
+		r := errorf(reasonOf(err), "ns1's default-editor could not create an experiment: %v", err)
+		return nil, &r, nil
+	}
+	run, err := c1.CreateRun(ctx, kfpapi.RunRequest{DisplayName: "kfp-authcheck-" + randomHex(4), ExperimentID: exp.ID,
+		PipelineSpec: spec, ServiceAccount: serviceAccount})
+	return run, nil, err
+}
+
+// removeRun terminates and deletes a run, with its own deadline.
+func removeRun(c *kfpapi.Client, id string) {
+	afterwards(func(ctx context.Context) error {
+		_ = c.RunAction(ctx, id, "terminate")
+		return c.DeleteRun(ctx, id)
+	})
+}
+
 // refusedWith403 reports a step that must be refused: "" when it got 403, else what it got.
 func refusedWith403(what string, err error) string {
 	switch s := httpStatus(err); {
@@ -149,22 +176,14 @@ func checkPrivatePipelines(ctx context.Context, env *Env) result.Result {
 // authorization, not a missing run. KFAM's add-contributor is not checked: the target names no KFAM address.
 func checkForeignRunActions(ctx context.Context, env *Env) result.Result {
 	return withTenants(ctx, env, func(f *saFixture, c1, c2 *kfpapi.Client) result.Result {
-		spec, err := fixtures.NoopPipelineSpec()
-		if err != nil {
-			return errorf(result.Internal, "%v", err)
+		r, setup, err := ns1Run(ctx, f, c1, "")
+		if setup != nil {
+			return *setup
 		}
-		exp, err := c1.CreateExperiment(ctx, f.ns1, "kfp-authcheck-"+randomHex(4))
-		if err != nil {
-			return errorf(reasonOf(err), "ns1's default-editor could not create an experiment: %v", err)
-		}
-		r, err := c1.CreateRun(ctx, kfpapi.RunRequest{DisplayName: "kfp-authcheck-" + randomHex(4), ExperimentID: exp.ID, PipelineSpec: spec})
 		if err != nil {
 			return errorf(reasonOf(err), "ns1's default-editor could not create a run: %v", err)
 		}
-		defer afterwards(func(ctx context.Context) error {
-			_ = c1.RunAction(ctx, r.ID, "terminate")
-			return c1.DeleteRun(ctx, r.ID)
-		})
+		defer removeRun(c1, r.ID)
 		_, getErr := c2.GetRun(ctx, r.ID)
 		errs := map[string]error{"get": getErr}
 		seen := []string{fmt.Sprintf("get %d", httpStatus(getErr))}
@@ -207,16 +226,10 @@ const runServiceAccount = "default-viewer"
 // default passes too. The bypass through an Argo manifest of a v1 pipeline (pipelines#14357) is not sent.
 func checkRunServiceAccount(ctx context.Context, env *Env) result.Result {
 	return withTenants(ctx, env, func(f *saFixture, c1, _ *kfpapi.Client) result.Result {
-		spec, err := fixtures.NoopPipelineSpec()
-		if err != nil {
-			return errorf(result.Internal, "%v", err)
+		r, setup, runErr := ns1Run(ctx, f, c1, runServiceAccount)
+		if setup != nil {
+			return *setup
 		}
-		exp, err := c1.CreateExperiment(ctx, f.ns1, "kfp-authcheck-"+randomHex(4))
-		if err != nil {
-			return errorf(reasonOf(err), "ns1's default-editor could not create an experiment: %v", err)
-		}
-		r, runErr := c1.CreateRun(ctx, kfpapi.RunRequest{DisplayName: "kfp-authcheck-" + randomHex(4), ExperimentID: exp.ID,
-			PipelineSpec: spec, ServiceAccount: runServiceAccount})
 		const want = "the run refused (403, or 400), or its serviceAccountName replaced by the namespace's default"
 		if runErr != nil {
 			if res, bad := transportTrouble("in-cluster API", runErr); bad {
@@ -228,10 +241,7 @@ func checkRunServiceAccount(ctx context.Context, env *Env) result.Result {
 			}
 			return expecting(failFromError("creating the run", runErr), want, actual)
 		}
-		defer afterwards(func(ctx context.Context) error {
-			_ = c1.RunAction(ctx, r.ID, "terminate")
-			return c1.DeleteRun(ctx, r.ID)
-		})
+		defer removeRun(c1, r.ID)
 		got, err := c1.GetRun(ctx, r.ID)
 		if err != nil {
 			return errorf(reasonOf(err), "reading the run back: %v", err)
