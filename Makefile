@@ -55,7 +55,7 @@ tools: ## build the real programs of the local tier into bin/tools (skips what i
 e2e-local: tools build ## the suites, run and fidelity against the real programs on loopback
 	GO=$(GO) bash tools/e2e-local.sh
 
-e2e-kind: build ## a kind cluster per profile (needs a Docker engine; without one it says so and exits 2)
+e2e-kind: build image ## a kind cluster per profile with the KFP stand-in and the probe from the image (needs a Docker engine; without one it says so and exits 2)
 	bash tools/e2e-kind.sh
 
 image: ## the probe's container image as a tarball, built without Docker (bin/kfp-authcheck-image.tar); prints its digest

@@ -38,6 +38,9 @@ type Options struct {
 	Progress io.Writer
 	// Keep leaves a kind cluster running after the run.
 	Keep bool
+	// KindImage is the project's image tarball the kind tier loads and runs the KFP API stand-in and the probe
+	// from; empty: no KFP API in the kind cluster.
+	KindImage string
 	// KFP is the local tier's KFP API: local.KFPStandIn, local.KFPReal (the real KFP API server, with
 	// kube-apiserver) or local.KFPRealNoMesh; "" takes $KFP_AUTHCHECK_LOCAL_KFP, else the stand-in. The embedded tier has the stand-in only.
 	KFP string
@@ -77,7 +80,7 @@ func Start(ctx context.Context, tier string, p *profile.Profile, opts Options) (
 		}
 		return started(local.Start(ctx, p, local.Options{Kube: opts.Kube, KFP: kfp, Progress: opts.Progress}))
 	case target.TierKind:
-		return started(kind.Start(ctx, p, kind.StackOptions{Keep: opts.Keep, Progress: opts.Progress}))
+		return started(kind.Start(ctx, p, kind.StackOptions{Keep: opts.Keep, Progress: opts.Progress, Image: opts.KindImage}))
 	}
 	return nil, CheckTier(tier)
 }

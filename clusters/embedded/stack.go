@@ -120,19 +120,8 @@ func Start(ctx context.Context, p *profile.Profile, opts Options) (s *Stack, err
 	s.PipelineURL = s.GatewayURL + "/pipeline"
 	s.IssuerURL = s.GatewayURL + "/dex"
 
-	kfpCfg := kfpmock.Config{
-		MultiUser:    p.MultiUser,
-		UserIDHeader: p.KFP.UserIDHeader,
-		UserIDPrefix: p.KFP.UserIDPrefix,
-		ErrorFormat:  p.KFP.ErrorFormat,
-		TagName:      p.KFP.Version,
-		CommitSHA:    "embedded",
-		Now:          s.Clock.Now,
-
-		AuthorizePipelineReferences: p.KFP.AuthorizePipelineReferences,
-		AuthorizeServiceAccounts:    p.KFP.AuthorizeServiceAccounts,
-		AllowedServiceAccounts:      p.KFP.AllowedServiceAccounts,
-	}
+	kfpCfg := KFPStandInConfig(p, "embedded")
+	kfpCfg.Now = s.Clock.Now
 	if p.MultiUser {
 		if err := s.startKube(ctx, p, opts.Dir); err != nil {
 			gwLis.Close()
@@ -462,6 +451,37 @@ func (s *Stack) serveInCluster(kfp *kfpmock.Server) error {
 // the gateway is refused (kubeflow#6702).
 func InClusterHandler(p *profile.Profile, kfp *kfpmock.Server) http.Handler {
 	return IstioPolicyStandIn(p, kfp.APIHandler())
+}
+
+// KFPStandInConfig is the KFP API stand-in's configuration for profile p (who it trusts, how it answers, which
+// fixes of later KFP releases it has), reporting commit as its commit_sha; the caller adds how it authenticates
+// and authorizes.
+func KFPStandInConfig(p *profile.Profile, commit string) kfpmock.Config {
+	return kfpmock.Config{
+		MultiUser: p.MultiUser, UserIDHeader: p.KFP.UserIDHeader, UserIDPrefix: p.KFP.UserIDPrefix,
+		ErrorFormat: p.KFP.ErrorFormat, TagName: p.KFP.Version, CommitSHA: commit,
+		AuthorizePipelineReferences: p.KFP.AuthorizePipelineReferences,
+		AuthorizeServiceAccounts:    p.KFP.AuthorizeServiceAccounts,
+		AllowedServiceAccounts:      p.KFP.AllowedServiceAccounts,
+	}
+}
+
+// InClusterKFP is the KFP API stand-in of profile p as ml-pipeline answers in a cluster whose API kube is: bearer
+// tokens through TokenReviews, every request through SubjectAccessReviews (multi-user profiles), behind the Istio
+// policy stand-in unless noMesh. `kfp-authcheck kfp-standin` serves it; the kind tier runs that in a pod.
+func InClusterKFP(p *profile.Profile, kube kubernetes.Interface, noMesh bool, commit string) (http.Handler, error) {
+	cfg := KFPStandInConfig(p, commit)
+	if p.MultiUser {
+		cfg.Authorizer, cfg.TokenReviewer = kfpmock.KubeAuthorizer{Client: kube}, kfpmock.KubeTokenReviewer{Client: kube}
+	}
+	kfp, err := kfpmock.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if noMesh {
+		return kfp.APIHandler(), nil
+	}
+	return InClusterHandler(p, kfp), nil
 }
 
 // IstioPolicyStandIn stands in for Kubeflow 1.9's Istio AuthorizationPolicy on ml-pipeline in front of api (the

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/kfp-authcheck/kfp-authcheck/clusters/embedded"
+	"github.com/kfp-authcheck/kfp-authcheck/forward"
+	"github.com/kfp-authcheck/kfp-authcheck/internal/image"
 	"github.com/kfp-authcheck/kfp-authcheck/internal/redact"
 	"github.com/kfp-authcheck/kfp-authcheck/profile"
 	"github.com/kfp-authcheck/kfp-authcheck/target"
@@ -21,17 +23,27 @@ type StackOptions struct {
 	Keep bool
 	// Progress gets kind's lines and the harness's own.
 	Progress io.Writer
+	// Image is the project's image tarball (`make image`): loaded into the nodes, it runs the KFP API stand-in
+	// as ml-pipeline.kubeflow:8888 and the probe. Empty: no KFP API in the cluster.
+	Image string
 }
 
-// Stack is a kind cluster made for one profile. Today it holds the Kubernetes side only (RBAC, TokenRequest,
-// TokenReview, SubjectAccessReview, kubelets): the profile's Dex, gateway and KFP API are not deployed into it
-// yet, so the checks that need them are n/a with that reason, never failed.
+// deployTimeout bounds the KFP API stand-in's Deployment becoming available (the image is already in the nodes).
+const deployTimeout = 3 * time.Minute
+
+// Stack is a kind cluster made for one profile: the Kubernetes side (RBAC, TokenRequest, TokenReview,
+// SubjectAccessReview, kubelets), the profile's Profiles as RBAC, and with StackOptions.Image the project's KFP API
+// stand-in as ml-pipeline.kubeflow:8888 (reached from here through a port-forward) and the probe's image. The
+// profile's Dex and gateway are not deployed into it yet, so the checks that need them are n/a with that reason.
 type Stack struct {
 	Profile *profile.Profile
 	Cluster *Cluster
 	dir     string
 	opts    StackOptions
 	kube    target.Target
+	// imageRef is the loaded image's reference and kfp the port-forward to ml-pipeline; both unset without Image.
+	imageRef string
+	kfp      *forward.Forward
 }
 
 // Start checks for a Docker engine first (ErrNoDocker, within 10 seconds), then makes a run-unique cluster.
@@ -74,7 +86,47 @@ func Start(ctx context.Context, p *profile.Profile, opts StackOptions) (*Stack, 
 			return nil, fmt.Errorf("kind: the profile's RBAC in %s: %w", name, err)
 		}
 	}
+	if opts.Image != "" {
+		if err := s.deployKFP(ctx); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
 	return s, nil
+}
+
+// deployKFP loads the project's image into the nodes, deploys the KFP API stand-in from it and forwards a
+// local port to it.
+func (s *Stack) deployKFP(ctx context.Context) error {
+	ref, err := image.RefOf(s.opts.Image)
+	if err != nil {
+		return fmt.Errorf("kind: %w (make image builds it)", err)
+	}
+	s.progress("kind: loading %s into the nodes of %s", ref, s.Cluster.Name)
+	if err := s.Cluster.LoadImage(s.opts.Image); err != nil {
+		return err
+	}
+	s.progress("kind: deploying the KFP API stand-in (%s) as %s", s.Profile.Name, KFPInClusterURL)
+	if err := DeployKFPStandIn(ctx, s.kube.Kube, ref, s.Profile.Name, deployTimeout); err != nil {
+		return err
+	}
+	rc, err := target.KubeRESTConfig(s.Cluster.Kubeconfig, "", 30*time.Second)
+	if err != nil {
+		return err
+	}
+	f, err := forward.Start(ctx, rc, s.kube.Kube, forward.Service{Namespace: KFPNamespace, Name: KFPService, Port: KFPPort}, 30*time.Second)
+	if err != nil {
+		return fmt.Errorf("kind: %w", err)
+	}
+	s.imageRef, s.kfp = ref, f
+	s.progress("kind: %s forwarded to %s", KFPInClusterURL, f.URL)
+	return nil
+}
+
+func (s *Stack) progress(format string, args ...any) {
+	if s.opts.Progress != nil {
+		fmt.Fprintf(s.opts.Progress, format+"\n", args...)
+	}
 }
 
 // Target offers the cluster (capabilities kube and pods) and the profile's multi-user expectation; nothing the
@@ -88,6 +140,12 @@ func (s *Stack) Target() *target.Target {
 	}
 	if s.Profile.MultiUser {
 		t.Capabilities[target.CapMultiUser] = true
+	}
+	if s.kfp != nil {
+		// The stand-in keeps runs; the probe runs from the loaded image against the in-cluster address.
+		t.InClusterAPIURL = s.kfp.URL
+		t.Capabilities[target.CapInCluster], t.Capabilities[target.CapRuns] = true, true
+		t.ProbeImage, t.ProbeAPIURL = s.imageRef, KFPInClusterURL
 	}
 	// The users' namespaces only: nobody logs in while Dex and the gateway are not deployed into the cluster.
 	for _, u := range s.Profile.Users {
@@ -103,6 +161,10 @@ func (s *Stack) Description() *target.File {
 
 // Close deletes the cluster, unless asked to keep it.
 func (s *Stack) Close() error {
+	if s.kfp != nil {
+		_ = s.kfp.Close()
+		s.kfp = nil
+	}
 	if s.opts.Keep {
 		if s.opts.Progress != nil {
 			fmt.Fprintf(s.opts.Progress, "kind: kept cluster %s (kubeconfig %s); remove it with: kind delete cluster --name %s\n",

@@ -171,12 +171,9 @@ func Start(ctx context.Context, p *profile.Profile, opts Options) (s *Stack, err
 		}
 	}
 	authz, reviewer := st.kfpAuth(p)
-	kfp, err := kfpmock.New(kfpmock.Config{
-		MultiUser: p.MultiUser, UserIDHeader: p.KFP.UserIDHeader, UserIDPrefix: p.KFP.UserIDPrefix,
-		ErrorFormat: p.KFP.ErrorFormat, Authorizer: authz, TokenReviewer: reviewer,
-		TagName: p.KFP.Version, CommitSHA: "local", AuthorizePipelineReferences: p.KFP.AuthorizePipelineReferences,
-		AuthorizeServiceAccounts: p.KFP.AuthorizeServiceAccounts, AllowedServiceAccounts: p.KFP.AllowedServiceAccounts,
-	})
+	kfpCfg := embedded.KFPStandInConfig(p, "local")
+	kfpCfg.Authorizer, kfpCfg.TokenReviewer = authz, reviewer
+	kfp, err := kfpmock.New(kfpCfg)
 	if err != nil {
 		gwLis.Close()
 		return nil, fmt.Errorf("kfp api stand-in: %w", err)

@@ -14,6 +14,7 @@ import (
 	"github.com/kfp-authcheck/kfp-authcheck/fixtures"
 	"github.com/kfp-authcheck/kfp-authcheck/profile"
 	"github.com/kfp-authcheck/kfp-authcheck/result"
+	"github.com/kfp-authcheck/kfp-authcheck/target"
 )
 
 // TestProbeWithAMintedToken runs the in-cluster probe the way a Job would, outside a pod: a token minted through
@@ -21,18 +22,9 @@ import (
 // passes in its own namespace, fails with K8S_RBAC in another, and with NO_CREDENTIALS without the file; the
 // token never reaches the output.
 func TestProbeWithAMintedToken(t *testing.T) {
-	p, err := profile.Get("kubeflow")
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, tg := kubeflowStack(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	s, err := embedded.Start(ctx, p, embedded.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	tg := s.Target()
 	if tg.Kube == nil || len(p.KFP.Namespaces) == 0 {
 		t.Fatalf("the kubeflow stack has no Kubernetes stand-in or no profile namespace")
 	}
@@ -61,7 +53,7 @@ func TestProbeWithAMintedToken(t *testing.T) {
 		{"another namespace", other, tokenFile, exitUnexpected, result.Fail, result.K8sRBAC},
 		{"no token file", own, filepath.Join(t.TempDir(), "absent"), exitUnexpected, result.Fail, result.NoCredentials},
 	} {
-		code, stdout, stderr := runCLI(t, "probe", "--api-url", s.InClusterAPIURL, "--namespace", c.ns, "--token-path", c.tokenPath)
+		code, stdout, stderr := runCLI(t, "probe", "--api-url", tg.InClusterAPIURL, "--namespace", c.ns, "--token-path", c.tokenPath)
 		if strings.Contains(stdout+stderr, m.Token) {
 			t.Errorf("%s: the token reached the output", c.name)
 		}
@@ -75,8 +67,25 @@ func TestProbeWithAMintedToken(t *testing.T) {
 			t.Errorf("%s: exit %d, results %+v; want exit %d, SA-001 %s %s", c.name, code, run.Results, c.code, c.status, c.reason)
 		}
 	}
-	if code, _, stderr := runCLI(t, "probe", "--api-url", s.InClusterAPIURL); code != exitUsage || !strings.Contains(stderr, "--namespace") {
+	if code, _, stderr := runCLI(t, "probe", "--api-url", tg.InClusterAPIURL); code != exitUsage || !strings.Contains(stderr, "--namespace") {
 		// Outside a pod there is no namespace file: a usage error that says which flag to give.
 		t.Errorf("probe outside a pod without --namespace: exit %d, %s", code, stderr)
 	}
+}
+
+// kubeflowStack starts the embedded kubeflow stack (with its Kubernetes stand-in) for one test.
+func kubeflowStack(t *testing.T) (*profile.Profile, *target.Target) {
+	t.Helper()
+	p, err := profile.Get("kubeflow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	s, err := embedded.Start(ctx, p, embedded.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return p, s.Target()
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/kfp-authcheck/kfp-authcheck/clusters/local"
 	"github.com/kfp-authcheck/kfp-authcheck/deviation"
 	"github.com/kfp-authcheck/kfp-authcheck/forward"
+	"github.com/kfp-authcheck/kfp-authcheck/internal/image"
 	"github.com/kfp-authcheck/kfp-authcheck/profile"
 	"github.com/kfp-authcheck/kfp-authcheck/report"
 	"github.com/kfp-authcheck/kfp-authcheck/result"
@@ -48,6 +49,7 @@ type runConfig struct {
 	Progress         string `json:"progress"`
 	DryRun           bool   `json:"dry_run,omitempty"`
 	Keep             bool   `json:"keep,omitempty"`
+	KindImage        string `json:"kind_image,omitempty"`
 	Archive          string `json:"archive,omitempty"`
 	// Sources says where profile, only and expected came from: "flag", "target file" or "default".
 	Sources map[string]string `json:"sources,omitempty"`
@@ -101,6 +103,7 @@ configuration error; 3 the target could not be reached at all.`,
 	f.StringVar(&profiles, "profile", "", "profiles to run, comma-separated (default: all built-in); with --target, the one profile to compare against")
 	f.StringVar(&cfg.Tier, "tier", "embedded", "where the stacks run without --target: embedded (in-process stand-ins), local (the real programs on loopback, built by make tools) or kind (a kind cluster per profile; needs a Docker engine)")
 	f.BoolVar(&cfg.Keep, "keep", false, "with --tier kind: keep the clusters after the run (their names and kubeconfigs are printed)")
+	f.StringVar(&cfg.KindImage, "kind-image", "", "with --tier kind: the project's image tarball (make image) to load into the nodes; it runs the KFP API stand-in as ml-pipeline.kubeflow:8888 and the in-cluster probe")
 	f.StringVar(&cfg.KFP, "kfp", "", "on --tier local, the KFP API: stand-in, real (the real KFP API server with MariaDB, built by make tools) or real-no-mesh (its in-cluster address without the Istio policy stand-in); default $KFP_AUTHCHECK_LOCAL_KFP, else stand-in")
 	f.StringVar(&only, "only", "", "check IDs, families or globs to run, comma-separated (e.g. SETUP,DEX-LOCAL-00*)")
 	f.StringVar(&formats, "format", "text", "report formats, comma-separated: "+strings.Join(knownFormats, ", "))
@@ -181,6 +184,14 @@ func (c *runConfig) validate() error {
 	}
 	if err := checkKFPFlag(c.KFP, c.Tier); err != nil {
 		return err
+	}
+	if c.KindImage != "" {
+		if c.Tier != target.TierKind {
+			return usageErr("--kind-image is for --tier kind")
+		}
+		if _, err := image.RefOf(c.KindImage); err != nil {
+			return usageErr("--kind-image: %v (make image builds bin/kfp-authcheck-image.tar)", err)
+		}
 	}
 	if c.DryRun && len(c.Formats) == 1 && !contains([]string{"text", "json"}, c.Formats[0]) {
 		return usageErr("--dry-run prints text or json, not %s", c.Formats[0])
@@ -406,7 +417,7 @@ func prepareTargets(ctx context.Context, cfg *runConfig, list []*checks.Check, s
 			defer wg.Done()
 			p, err := profile.Get(name)
 			if err == nil {
-				stacks[i], err = clusters.Start(ctx, cfg.Tier, p, clusters.Options{Kube: clusters.NeedsKube(p, list), KFP: cfg.KFP, Progress: progress, Keep: cfg.Keep})
+				stacks[i], err = clusters.Start(ctx, cfg.Tier, p, clusters.Options{Kube: clusters.NeedsKube(p, list), KFP: cfg.KFP, Progress: progress, Keep: cfg.Keep, KindImage: cfg.KindImage})
 			}
 			errs[i] = err
 		}(i, name)

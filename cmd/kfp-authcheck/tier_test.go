@@ -30,3 +30,25 @@ func TestTierThatCannotStartIsAUsageError(t *testing.T) {
 		t.Errorf("kind tier without Docker: exit %d, stderr:\n%s", code, stderr)
 	}
 }
+
+// TestKindImageFlag: --kind-image is checked before any cluster is made: only with --tier kind, and it must be an
+// image tarball (its tag is what the nodes will know the image as).
+func TestKindImageFlag(t *testing.T) {
+	notImage := filepath.Join(t.TempDir(), "image.tar")
+	if err := os.WriteFile(notImage, []byte("not a tarball"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run", "--tier", "local", "--kind-image", notImage}, "--kind-image is for --tier kind"},
+		{[]string{"run", "--tier", "kind", "--kind-image", notImage}, "make image builds"},
+		{[]string{"run", "--tier", "kind", "--kind-image", filepath.Join(t.TempDir(), "missing.tar")}, "no such file"},
+	} {
+		code, _, stderr := runCLI(t, c.args...)
+		if code != exitUsage || !strings.Contains(stderr, c.want) {
+			t.Errorf("%v: exit %d, stderr:\n%s", c.args, code, stderr)
+		}
+	}
+}

@@ -87,3 +87,16 @@ func WriteTarball(path, ref string, img v1.Image) error {
 	}
 	return os.Rename(tmp, path)
 }
+
+// RefOf is the reference a tarball written by WriteTarball carries (its manifest.json's only tag), what a node
+// that loaded it knows the image as.
+func RefOf(path string) (string, error) {
+	m, err := tarball.LoadManifest(func() (io.ReadCloser, error) { return os.Open(path) })
+	if err != nil {
+		return "", fmt.Errorf("image %s: %w", path, err)
+	}
+	if len(m) != 1 || len(m[0].RepoTags) != 1 {
+		return "", fmt.Errorf("image %s: want one image with one tag, found %d image(s)", path, len(m))
+	}
+	return m[0].RepoTags[0], nil
+}

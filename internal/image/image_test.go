@@ -41,6 +41,12 @@ func TestImageIsReproducibleAndLoadable(t *testing.T) {
 	if err := WriteTarball(out, ref, a); err != nil {
 		t.Fatal(err)
 	}
+	if got, err := RefOf(out); err != nil || got != ref {
+		t.Errorf("RefOf: %q, %v; want %q", got, err, ref)
+	}
+	if _, err := RefOf(bin); err == nil {
+		t.Error("RefOf of a file that is no image tarball: no error")
+	}
 	tag, _ := name.NewTag(ref)
 	img, err := tarball.ImageFromPath(out, &tag)
 	if err != nil {

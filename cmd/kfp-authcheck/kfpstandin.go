@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/kfp-authcheck/kfp-authcheck/clusters/embedded"
+	"github.com/kfp-authcheck/kfp-authcheck/profile"
+	"github.com/kfp-authcheck/kfp-authcheck/target"
+)
+
+// kfpStandIn is what `kfp-authcheck kfp-standin` serves.
+type kfpStandIn struct {
+	Profile    string
+	Listen     string
+	Kubeconfig string
+	Context    string
+	NoMesh     bool
+	Timeout    time.Duration
+}
+
+// newKFPStandInCmd serves the KFP API stand-in as ml-pipeline answers inside a cluster: the kind tier runs it as
+// a Deployment from the project's image, and a person can run it against any cluster with --kubeconfig.
+func newKFPStandInCmd(stderr io.Writer) *cobra.Command {
+	o := kfpStandIn{}
+	cmd := &cobra.Command{
+		Use:   "kfp-standin",
+		Short: "Serve the KFP API stand-in as ml-pipeline:8888 answers in a cluster (TokenReview and SubjectAccessReview against it)",
+		Long: `kfp-standin serves the project's KFP API stand-in (mocks/kfpapi) for one profile the way the in-cluster
+ml-pipeline service answers: a ServiceAccount token is authenticated with a TokenReview (audience
+pipelines.kubeflow.org) and every request authorized with a SubjectAccessReview (user only), both against the
+Kubernetes API it runs in (in-cluster credentials; --kubeconfig to use another), and, for a multi-user profile,
+behind a stand-in for Kubeflow's Istio policy that refuses an identity header sent from inside the cluster
+(--no-mesh leaves it out). Its store is in memory. The kind tier deploys it from the project's image
+(fixtures/manifests/kind-kfp-standin.yaml). It serves until SIGINT or SIGTERM.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			lis, err := net.Listen("tcp", o.Listen)
+			if err != nil {
+				return usageErr("--listen %s: %v", o.Listen, err)
+			}
+			return o.serve(cmd.Context(), lis, stderr)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Profile, "profile", "kubeflow", "the server profile whose KFP it stands in for")
+	f.StringVar(&o.Listen, "listen", ":8888", "the address to serve on")
+	f.StringVar(&o.Kubeconfig, "kubeconfig", "", "the cluster to authenticate and authorize against (default: the pod's in-cluster credentials)")
+	f.StringVar(&o.Context, "context", "", "the kubeconfig context (default: its current one)")
+	f.BoolVar(&o.NoMesh, "no-mesh", false, "serve without the stand-in for Kubeflow's Istio policy (an identity header from inside the cluster is then believed)")
+	f.DurationVar(&o.Timeout, "timeout", 15*time.Second, "time limit of each TokenReview and SubjectAccessReview")
+	return cmd
+}
+
+func (o kfpStandIn) client() (kubernetes.Interface, error) {
+	if o.Kubeconfig != "" {
+		return target.KubeClient(o.Kubeconfig, o.Context, o.Timeout)
+	}
+	rc, err := rest.InClusterConfig()
+	if err != nil {
+		return nil, fmt.Errorf("no --kubeconfig and no in-cluster credentials: %w", err)
+	}
+	rc.Timeout, rc.QPS, rc.Burst = o.Timeout, 50, 300
+	return kubernetes.NewForConfig(rc)
+}
+
+// serve runs the stand-in on lis until ctx ends.
+func (o kfpStandIn) serve(ctx context.Context, lis net.Listener, stderr io.Writer) error {
+	defer lis.Close()
+	p, err := profile.Get(o.Profile)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	var kube kubernetes.Interface
+	if p.MultiUser {
+		if kube, err = o.client(); err != nil {
+			return usageErr("%v", err)
+		}
+	}
+	h, err := embedded.InClusterKFP(p, kube, o.NoMesh, "kfp-standin")
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(lis) }()
+	mesh := "behind the Istio policy stand-in"
+	if o.NoMesh || !p.MultiUser {
+		mesh = "without the Istio policy stand-in"
+	}
+	fmt.Fprintf(stderr, "kfp-standin: the KFP API stand-in of profile %s (KFP %s) on %s, %s\n", p.Name, p.KFP.Version, lis.Addr(), mesh)
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
