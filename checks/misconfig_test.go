@@ -237,3 +237,33 @@ func TestRunServiceAccountCheck(t *testing.T) {
 		}
 	}
 }
+
+// TestHostMatrixReadsTheUIPolicy: SA-004 passes where ml-pipeline-ui admits an Authorization header without an
+// identity header (Kubeflow 1.9), warns MESH_AUTHZ where it admits the gateway only (1.8), and fails where the
+// UI answers otherwise.
+func TestHostMatrixReadsTheUIPolicy(t *testing.T) {
+	for _, c := range []struct {
+		profile, policy string
+		status          result.Status
+		reason          result.Reason
+	}{
+		{"kubeflow", "authorization-without-userid", result.Pass, ""},
+		{"kubeflow", "gateway-only", result.Warn, result.MeshAuthz},
+		{"kubeflow-1.8", "gateway-only", result.Warn, result.MeshAuthz},
+	} {
+		env := brokenStack(t, c.profile, func(p *profile.Profile) { p.KFP.UIPolicy = c.policy })
+		if env.Target.InClusterUIURL == "" {
+			t.Fatalf("%s: no in-cluster UI address", c.profile)
+		}
+		r := runCheck(t, env, "SA-004")
+		if r.Status != c.status || r.Reason != c.reason || !strings.Contains(r.Actual, "ml-pipeline-ui") {
+			t.Errorf("%s with %s: got %s %s (%s; %s)", c.profile, c.policy, r.Status, r.Reason, r.Message, r.Actual)
+		}
+	}
+	// An address where no UI answers: the check says the UI is unreachable, it does not pass.
+	env := brokenStack(t, "kubeflow", func(p *profile.Profile) {})
+	env.Target.InClusterUIURL = "http://127.0.0.1:1"
+	if r := runCheck(t, env, "SA-004"); r.Status == result.Pass {
+		t.Errorf("an unreachable ml-pipeline-ui passed: %s", r.Message)
+	}
+}

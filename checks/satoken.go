@@ -306,16 +306,41 @@ func checkExplicitCredentials(ctx context.Context, env *Env) result.Result {
 // denied") is recorded as such.
 func checkHostMatrix(ctx context.Context, env *Env) result.Result {
 	return withEditorToken(ctx, env, []string{satoken.Audience}, time.Hour, func(f *saFixture, tok string) result.Result {
-		const want = "list 200 at ml-pipeline (in_cluster_api_url)"
 		_, lerr := env.inCluster(tok).ListExperiments(ctx, f.ns1)
 		if r, bad := transportTrouble("in-cluster API", lerr); bad {
 			return r
 		}
-		actual := fmt.Sprintf("ml-pipeline (in_cluster_api_url): %d; ml-pipeline-ui: not checked (the target names no in-cluster UI address)", httpStatus(lerr))
+		uiURL := env.Target.InClusterUIURL
+		if uiURL == "" {
+			const want = "list 200 at ml-pipeline (in_cluster_api_url)"
+			actual := fmt.Sprintf("ml-pipeline (in_cluster_api_url): %d; ml-pipeline-ui: not checked (the target names no in-cluster UI address)", httpStatus(lerr))
+			if lerr != nil {
+				return expecting(failFromError("the token at ml-pipeline", lerr), want, actual)
+			}
+			return expecting(pass("the token works at ml-pipeline; ml-pipeline-ui is not checked: the target names no in-cluster address for it (in_cluster_ui_url)"), want, actual)
+		}
+		ui := env.inCluster(tok)
+		ui.BaseURL = uiURL
+		_, uerr := ui.ListExperiments(ctx, f.ns1)
+		if r, bad := transportTrouble("in-cluster UI", uerr); bad {
+			return r
+		}
+		const want = "list 200 at ml-pipeline (in_cluster_api_url) and at ml-pipeline-ui (in_cluster_ui_url)"
+		actual := fmt.Sprintf("ml-pipeline: %d; ml-pipeline-ui: %d", httpStatus(lerr), httpStatus(uerr))
 		if lerr != nil {
 			return expecting(failFromError("the token at ml-pipeline", lerr), want, actual)
 		}
-		return expecting(pass("the token works at ml-pipeline; ml-pipeline-ui is not checked: the target names no in-cluster address for it"), want, actual)
+		if uerr == nil {
+			return expecting(pass("the token works at ml-pipeline and at ml-pipeline-ui"), want, actual)
+		}
+		var ae *kfpapi.APIError
+		if errors.As(uerr, &ae) && ae.StatusCode == http.StatusForbidden && strings.Contains(ae.Body, "RBAC: access denied") {
+			// Kubeflow before 1.9: ml-pipeline-ui's AuthorizationPolicy admits the ingress gateway only (pipelines#9774).
+			return expecting(warn(result.MeshAuthz, "the token works at ml-pipeline, but ml-pipeline-ui refuses in-cluster callers with "+
+				"Envoy's 403 \"RBAC: access denied\" (its AuthorizationPolicy admits only the ingress gateway before Kubeflow 1.9): "+
+				"use http://ml-pipeline.kubeflow:8888"), want, actual)
+		}
+		return expecting(failFromError("the token at ml-pipeline-ui", uerr), want, actual)
 	})
 }
 

@@ -233,6 +233,11 @@ type KFP struct {
 	// profiles model.
 	AuthorizeServiceAccounts bool     `json:"authorize_service_accounts,omitempty"`
 	AllowedServiceAccounts   []string `json:"allowed_service_accounts,omitempty"`
+	// UIPolicy is the Istio AuthorizationPolicy on ml-pipeline-ui as pods in the cluster meet it (SA-004):
+	// "authorization-without-userid" (Kubeflow 1.9+: a request with an Authorization header and no identity
+	// header is let through), "gateway-only" (Kubeflow 1.8: only istio-system, so every pod is refused), or ""
+	// where the profile does not model an in-cluster UI address.
+	UIPolicy string `json:"ui_policy,omitempty"`
 	// PodDefault is the PodDefault that gives a profile namespace's pods KFP's token (SA-007): Kubeflow's
 	// access-ml-pipeline, deployKF's kubeflow-pipelines-api-token. Nil where the profile has none.
 	PodDefault *PodDefault `json:"pod_default,omitempty"`

@@ -23,18 +23,21 @@ import (
 type File struct {
 	// Profile is a built-in profile to compare against, "auto" to pick the one whose unauthenticated answers the
 	// gateway shows, or empty to only record behaviour.
-	Profile         string     `json:"profile,omitempty"`
-	Tier            string     `json:"tier,omitempty"`
-	GatewayURL      string     `json:"gateway_url"`
-	PipelineURL     string     `json:"pipeline_url,omitempty"`
-	IssuerURL       string     `json:"issuer_url,omitempty"`
-	InClusterAPIURL string     `json:"in_cluster_api_url,omitempty"`
-	DexGRPCAddr     string     `json:"dex_grpc_addr,omitempty"`
-	TLS             *TLSConfig `json:"tls,omitempty"`
-	Kubeconfig      string     `json:"kubeconfig,omitempty"`
-	Context         string     `json:"context,omitempty"`
-	Users           []UserSpec `json:"users,omitempty"`
-	OOBClientID     string     `json:"oob_client_id,omitempty"`
+	Profile         string `json:"profile,omitempty"`
+	Tier            string `json:"tier,omitempty"`
+	GatewayURL      string `json:"gateway_url"`
+	PipelineURL     string `json:"pipeline_url,omitempty"`
+	IssuerURL       string `json:"issuer_url,omitempty"`
+	InClusterAPIURL string `json:"in_cluster_api_url,omitempty"`
+	// InClusterUIURL is ml-pipeline-ui as pods reach it (http://ml-pipeline-ui.kubeflow:80 in a cluster); SA-004
+	// checks a ServiceAccount token there too.
+	InClusterUIURL string     `json:"in_cluster_ui_url,omitempty"`
+	DexGRPCAddr    string     `json:"dex_grpc_addr,omitempty"`
+	TLS            *TLSConfig `json:"tls,omitempty"`
+	Kubeconfig     string     `json:"kubeconfig,omitempty"`
+	Context        string     `json:"context,omitempty"`
+	Users          []UserSpec `json:"users,omitempty"`
+	OOBClientID    string     `json:"oob_client_id,omitempty"`
 	// InClusterAPI is the KFP API Service that `run` reaches through a client-go port-forward to one of its
 	// ready pods (needs kubeconfig); it stands for in_cluster_api_url, and the two exclude each other.
 	InClusterAPI *ServiceRef `json:"in_cluster_api,omitempty"`
@@ -137,7 +140,7 @@ func (f *File) Validate() error {
 		errs = append(errs, "gateway_url is required")
 	}
 	for key, v := range map[string]string{"gateway_url": f.GatewayURL, "pipeline_url": f.PipelineURL,
-		"issuer_url": f.IssuerURL, "in_cluster_api_url": f.InClusterAPIURL} {
+		"issuer_url": f.IssuerURL, "in_cluster_api_url": f.InClusterAPIURL, "in_cluster_ui_url": f.InClusterUIURL} {
 		if v == "" {
 			continue
 		}

@@ -55,6 +55,7 @@ type Target struct {
 	PipelineURL     string
 	IssuerURL       string
 	InClusterAPIURL string
+	InClusterUIURL  string
 	DexGRPCAddr     string
 	TLS             *tls.Config
 	SkipVerify      bool
@@ -156,14 +157,14 @@ func FromFile(f *File, getenv Getenv) (*Target, error) {
 		GatewayURL:      gw,
 		PipelineURL:     orDefault(f.PipelineURL, gw+"/pipeline"),
 		IssuerURL:       orDefault(f.IssuerURL, gw+"/dex"),
-		InClusterAPIURL: f.InClusterAPIURL,
-		DexGRPCAddr:     f.DexGRPCAddr,
-		OOBClientID:     f.OOBClientID,
-		ProbeImage:      f.ProbeImage,
-		ProbeAPIURL:     f.ProbeAPIURL,
-		Capabilities:    map[string]bool{},
-		Redactor:        redact.New(),
-		RequestTimeout:  15 * time.Second,
+		InClusterAPIURL: f.InClusterAPIURL, InClusterUIURL: f.InClusterUIURL,
+		DexGRPCAddr:    f.DexGRPCAddr,
+		OOBClientID:    f.OOBClientID,
+		ProbeImage:     f.ProbeImage,
+		ProbeAPIURL:    f.ProbeAPIURL,
+		Capabilities:   map[string]bool{},
+		Redactor:       redact.New(),
+		RequestTimeout: 15 * time.Second,
 	}
 	if t.Tier == "" {
 		t.Tier = TierLive

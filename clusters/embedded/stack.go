@@ -57,8 +57,10 @@ type Stack struct {
 	PipelineURL     string
 	IssuerURL       string
 	InClusterAPIURL string
-	DexGRPCAddr     string
-	CAFile          string
+	// InClusterUIURL is ml-pipeline-ui:80 as pods reach it, where the profile models its policy; else "".
+	InClusterUIURL string
+	DexGRPCAddr    string
+	CAFile         string
 	// LDAPURL is the directory Dex's ldap connector uses, "" when the profile has none.
 	LDAPURL string
 	Users   []profile.User
@@ -443,7 +445,42 @@ func (s *Stack) serveInCluster(kfp *kfpmock.Server) error {
 	}
 	s.InClusterAPIURL = "http://" + lis.Addr().String()
 	s.serve(lis, InClusterHandler(s.Profile, kfp), nil)
+	if s.Profile.KFP.UIPolicy == "" {
+		return nil
+	}
+	ui, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("in-cluster UI listen: %w", err)
+	}
+	s.InClusterUIURL = "http://" + ui.Addr().String()
+	s.serve(ui, InClusterUIHandler(s.Profile, kfp.UIHandler()), nil)
 	return nil
+}
+
+// InClusterUIHandler is ml-pipeline-ui:80 as pods reach it, behind a stand-in for Kubeflow's Istio
+// AuthorizationPolicy on it (WIRE-FACTS.md 1.3): with "authorization-without-userid" (1.9+) a request passes when
+// it carries an Authorization header and no identity header; with "gateway-only" (1.8) none does, since only the
+// ingress gateway's namespace is allowed. A refused request gets Envoy's 403 "RBAC: access denied". The UI passes
+// /apis/ on to the API with the caller's headers.
+func InClusterUIHandler(p *profile.Profile, ui http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		allowed := false
+		if p.KFP.UIPolicy == "authorization-without-userid" {
+			allowed = r.Header.Get("Authorization") != "" && (p.KFP.UserIDHeader == "" || r.Header.Get(p.KFP.UserIDHeader) == "")
+		}
+		if !allowed {
+			envoyDenied(w)
+			return
+		}
+		ui.ServeHTTP(w, r)
+	})
+}
+
+// envoyDenied is Envoy's answer when an Istio AuthorizationPolicy denies a request.
+func envoyDenied(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "text/plain")
+	w.WriteHeader(http.StatusForbidden)
+	_, _ = w.Write([]byte("RBAC: access denied"))
 }
 
 // InClusterHandler is the KFP API as ml-pipeline:8888 answers inside the cluster, behind a stand-in for
@@ -494,9 +531,7 @@ func IstioPolicyStandIn(p *profile.Profile, api http.Handler) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get(header) != "" {
-			w.Header().Set("Content-Type", "text/plain")
-			w.WriteHeader(http.StatusForbidden)
-			_, _ = w.Write([]byte("RBAC: access denied"))
+			envoyDenied(w)
 			return
 		}
 		api.ServeHTTP(w, r)
@@ -580,7 +615,7 @@ func (s *Stack) Target() *target.Target {
 	t := &target.Target{
 		Name: "embedded:" + s.Profile.Name, Tier: target.TierEmbedded, Profile: s.Profile,
 		GatewayURL: s.GatewayURL, PipelineURL: s.PipelineURL, IssuerURL: s.IssuerURL,
-		InClusterAPIURL: s.InClusterAPIURL, DexGRPCAddr: s.DexGRPCAddr,
+		InClusterAPIURL: s.InClusterAPIURL, InClusterUIURL: s.InClusterUIURL, DexGRPCAddr: s.DexGRPCAddr,
 		TLS: s.tlsConfig.Clone(), Capabilities: map[string]bool{}, Redactor: redact.New(),
 		RequestTimeout: 15 * time.Second, Clock: s.Clock,
 	}
@@ -621,7 +656,7 @@ func (s *Stack) Target() *target.Target {
 func (s *Stack) Description() *target.File {
 	f := &target.File{
 		Profile: s.Profile.Name, Tier: target.TierEmbedded,
-		GatewayURL: s.GatewayURL, PipelineURL: s.PipelineURL, InClusterAPIURL: s.InClusterAPIURL,
+		GatewayURL: s.GatewayURL, PipelineURL: s.PipelineURL, InClusterAPIURL: s.InClusterAPIURL, InClusterUIURL: s.InClusterUIURL,
 		DexGRPCAddr: s.DexGRPCAddr, Kubeconfig: s.Kubeconfig,
 	}
 	if s.Profile.Dex != nil {

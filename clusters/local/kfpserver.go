@@ -129,6 +129,18 @@ func (s *Stack) inClusterHandler(p *profile.Profile, kfp *kfpmock.Server) http.H
 	return embedded.IstioPolicyStandIn(p, s.kfp)
 }
 
+// uiBackend is what ml-pipeline-ui serves in the cluster: the stand-in's UI, with /apis/ going to the real
+// server where it runs (the UI proxies the API with the caller's headers).
+func (s *Stack) uiBackend(kfp *kfpmock.Server) http.Handler {
+	if s.kfp == nil {
+		return kfp.UIHandler()
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/apis/", s.kfp)
+	mux.Handle("/", kfp.UIHandler())
+	return mux
+}
+
 // upstream is what the gateway guards: with the real server, /pipeline/apis/ goes to it.
 func (s *Stack) upstream(kfp *kfpmock.Server) http.Handler {
 	up := embedded.Upstream(kfp)

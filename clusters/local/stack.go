@@ -77,9 +77,11 @@ type Stack struct {
 	PipelineURL     string
 	IssuerURL       string
 	InClusterAPIURL string
-	DexGRPCAddr     string
-	CAFile          string
-	Users           []profile.User
+	// InClusterUIURL is ml-pipeline-ui:80 as pods reach it, where the profile models its policy; else "".
+	InClusterUIURL string
+	DexGRPCAddr    string
+	CAFile         string
+	Users          []profile.User
 	// LDAPURL is the directory behind Dex's ldap connector, "" when the profile has none.
 	LDAPURL string
 	// Kube is the kube-apiserver, when Options.Kube asked for it.
@@ -185,6 +187,15 @@ func Start(ctx context.Context, p *profile.Profile, opts Options) (s *Stack, err
 	}
 	st.InClusterAPIURL = "http://" + inLis.Addr().String()
 	st.serve(inLis, st.inClusterHandler(p, kfp), nil)
+	if p.KFP.UIPolicy != "" {
+		uiLis, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			gwLis.Close()
+			return nil, fmt.Errorf("in-cluster UI listen: %w", err)
+		}
+		st.InClusterUIURL = "http://" + uiLis.Addr().String()
+		st.serve(uiLis, embedded.InClusterUIHandler(p, st.uiBackend(kfp)), nil)
+	}
 
 	front, err := st.startGateway(ctx, p, kfp, tools, opts)
 	if err != nil {
@@ -464,7 +475,7 @@ func (s *Stack) Target() *target.Target {
 	t := &target.Target{
 		Name: name, Tier: target.TierLocal, Profile: s.Profile,
 		GatewayURL: s.GatewayURL, PipelineURL: s.PipelineURL, IssuerURL: s.IssuerURL,
-		InClusterAPIURL: s.InClusterAPIURL, DexGRPCAddr: s.DexGRPCAddr,
+		InClusterAPIURL: s.InClusterAPIURL, InClusterUIURL: s.InClusterUIURL, DexGRPCAddr: s.DexGRPCAddr,
 		TLS: s.tlsConfig.Clone(), Capabilities: map[string]bool{}, Redactor: s.redactor,
 		RequestTimeout: 15 * time.Second,
 	}
@@ -497,7 +508,7 @@ func (s *Stack) Target() *target.Target {
 func (s *Stack) Description() *target.File {
 	f := &target.File{
 		Profile: s.Profile.Name, Tier: target.TierLocal,
-		GatewayURL: s.GatewayURL, PipelineURL: s.PipelineURL, InClusterAPIURL: s.InClusterAPIURL,
+		GatewayURL: s.GatewayURL, PipelineURL: s.PipelineURL, InClusterAPIURL: s.InClusterAPIURL, InClusterUIURL: s.InClusterUIURL,
 		DexGRPCAddr: s.DexGRPCAddr,
 	}
 	if s.Profile.Dex != nil {
