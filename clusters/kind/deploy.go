@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -20,6 +21,9 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/kfp-authcheck/kfp-authcheck/fixtures"
+	"github.com/kfp-authcheck/kfp-authcheck/internal/selfca"
+	"github.com/kfp-authcheck/kfp-authcheck/mocks/poddefault"
+	"github.com/kfp-authcheck/kfp-authcheck/profile"
 )
 
 // KFPNamespace, KFPService and KFPPort are where the kind tier's KFP API answers in the cluster, as Kubeflow names
@@ -84,6 +88,8 @@ func CreateObjects(ctx context.Context, c kubernetes.Interface, objs []runtime.O
 			_, err = c.CoreV1().Namespaces().Create(ctx, o, opts)
 		case *corev1.ServiceAccount:
 			_, err = c.CoreV1().ServiceAccounts(o.Namespace).Create(ctx, o, opts)
+		case *corev1.Secret:
+			_, err = c.CoreV1().Secrets(o.Namespace).Create(ctx, o, opts)
 		case *corev1.Service:
 			_, err = c.CoreV1().Services(o.Namespace).Create(ctx, o, opts)
 		case *rbacv1.ClusterRole:
@@ -174,4 +180,54 @@ func podStates(c kubernetes.Interface, ns, app string) string {
 	}
 	sort.Strings(out)
 	return strings.Join(out, "; ")
+}
+
+// The PodDefault webhook stand-in's names in the cluster.
+const (
+	PodDefaultHook        = "kfp-authcheck-poddefault"
+	podDefaultHookSecret  = "kfp-authcheck-poddefault-certs"
+	podDefaultHookPortTLS = 443
+)
+
+// DeployPodDefaults makes the cluster mutate pods as a Kubeflow cluster does, with the project's image (already in
+// the nodes): the PodDefault kind, the webhook stand-in (`kfp-authcheck poddefault-webhook`) with a certificate
+// from a throwaway CA for its Service's names, registered as a MutatingWebhookConfiguration with Kubeflow's
+// settings and that CA, and the profile's PodDefault for KFP's token in each given namespace. The namespace
+// kubeflow must exist (DeployKFPStandIn makes it).
+func DeployPodDefaults(ctx context.Context, c kubernetes.Interface, image string, namespaces []string, pd *profile.PodDefault, timeout time.Duration) error {
+	if err := poddefault.InstallKind(ctx, c); err != nil {
+		return err
+	}
+	svc := PodDefaultHook + "." + KFPNamespace + ".svc"
+	ca, err := selfca.NewFor(svc, svc+".cluster.local")
+	if err != nil {
+		return err
+	}
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: podDefaultHookSecret, Namespace: KFPNamespace},
+		Type: corev1.SecretTypeTLS, Data: map[string][]byte{corev1.TLSCertKey: ca.CertPEM, corev1.TLSPrivateKeyKey: ca.KeyPEM}}
+	objs, err := Objects(fixtures.KindPodDefaultHook, map[string]string{"IMAGE": image})
+	if err != nil {
+		return err
+	}
+	if err := CreateObjects(ctx, c, append([]runtime.Object{secret}, objs...), metav1.CreateOptions{}); err != nil {
+		return err
+	}
+	if err := WaitAvailable(ctx, c, KFPNamespace, PodDefaultHook, timeout); err != nil {
+		return err
+	}
+	path, port := poddefault.Path, int32(podDefaultHookPortTLS)
+	cc := admissionregistrationv1.WebhookClientConfig{CABundle: ca.CAPEM,
+		Service: &admissionregistrationv1.ServiceReference{Namespace: KFPNamespace, Name: PodDefaultHook, Path: &path, Port: &port}}
+	if err := poddefault.Register(ctx, c, PodDefaultHook, cc); err != nil {
+		return err
+	}
+	if pd == nil {
+		return nil
+	}
+	for _, ns := range namespaces {
+		if err := poddefault.ApplyKFPToken(ctx, c, ns, pd.Name, pd.Label); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -33,7 +33,8 @@ const deployTimeout = 3 * time.Minute
 
 // Stack is a kind cluster made for one profile: the Kubernetes side (RBAC, TokenRequest, TokenReview,
 // SubjectAccessReview, kubelets), the profile's Profiles as RBAC, and with StackOptions.Image the project's KFP API
-// stand-in as ml-pipeline.kubeflow:8888 (reached from here through a port-forward) and the probe's image. The
+// stand-in as ml-pipeline.kubeflow:8888 (reached from here through a port-forward), the probe's image and, for a
+// multi-user profile, the PodDefault webhook stand-in with the profile's PodDefaults. The
 // profile's Dex and gateway are not deployed into it yet, so the checks that need them are n/a with that reason.
 type Stack struct {
 	Profile *profile.Profile
@@ -44,6 +45,8 @@ type Stack struct {
 	// imageRef is the loaded image's reference and kfp the port-forward to ml-pipeline; both unset without Image.
 	imageRef string
 	kfp      *forward.Forward
+	// admission: the PodDefault webhook stand-in is registered (SA-007 runs).
+	admission bool
 }
 
 // Start checks for a Docker engine first (ErrNoDocker, within 10 seconds), then makes a run-unique cluster.
@@ -120,6 +123,18 @@ func (s *Stack) deployKFP(ctx context.Context) error {
 	}
 	s.imageRef, s.kfp = ref, f
 	s.progress("kind: %s forwarded to %s", KFPInClusterURL, f.URL)
+	if !s.Profile.MultiUser {
+		return nil
+	}
+	s.progress("kind: the PodDefault kind and webhook stand-in (%s.%s), the profile's PodDefaults", PodDefaultHook, KFPNamespace)
+	var namespaces []string
+	for _, ns := range s.Profile.KFP.Namespaces {
+		namespaces = append(namespaces, ns.Name)
+	}
+	if err := DeployPodDefaults(ctx, s.kube.Kube, ref, namespaces, s.Profile.KFP.PodDefault, deployTimeout); err != nil {
+		return err
+	}
+	s.admission = true
 	return nil
 }
 
@@ -146,6 +161,9 @@ func (s *Stack) Target() *target.Target {
 		t.InClusterAPIURL = s.kfp.URL
 		t.Capabilities[target.CapInCluster], t.Capabilities[target.CapRuns] = true, true
 		t.ProbeImage, t.ProbeAPIURL = s.imageRef, KFPInClusterURL
+	}
+	if s.admission {
+		t.Capabilities[target.CapAdmission] = true
 	}
 	// The users' namespaces only: nobody logs in while Dex and the gateway are not deployed into the cluster.
 	for _, u := range s.Profile.Users {

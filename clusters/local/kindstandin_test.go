@@ -19,8 +19,8 @@ import (
 )
 
 // TestKindKFPStandInOnKubeAPIServer proves the kind tier's KFP API without Docker: its manifest (namespace,
-// ServiceAccount, the TokenReview/SubjectAccessReview ClusterRole and binding, the Deployment and the Service)
-// is created for real on the local tier's kube-apiserver, which validates every object; no controller-manager
+// ServiceAccount, the TokenReview/SubjectAccessReview ClusterRole and binding, the Deployment and the Service),
+// and the PodDefault webhook stand-in's, are created for real on the local tier's kube-apiserver, which validates every object; no controller-manager
 // runs here, so waiting for the Deployment ends at its deadline with the pods' state in the error; and the
 // stand-in as `kfp-standin` assembles it, authorizing against that kube-apiserver, passes the SA checks and
 // ISO-001 as a Target that reaches it the way the kind tier does (its address plus the admin kubeconfig).
@@ -41,6 +41,14 @@ func TestKindKFPStandInOnKubeAPIServer(t *testing.T) {
 	d, err := client.AppsV1().Deployments(kind.KFPNamespace).Get(ctx, kind.KFPService, metav1.GetOptions{})
 	if err != nil || d.Spec.Template.Spec.Containers[0].Args[2] != "kubeflow" {
 		t.Fatalf("the Deployment as stored: %v", err)
+	}
+	// The PodDefault webhook stand-in's manifest too (its Secret is made by the code, not the manifest).
+	hook, err := kind.Objects("kind-poddefault-webhook.yaml", map[string]string{"IMAGE": "kfp-authcheck.local/kfp-authcheck:test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := kind.CreateObjects(ctx, client, hook, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("the kind tier's PodDefault webhook manifest on kube-apiserver: %v", err)
 	}
 	err = kind.WaitAvailable(ctx, client, kind.KFPNamespace, kind.KFPService, 2*time.Second)
 	if err == nil || !strings.Contains(err.Error(), "not available within 2s: no pod was created") {

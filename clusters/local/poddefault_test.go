@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 
@@ -77,7 +78,7 @@ func TestPodDefaultMutationOnKubeAPIServer(t *testing.T) {
 				t.Fatal(err)
 			}
 			gone.Close()
-			if err := RegisterPodDefaultWebhook(ctx, tg.Kube, gone.URL, gone.CABundle); err != nil {
+			if err := poddefault.Register(ctx, tg.Kube, WebhookConfigName, admissionregistrationv1.WebhookClientConfig{URL: &gone.URL, CABundle: gone.CABundle}); err != nil {
 				t.Fatal(err)
 			}
 			until("SA-007", result.PodDefaultNotApplied, "refused by an admission webhook")

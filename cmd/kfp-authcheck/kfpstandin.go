@@ -61,15 +61,17 @@ behind a stand-in for Kubeflow's Istio policy that refuses an identity header se
 	return cmd
 }
 
-func (o kfpStandIn) client() (kubernetes.Interface, error) {
-	if o.Kubeconfig != "" {
-		return target.KubeClient(o.Kubeconfig, o.Context, o.Timeout)
+// clusterClient is a client for the cluster a server in a pod runs in: the kubeconfig where given, else the pod's
+// in-cluster credentials; every request bounded by timeout.
+func clusterClient(kubeconfig, context string, timeout time.Duration) (kubernetes.Interface, error) {
+	if kubeconfig != "" {
+		return target.KubeClient(kubeconfig, context, timeout)
 	}
 	rc, err := rest.InClusterConfig()
 	if err != nil {
 		return nil, fmt.Errorf("no --kubeconfig and no in-cluster credentials: %w", err)
 	}
-	rc.Timeout, rc.QPS, rc.Burst = o.Timeout, 50, 300
+	rc.Timeout, rc.QPS, rc.Burst = timeout, 50, 300
 	return kubernetes.NewForConfig(rc)
 }
 
@@ -82,7 +84,7 @@ func (o kfpStandIn) serve(ctx context.Context, lis net.Listener, stderr io.Write
 	}
 	var kube kubernetes.Interface
 	if p.MultiUser {
-		if kube, err = o.client(); err != nil {
+		if kube, err = clusterClient(o.Kubeconfig, o.Context, o.Timeout); err != nil {
 			return usageErr("%v", err)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -21,22 +22,15 @@ func TestKFPStandInAgainstAKubernetesAPI(t *testing.T) {
 	p, tg := kubeflowStack(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var log bytes.Buffer
-	sctx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() {
-		done <- kfpStandIn{Profile: "kubeflow", Kubeconfig: tg.Kubeconfig, Timeout: 10 * time.Second}.serve(sctx, lis, &log)
-	}()
+	addr, log, stop := serveInBackground(t, ctx, func(ctx context.Context, lis net.Listener, log io.Writer) error {
+		return kfpStandIn{Profile: "kubeflow", Kubeconfig: tg.Kubeconfig, Timeout: 10 * time.Second}.serve(ctx, lis, log)
+	})
 	ns := p.KFP.Namespaces[0].Name
 	m, err := satoken.Mint(ctx, tg.Kube, ns, "default-editor", []string{satoken.Audience}, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
-	base := "http://" + lis.Addr().String()
+	base := "http://" + addr
 	c := &kfpapi.Client{BaseURL: base, Header: http.Header{"Authorization": {"Bearer " + m.Token}}}
 	if _, err := c.ListExperiments(ctx, ns); err != nil {
 		t.Fatalf("default-editor listing its own namespace: %v", err)
@@ -54,14 +48,6 @@ func TestKFPStandInAgainstAKubernetesAPI(t *testing.T) {
 		t.Errorf("log: %q", log.String())
 	}
 	stop()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("kfp-standin did not stop with its context")
-	}
 }
 
 func TestKFPStandInUsageErrors(t *testing.T) {
@@ -75,6 +61,32 @@ func TestKFPStandInUsageErrors(t *testing.T) {
 		cancel()
 		if code != exitUsage || !strings.Contains(errOut.String(), "kfp-authcheck:") {
 			t.Errorf("%v: exit %d, stderr %q", args, code, errOut.String())
+		}
+	}
+}
+
+// serveInBackground runs a server command's serve on a loopback listener until the returned stop, which cancels
+// it and fails the test unless it ends, without error, within 15 s.
+func serveInBackground(t *testing.T, ctx context.Context, serve func(context.Context, net.Listener, io.Writer) error) (string, *bytes.Buffer, func()) {
+	t.Helper()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var log bytes.Buffer
+	sctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- serve(sctx, lis, &log) }()
+	return lis.Addr().String(), &log, func() {
+		t.Helper()
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("serve: %v", err)
+			}
+		case <-time.After(15 * time.Second):
+			t.Fatal("the server did not stop with its context")
 		}
 	}
 }

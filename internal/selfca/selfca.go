@@ -21,10 +21,15 @@ type Bundle struct {
 	CAPEM  []byte
 	Pool   *x509.CertPool
 	Server tls.Certificate
+	// CertPEM and KeyPEM are the serving certificate and its key as PEM, for a server in another process.
+	CertPEM, KeyPEM []byte
 }
 
 // New creates a CA valid for a day and a certificate for 127.0.0.1, ::1 and localhost.
-func New() (*Bundle, error) {
+func New() (*Bundle, error) { return NewFor() }
+
+// NewFor is New with more DNS names in the serving certificate (a Service's in-cluster names).
+func NewFor(dnsNames ...string) (*Bundle, error) {
 	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, fmt.Errorf("ca key: %w", err)
@@ -59,18 +64,24 @@ func New() (*Bundle, error) {
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("::1")},
-		DNSNames:     []string{"localhost"},
+		DNSNames:     append([]string{"localhost"}, dnsNames...),
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, caCert, &key.PublicKey, caKey)
 	if err != nil {
 		return nil, fmt.Errorf("server certificate: %w", err)
 	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return nil, err
+	}
 	pool := x509.NewCertPool()
 	pool.AddCert(caCert)
 	return &Bundle{
-		CAPEM:  pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}),
-		Pool:   pool,
-		Server: tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: nil},
+		CAPEM:   pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}),
+		Pool:    pool,
+		Server:  tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: nil},
+		CertPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		KeyPEM:  pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}),
 	}, nil
 }
 

@@ -301,6 +301,7 @@ type Server struct {
 	URL      string // https://127.0.0.1:<port>/apply-poddefault
 	CABundle []byte
 	srv      *http.Server
+	done     chan error
 }
 
 // Serve starts the webhook on 127.0.0.1:0 with a throwaway CA.
@@ -313,12 +314,22 @@ func Serve(w *Webhook) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{URL: "https://" + lis.Addr().String() + Path, CABundle: ca.CAPEM,
-		srv: &http.Server{Handler: w, ReadHeaderTimeout: 10 * time.Second,
-			TLSConfig: &tls.Config{Certificates: []tls.Certificate{ca.Server}, MinVersion: tls.VersionTLS12}}}
-	go func() { _ = s.srv.ServeTLS(lis, "", "") }()
+	s := ServeOn(lis, w, ca.Server)
+	s.URL, s.CABundle = "https://"+lis.Addr().String()+Path, ca.CAPEM
 	return s, nil
 }
+
+// ServeOn serves the webhook over TLS with cert on lis until Close.
+func ServeOn(lis net.Listener, w *Webhook, cert tls.Certificate) *Server {
+	s := &Server{srv: &http.Server{Handler: w, ReadHeaderTimeout: 10 * time.Second,
+		TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}}}
+	s.done = make(chan error, 1)
+	go func() { s.done <- s.srv.ServeTLS(lis, "", "") }()
+	return s
+}
+
+// Done reports the server's end: http.ErrServerClosed after Close.
+func (s *Server) Done() <-chan error { return s.done }
 
 // Close stops the server.
 func (s *Server) Close() error {

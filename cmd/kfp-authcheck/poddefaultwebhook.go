@@ -1,0 +1,86 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kfp-authcheck/kfp-authcheck/mocks/poddefault"
+)
+
+// podDefaultWebhook is what `kfp-authcheck poddefault-webhook` serves.
+type podDefaultWebhook struct {
+	Listen, CertFile, KeyFile, Kubeconfig, Context string
+	Timeout                                        time.Duration
+}
+
+// newPodDefaultWebhookCmd serves the stand-in for Kubeflow's PodDefault admission webhook in a cluster: the kind
+// tier runs it as a Deployment from the project's image, where Kubeflow's own webhook is not installed.
+func newPodDefaultWebhookCmd(stderr io.Writer) *cobra.Command {
+	o := podDefaultWebhook{}
+	cmd := &cobra.Command{
+		Use:   "poddefault-webhook",
+		Short: "Serve a stand-in for Kubeflow's PodDefault admission webhook (/apply-poddefault over TLS)",
+		Long: `poddefault-webhook serves mocks/poddefault, a stand-in for Kubeflow's admission-webhook: at /apply-poddefault
+it answers kube-apiserver's AdmissionReviews for pods with the JSONPatch that applies the namespace's matching
+PodDefaults (kubeflow.org/v1alpha1), read from the cluster it runs in (in-cluster credentials; --kubeconfig to use
+another). It serves TLS with the given certificate, which the MutatingWebhookConfiguration's caBundle must trust.
+The kind tier deploys it from the project's image (fixtures/manifests/kind-poddefault-webhook.yaml). It serves
+until SIGINT or SIGTERM.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cert, err := tls.LoadX509KeyPair(o.CertFile, o.KeyFile)
+			if err != nil {
+				return usageErr("--tls-cert-file/--tls-key-file: %v", err)
+			}
+			lis, err := net.Listen("tcp", o.Listen)
+			if err != nil {
+				return usageErr("--listen %s: %v", o.Listen, err)
+			}
+			return o.serve(cmd.Context(), lis, cert, stderr)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Listen, "listen", ":8443", "the address to serve TLS on")
+	f.StringVar(&o.CertFile, "tls-cert-file", "/etc/webhook/certs/tls.crt", "the serving certificate (PEM)")
+	f.StringVar(&o.KeyFile, "tls-key-file", "/etc/webhook/certs/tls.key", "its private key (PEM)")
+	f.StringVar(&o.Kubeconfig, "kubeconfig", "", "the cluster whose PodDefaults it applies (default: the pod's in-cluster credentials)")
+	f.StringVar(&o.Context, "context", "", "the kubeconfig context (default: its current one)")
+	f.DurationVar(&o.Timeout, "timeout", 5*time.Second, "time limit of each PodDefault listing (kube-apiserver waits 10s for the webhook)")
+	return cmd
+}
+
+// serve runs the webhook on lis until ctx ends.
+func (o podDefaultWebhook) serve(ctx context.Context, lis net.Listener, cert tls.Certificate, stderr io.Writer) error {
+	kube, err := clusterClient(o.Kubeconfig, o.Context, o.Timeout)
+	if err != nil {
+		lis.Close()
+		return usageErr("%v", err)
+	}
+	rc := kube.Discovery().RESTClient()
+	w := &poddefault.Webhook{Timeout: o.Timeout,
+		List: func(ctx context.Context, ns string) ([]poddefault.PodDefault, error) {
+			return poddefault.ListIn(ctx, rc, ns)
+		},
+		Errorf: func(format string, args ...any) {
+			fmt.Fprintf(stderr, "poddefault-webhook: refused: "+format+"\n", args...)
+		}}
+	s := poddefault.ServeOn(lis, w, cert)
+	fmt.Fprintf(stderr, "poddefault-webhook: serving %s over TLS on %s\n", poddefault.Path, lis.Addr())
+	select {
+	case err := <-s.Done():
+		return err
+	case <-ctx.Done():
+	}
+	if err := s.Close(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
