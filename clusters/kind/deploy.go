@@ -195,7 +195,9 @@ const (
 // settings and that CA, and the profile's PodDefault for KFP's token in each given namespace. The namespace
 // kubeflow must exist (DeployKFPStandIn makes it).
 func DeployPodDefaults(ctx context.Context, c kubernetes.Interface, image string, namespaces []string, pd *profile.PodDefault, timeout time.Duration) error {
-	if err := poddefault.InstallKind(ctx, c); err != nil {
+	ictx, cancel := context.WithTimeout(ctx, time.Minute) // the kind is served within seconds
+	defer cancel()
+	if err := poddefault.InstallKind(ictx, c); err != nil {
 		return err
 	}
 	svc := PodDefaultHook + "." + KFPNamespace + ".svc"
