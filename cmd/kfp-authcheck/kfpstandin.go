@@ -53,7 +53,7 @@ behind a stand-in for Kubeflow's Istio policy that refuses an identity header se
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.Profile, "profile", "kubeflow", "the server profile whose KFP it stands in for")
-	f.StringVar(&o.Listen, "listen", ":8888", "the address to serve on")
+	f.StringVar(&o.Listen, "listen", "127.0.0.1:0", "the address to serve on (the kind manifest gives :8888, the port of Kubeflow's ml-pipeline; the default picks a free loopback port and prints it)")
 	f.StringVar(&o.Kubeconfig, "kubeconfig", "", "the cluster to authenticate and authorize against (default: the pod's in-cluster credentials)")
 	f.StringVar(&o.Context, "context", "", "the kubeconfig context (default: its current one)")
 	f.BoolVar(&o.NoMesh, "no-mesh", false, "serve without the stand-in for Kubeflow's Istio policy (an identity header from inside the cluster is then believed)")

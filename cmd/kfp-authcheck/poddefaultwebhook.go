@@ -48,7 +48,7 @@ until SIGINT or SIGTERM.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.Listen, "listen", ":8443", "the address to serve TLS on")
+	f.StringVar(&o.Listen, "listen", "127.0.0.1:0", "the address to serve TLS on (the kind manifest gives :8443; the default picks a free loopback port and prints it)")
 	f.StringVar(&o.CertFile, "tls-cert-file", "/etc/webhook/certs/tls.crt", "the serving certificate (PEM)")
 	f.StringVar(&o.KeyFile, "tls-key-file", "/etc/webhook/certs/tls.key", "its private key (PEM)")
 	f.StringVar(&o.Kubeconfig, "kubeconfig", "", "the cluster whose PodDefaults it applies (default: the pod's in-cluster credentials)")
