@@ -3,6 +3,8 @@ package checks
 import (
 	"errors"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+
 	"github.com/kfp-authcheck/kfp-authcheck/auth/browser"
 	"github.com/kfp-authcheck/kfp-authcheck/auth/dexlogin"
 	"github.com/kfp-authcheck/kfp-authcheck/forward"
@@ -24,7 +26,24 @@ func reasonOf(err error) result.Reason {
 	if errors.As(err, &fe) {
 		return fe.Reason
 	}
+	var ks apierrors.APIStatus
+	if errors.As(err, &ks) {
+		return kubeReason(err)
+	}
 	return browser.Classify(err)
+}
+
+// kubeReason classifies a Kubernetes API refusal.
+func kubeReason(err error) result.Reason {
+	switch {
+	case apierrors.IsForbidden(err), apierrors.IsUnauthorized(err):
+		return result.K8sRBAC
+	case apierrors.IsTimeout(err), apierrors.IsServerTimeout(err):
+		return result.Timeout
+	case apierrors.IsInvalid(err), apierrors.IsBadRequest(err), apierrors.IsNotFound(err):
+		return result.ConfigError
+	}
+	return result.ServerError
 }
 
 // apiReason classifies a KFP API refusal (SDK-004's taxonomy).

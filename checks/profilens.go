@@ -2,7 +2,6 @@ package checks
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -177,7 +176,7 @@ func checkPodDefaultMutation(ctx context.Context, env *Env) result.Result {
 			return expecting(fail(result.PodDefaultMissing, "%s: Kubeflow's admission-webhook is not installed", actual), want, actual)
 		}
 		if err != nil {
-			return errorf(reasonOfKube(err), "listing PodDefaults in %s: %v", ns, err)
+			return errorf(reasonOf(err), "listing PodDefaults in %s: %v", ns, err)
 		}
 		pd := tokenPodDefault(pds)
 		if pd == nil {
@@ -197,7 +196,7 @@ func checkPodDefaultMutation(ctx context.Context, env *Env) result.Result {
 					problems = append(problems, fmt.Sprintf("%s pod refused by an admission webhook: %v", kind, err))
 					continue
 				}
-				return errorf(reasonOfKube(err), "dry-run create of a %s pod in %s: %v", kind, ns, err)
+				return errorf(reasonOf(err), "dry-run create of a %s pod in %s: %v", kind, ns, err)
 			}
 			if p := tokenMountProblem(got); p != "" {
 				problems = append(problems, kind+" pod: "+p)
@@ -221,19 +220,6 @@ func labelString(m map[string]string) string {
 	}
 	sort.Strings(parts)
 	return strings.Join(parts, ",")
-}
-
-// reasonOfKube classifies a Kubernetes API error.
-func reasonOfKube(err error) result.Reason {
-	switch {
-	case apierrors.IsForbidden(err), apierrors.IsUnauthorized(err):
-		return result.K8sRBAC
-	case errors.Is(err, context.DeadlineExceeded), apierrors.IsTimeout(err), apierrors.IsServerTimeout(err):
-		return result.Timeout
-	case apierrors.IsInvalid(err), apierrors.IsBadRequest(err), apierrors.IsNotFound(err):
-		return result.ConfigError
-	}
-	return result.Unreachable
 }
 
 // runtimeRules are what a pipeline pod's ServiceAccount does at run time: Argo's executor watches and patches its
@@ -272,7 +258,7 @@ func checkProfileRuntimeRBAC(ctx context.Context, env *Env) result.Result {
 			problems = append(problems, ns+": no ServiceAccount default-editor")
 			continue
 		} else if err != nil {
-			return errorf(reasonOfKube(err), "ServiceAccount %s/default-editor: %v", ns, err)
+			return errorf(reasonOf(err), "ServiceAccount %s/default-editor: %v", ns, err)
 		}
 		var denied []string
 		for _, a := range runtimeRules {
@@ -283,7 +269,7 @@ func checkProfileRuntimeRBAC(ctx context.Context, env *Env) result.Result {
 				ResourceAttributes: &a}}
 			got, err := kube.AuthorizationV1().SubjectAccessReviews().Create(ctx, sar, metav1.CreateOptions{})
 			if err != nil {
-				return errorf(reasonOfKube(err), "SubjectAccessReview: %v", err)
+				return errorf(reasonOf(err), "SubjectAccessReview: %v", err)
 			}
 			if !got.Status.Allowed {
 				denied = append(denied, attrString(a))
