@@ -13,7 +13,7 @@ import (
 
 func init() {
 	register(&Check{ID: "ISO-001", Family: "ISO", Severity: Must, Needs: []string{target.CapMultiUser, target.CapInCluster},
-		Title:      "a forged kubeflow-userid sent straight to the in-cluster API, with no token, is refused",
+		Title:      "a forged kubeflow-userid sent straight to the in-cluster API (and ml-pipeline-ui), with no token, is refused",
 		References: []string{"kubeflow#6702", "pipelines PR#7032", "pipelines#6228", "pipelines#4440"},
 		Run:        checkForgedHeaderInCluster})
 	register(&Check{ID: "ISO-007", Family: "ISO", Severity: Must, Needs: []string{target.CapMultiUser},
@@ -65,20 +65,29 @@ func checkForgedHeaderInCluster(ctx context.Context, env *Env) result.Result {
 	if t.Profile != nil && t.Profile.KFP.UserIDHeader != "" {
 		header = t.Profile.KFP.UserIDHeader
 	}
-	url := t.InClusterAPIURL + "/apis/v2beta1/experiments?namespace=" + ns
-	status, body, err := rawGet(ctx, env, url, http.Header{http.CanonicalHeaderKey(header): {owner}})
-	if err != nil {
-		return errorf(reasonOf(err), "GET %s: %v", url, err)
+	// ml-pipeline, and ml-pipeline-ui where the target names it (the UI proxies /apis/ with the caller's headers).
+	addresses := []struct{ name, base string }{{"ml-pipeline", t.InClusterAPIURL}}
+	if t.InClusterUIURL != "" {
+		addresses = append(addresses, struct{ name, base string }{"ml-pipeline-ui", t.InClusterUIURL})
 	}
-	actual := fmt.Sprintf("%d %s", status, firstLine(strings.TrimSpace(body)))
-	const want = "403 (RBAC: access denied) or 401"
-	switch {
-	case status == http.StatusOK:
-		return expecting(fail(result.Unsecured, "the in-cluster API accepted a forged %s of the namespace owner: any pod can act as any user", header), want, actual)
-	case status != http.StatusForbidden && status != http.StatusUnauthorized:
-		return expecting(fail(result.UnexpectedResponse, "a forged identity header got %d", status), want, actual)
+	const want = "403 (RBAC: access denied) or 401 at each in-cluster address"
+	var seen []string
+	for _, a := range addresses {
+		url := a.base + "/apis/v2beta1/experiments?namespace=" + ns
+		status, body, err := rawGet(ctx, env, url, http.Header{http.CanonicalHeaderKey(header): {owner}})
+		if err != nil {
+			return errorf(reasonOf(err), "GET %s: %v", url, err)
+		}
+		seen = append(seen, fmt.Sprintf("%s: %d %s", a.name, status, firstLine(strings.TrimSpace(body))))
+		actual := strings.Join(seen, "; ")
+		switch {
+		case status == http.StatusOK:
+			return expecting(fail(result.Unsecured, "%s accepted a forged %s of the namespace owner: any pod can act as any user", a.name, header), want, actual)
+		case status != http.StatusForbidden && status != http.StatusUnauthorized:
+			return expecting(fail(result.UnexpectedResponse, "a forged identity header at %s got %d", a.name, status), want, actual)
+		}
 	}
-	return expecting(pass("the forged header is refused: %d", status), want, actual)
+	return expecting(pass("the forged header is refused at %d in-cluster address(es)", len(addresses)), want, strings.Join(seen, "; "))
 }
 
 // checkNoCredentialAnywhere is ISO-007: the list endpoints of both API versions, through the pipeline URL, with

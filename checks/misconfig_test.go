@@ -2,6 +2,7 @@ package checks
 
 import (
 	"context"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -265,5 +266,24 @@ func TestHostMatrixReadsTheUIPolicy(t *testing.T) {
 	env.Target.InClusterUIURL = "http://127.0.0.1:1"
 	if r := runCheck(t, env, "SA-004"); r.Status == result.Pass {
 		t.Errorf("an unreachable ml-pipeline-ui passed: %s", r.Message)
+	}
+}
+
+// TestISO001CoversTheUIAddress: a forged identity header refused at ml-pipeline but believed at ml-pipeline-ui
+// (a UI without its AuthorizationPolicy) fails ISO-001 with UNSECURED, naming the UI.
+func TestISO001CoversTheUIAddress(t *testing.T) {
+	env := brokenStack(t, "kubeflow", func(p *profile.Profile) {})
+	if r := runCheck(t, env, "ISO-001"); r.Status != result.Pass || !strings.Contains(r.Actual, "ml-pipeline-ui: 403") {
+		t.Fatalf("with the policy: %s %s (%s)", r.Status, r.Reason, r.Actual)
+	}
+	bare, err := embedded.InClusterKFP(env.Target.Profile, env.Target.Kube, true, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ui := httptest.NewServer(bare)
+	defer ui.Close()
+	env.Target.InClusterUIURL = ui.URL
+	if r := runCheck(t, env, "ISO-001"); r.Status != result.Fail || r.Reason != result.Unsecured || !strings.Contains(r.Message, "ml-pipeline-ui accepted") {
+		t.Errorf("a UI that believes the header: %s %s (%s)", r.Status, r.Reason, r.Message)
 	}
 }
