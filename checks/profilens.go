@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/kfp-authcheck/kfp-authcheck/auth/satoken"
 	"github.com/kfp-authcheck/kfp-authcheck/mocks/poddefault"
@@ -203,7 +204,7 @@ func checkPodDefaultMutation(ctx context.Context, env *Env) result.Result {
 			}
 		}
 		if len(problems) > 0 {
-			actual := fmt.Sprintf("PodDefault %s/%s (label %s) not applied: %s", ns, pd.Name, labelString(pd.Spec.Selector.MatchLabels), strings.Join(problems, "; "))
+			actual := fmt.Sprintf("PodDefault %s/%s (label %s) not applied: %s", ns, pd.Name, labels.Set(pd.Spec.Selector.MatchLabels).String(), strings.Join(problems, "; "))
 			return expecting(fail(result.PodDefaultNotApplied, "%s", actual), want, actual)
 		}
 		seen = append(seen, ns+"/"+pd.Name)
@@ -211,15 +212,6 @@ func checkPodDefaultMutation(ctx context.Context, env *Env) result.Result {
 	actual := fmt.Sprintf("%s: StatefulSet, Deployment and Job pods admitted with the token volume, mount and %s",
 		strings.Join(seen, ", "), satoken.EnvTokenPath)
 	return expecting(pass("%s", actual), want, actual)
-}
-
-func labelString(m map[string]string) string {
-	var parts []string
-	for k, v := range m {
-		parts = append(parts, k+"="+v)
-	}
-	sort.Strings(parts)
-	return strings.Join(parts, ",")
 }
 
 // runtimeRules are what a pipeline pod's ServiceAccount does at run time: Argo's executor watches and patches its

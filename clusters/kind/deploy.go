@@ -12,6 +12,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -109,23 +110,15 @@ func CreateObjects(ctx context.Context, c kubernetes.Interface, objs []runtime.O
 }
 
 func describe(o runtime.Object) string {
-	m, err := metaOf(o)
+	kind := strings.TrimPrefix(fmt.Sprintf("%T", o), "*")
+	m, err := meta.Accessor(o)
 	if err != nil {
-		return fmt.Sprintf("%T", o)
+		return kind
 	}
-	name := m.GetName()
 	if ns := m.GetNamespace(); ns != "" {
-		name = ns + "/" + name
+		return kind + " " + ns + "/" + m.GetName()
 	}
-	return fmt.Sprintf("%s %s", strings.TrimPrefix(fmt.Sprintf("%T", o), "*"), name)
-}
-
-func metaOf(o runtime.Object) (metav1.Object, error) {
-	m, ok := o.(metav1.Object)
-	if !ok {
-		return nil, fmt.Errorf("%T has no metadata", o)
-	}
-	return m, nil
+	return kind + " " + m.GetName()
 }
 
 // DeployKFPStandIn deploys the project's KFP API stand-in for profile into the cluster (image must be in its
@@ -169,14 +162,8 @@ func podStates(c kubernetes.Interface, ns, app string) string {
 		return "no pod was created"
 	}
 	var out []string
-	for _, p := range pods.Items {
-		s := p.Name + " " + string(p.Status.Phase)
-		for _, cs := range p.Status.ContainerStatuses {
-			if w := cs.State.Waiting; w != nil {
-				s += fmt.Sprintf(" (%s: %s %s)", cs.Name, w.Reason, w.Message)
-			}
-		}
-		out = append(out, s)
+	for i := range pods.Items {
+		out = append(out, strings.TrimSpace(fixtures.PodState(&pods.Items[i], nil)))
 	}
 	sort.Strings(out)
 	return strings.Join(out, "; ")

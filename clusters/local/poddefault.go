@@ -2,12 +2,15 @@ package local
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
+	"net"
 	"time"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/kfp-authcheck/kfp-authcheck/internal/selfca"
 	"github.com/kfp-authcheck/kfp-authcheck/mocks/poddefault"
 	"github.com/kfp-authcheck/kfp-authcheck/profile"
 )
@@ -25,17 +28,19 @@ func (s *Stack) startPodDefaults(ctx context.Context, client kubernetes.Interfac
 	if err := poddefault.InstallKind(ctx, client); err != nil {
 		return err
 	}
-	rc := client.Discovery().RESTClient()
-	hook, err := poddefault.Serve(&poddefault.Webhook{Timeout: 5 * time.Second,
-		List: func(ctx context.Context, ns string) ([]poddefault.PodDefault, error) {
-			return poddefault.ListIn(ctx, rc, ns)
-		}})
+	ca, err := selfca.New()
+	if err != nil {
+		return err
+	}
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return fmt.Errorf("poddefault webhook stand-in: %w", err)
 	}
-	s.closers = append(s.closers, hook.Close)
+	s.serve(lis, poddefault.ClusterWebhook(client, 5*time.Second, nil),
+		&tls.Config{Certificates: []tls.Certificate{ca.Server}, MinVersion: tls.VersionTLS12})
+	url := "https://" + lis.Addr().String() + poddefault.Path
 	if err := poddefault.Register(ctx, client, WebhookConfigName,
-		admissionregistrationv1.WebhookClientConfig{URL: &hook.URL, CABundle: hook.CABundle}); err != nil {
+		admissionregistrationv1.WebhookClientConfig{URL: &url, CABundle: ca.CAPEM}); err != nil {
 		return err
 	}
 	if p.KFP.PodDefault == nil {

@@ -2,6 +2,7 @@ package local
 
 import (
 	"context"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/kfp-authcheck/kfp-authcheck/checks"
+	"github.com/kfp-authcheck/kfp-authcheck/internal/selfca"
 	"github.com/kfp-authcheck/kfp-authcheck/mocks/poddefault"
 	"github.com/kfp-authcheck/kfp-authcheck/result"
 	"github.com/kfp-authcheck/kfp-authcheck/target"
@@ -73,12 +75,17 @@ func TestPodDefaultMutationOnKubeAPIServer(t *testing.T) {
 			until("SA-007", result.PodDefaultNotApplied, "no projected token volume")
 
 			// Registered, but nobody answers at its address: failurePolicy Fail refuses the pods.
-			gone, err := poddefault.Serve(&poddefault.Webhook{List: func(context.Context, string) ([]poddefault.PodDefault, error) { return nil, nil }})
+			ca, err := selfca.New()
 			if err != nil {
 				t.Fatal(err)
 			}
-			gone.Close()
-			if err := poddefault.Register(ctx, tg.Kube, WebhookConfigName, admissionregistrationv1.WebhookClientConfig{URL: &gone.URL, CABundle: gone.CABundle}); err != nil {
+			lis, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			gone := "https://" + lis.Addr().String() + poddefault.Path
+			lis.Close()
+			if err := poddefault.Register(ctx, tg.Kube, WebhookConfigName, admissionregistrationv1.WebhookClientConfig{URL: &gone, CABundle: ca.CAPEM}); err != nil {
 				t.Fatal(err)
 			}
 			until("SA-007", result.PodDefaultNotApplied, "refused by an admission webhook")

@@ -2,30 +2,24 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
 
 	"github.com/kfp-authcheck/kfp-authcheck/clusters/embedded"
 	"github.com/kfp-authcheck/kfp-authcheck/profile"
-	"github.com/kfp-authcheck/kfp-authcheck/target"
 )
 
 // kfpStandIn is what `kfp-authcheck kfp-standin` serves.
 type kfpStandIn struct {
-	Profile    string
-	Listen     string
-	Kubeconfig string
-	Context    string
-	NoMesh     bool
-	Timeout    time.Duration
+	Profile string
+	Listen  string
+	NoMesh  bool
+	clusterFlags
 }
 
 // newKFPStandInCmd serves the KFP API stand-in as ml-pipeline answers inside a cluster: the kind tier runs it as
@@ -54,25 +48,9 @@ behind a stand-in for Kubeflow's Istio policy that refuses an identity header se
 	f := cmd.Flags()
 	f.StringVar(&o.Profile, "profile", "kubeflow", "the server profile whose KFP it stands in for")
 	f.StringVar(&o.Listen, "listen", "127.0.0.1:0", "the address to serve on (the kind manifest gives :8888, the port of Kubeflow's ml-pipeline; the default picks a free loopback port and prints it)")
-	f.StringVar(&o.Kubeconfig, "kubeconfig", "", "the cluster to authenticate and authorize against (default: the pod's in-cluster credentials)")
-	f.StringVar(&o.Context, "context", "", "the kubeconfig context (default: its current one)")
 	f.BoolVar(&o.NoMesh, "no-mesh", false, "serve without the stand-in for Kubeflow's Istio policy (an identity header from inside the cluster is then believed)")
-	f.DurationVar(&o.Timeout, "timeout", 15*time.Second, "time limit of each TokenReview and SubjectAccessReview")
+	o.clusterFlags.add(f, "the cluster to authenticate and authorize against", 15*time.Second, "TokenReview and SubjectAccessReview")
 	return cmd
-}
-
-// clusterClient is a client for the cluster a server in a pod runs in: the kubeconfig where given, else the pod's
-// in-cluster credentials; every request bounded by timeout.
-func clusterClient(kubeconfig, context string, timeout time.Duration) (kubernetes.Interface, error) {
-	if kubeconfig != "" {
-		return target.KubeClient(kubeconfig, context, timeout)
-	}
-	rc, err := rest.InClusterConfig()
-	if err != nil {
-		return nil, fmt.Errorf("no --kubeconfig and no in-cluster credentials: %w", err)
-	}
-	rc.Timeout, rc.QPS, rc.Burst = timeout, 50, 300
-	return kubernetes.NewForConfig(rc)
 }
 
 // serve runs the stand-in on lis until ctx ends.
@@ -84,7 +62,7 @@ func (o kfpStandIn) serve(ctx context.Context, lis net.Listener, stderr io.Write
 	}
 	var kube kubernetes.Interface
 	if p.MultiUser {
-		if kube, err = clusterClient(o.Kubeconfig, o.Context, o.Timeout); err != nil {
+		if kube, err = o.client(); err != nil {
 			return usageErr("%v", err)
 		}
 	}
@@ -92,23 +70,10 @@ func (o kfpStandIn) serve(ctx context.Context, lis net.Listener, stderr io.Write
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(lis) }()
 	mesh := "behind the Istio policy stand-in"
 	if o.NoMesh || !p.MultiUser {
 		mesh = "without the Istio policy stand-in"
 	}
 	fmt.Fprintf(stderr, "kfp-standin: the KFP API stand-in of profile %s (KFP %s) on %s, %s\n", p.Name, p.KFP.Version, lis.Addr(), mesh)
-	select {
-	case err := <-done:
-		return err
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	return serveUntilDone(ctx, lis, h, nil)
 }

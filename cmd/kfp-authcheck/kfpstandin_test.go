@@ -23,7 +23,7 @@ func TestKFPStandInAgainstAKubernetesAPI(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	addr, log, stop := serveInBackground(t, ctx, func(ctx context.Context, lis net.Listener, log io.Writer) error {
-		return kfpStandIn{Profile: "kubeflow", Kubeconfig: tg.Kubeconfig, Timeout: 10 * time.Second}.serve(ctx, lis, log)
+		return kfpStandIn{Profile: "kubeflow", clusterFlags: clusterFlags{Kubeconfig: tg.Kubeconfig, Timeout: 10 * time.Second}}.serve(ctx, lis, log)
 	})
 	ns := p.KFP.Namespaces[0].Name
 	m, err := satoken.Mint(ctx, tg.Kube, ns, "default-editor", []string{satoken.Audience}, time.Hour)

@@ -3,11 +3,9 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -17,8 +15,8 @@ import (
 
 // podDefaultWebhook is what `kfp-authcheck poddefault-webhook` serves.
 type podDefaultWebhook struct {
-	Listen, CertFile, KeyFile, Kubeconfig, Context string
-	Timeout                                        time.Duration
+	Listen, CertFile, KeyFile string
+	clusterFlags
 }
 
 // newPodDefaultWebhookCmd serves the stand-in for Kubeflow's PodDefault admission webhook in a cluster: the kind
@@ -51,36 +49,20 @@ until SIGINT or SIGTERM.`,
 	f.StringVar(&o.Listen, "listen", "127.0.0.1:0", "the address to serve TLS on (the kind manifest gives :8443; the default picks a free loopback port and prints it)")
 	f.StringVar(&o.CertFile, "tls-cert-file", "/etc/webhook/certs/tls.crt", "the serving certificate (PEM)")
 	f.StringVar(&o.KeyFile, "tls-key-file", "/etc/webhook/certs/tls.key", "its private key (PEM)")
-	f.StringVar(&o.Kubeconfig, "kubeconfig", "", "the cluster whose PodDefaults it applies (default: the pod's in-cluster credentials)")
-	f.StringVar(&o.Context, "context", "", "the kubeconfig context (default: its current one)")
-	f.DurationVar(&o.Timeout, "timeout", 5*time.Second, "time limit of each PodDefault listing (kube-apiserver waits 10s for the webhook)")
+	o.clusterFlags.add(f, "the cluster whose PodDefaults it applies", 5*time.Second, "PodDefault listing (kube-apiserver waits 10s for the webhook)")
 	return cmd
 }
 
 // serve runs the webhook on lis until ctx ends.
 func (o podDefaultWebhook) serve(ctx context.Context, lis net.Listener, cert tls.Certificate, stderr io.Writer) error {
-	kube, err := clusterClient(o.Kubeconfig, o.Context, o.Timeout)
+	kube, err := o.client()
 	if err != nil {
 		lis.Close()
 		return usageErr("%v", err)
 	}
-	rc := kube.Discovery().RESTClient()
-	w := &poddefault.Webhook{Timeout: o.Timeout,
-		List: func(ctx context.Context, ns string) ([]poddefault.PodDefault, error) {
-			return poddefault.ListIn(ctx, rc, ns)
-		},
-		Errorf: func(format string, args ...any) {
-			fmt.Fprintf(stderr, "poddefault-webhook: refused: "+format+"\n", args...)
-		}}
-	s := poddefault.ServeOn(lis, w, cert)
+	w := poddefault.ClusterWebhook(kube, o.Timeout, func(format string, args ...any) {
+		fmt.Fprintf(stderr, "poddefault-webhook: refused: "+format+"\n", args...)
+	})
 	fmt.Fprintf(stderr, "poddefault-webhook: serving %s over TLS on %s\n", poddefault.Path, lis.Addr())
-	select {
-	case err := <-s.Done():
-		return err
-	case <-ctx.Done():
-	}
-	if err := s.Close(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	return serveUntilDone(ctx, lis, w, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
 }

@@ -49,7 +49,7 @@ func TestPodDefaultWebhookCommandLocalTier(t *testing.T) {
 		t.Fatal(err)
 	}
 	addr, log, stop := serveInBackground(t, ctx, func(ctx context.Context, lis net.Listener, log io.Writer) error {
-		return podDefaultWebhook{Kubeconfig: tg.Kubeconfig, Timeout: 5 * time.Second}.serve(ctx, lis, cert, log)
+		return podDefaultWebhook{clusterFlags: clusterFlags{Kubeconfig: tg.Kubeconfig, Timeout: 5 * time.Second}}.serve(ctx, lis, cert, log)
 	})
 	hooks := tg.Kube.AdmissionregistrationV1().MutatingWebhookConfigurations()
 	if err := hooks.Delete(ctx, local.WebhookConfigName, metav1.DeleteOptions{}); err != nil {

@@ -89,3 +89,11 @@ func ApplyKFPToken(ctx context.Context, client kubernetes.Interface, ns, name, l
 	}
 	return nil
 }
+
+// ClusterWebhook is the webhook reading PodDefaults from the cluster client talks to, each listing bounded by
+// timeout; errorf, when set, hears why a review was refused.
+func ClusterWebhook(client kubernetes.Interface, timeout time.Duration, errorf func(string, ...any)) *Webhook {
+	rc := client.Discovery().RESTClient()
+	return &Webhook{Timeout: timeout, Errorf: errorf,
+		List: func(ctx context.Context, ns string) ([]PodDefault, error) { return ListIn(ctx, rc, ns) }}
+}

@@ -12,12 +12,10 @@ package poddefault
 
 import (
 	"context"
-	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"reflect"
 	"strings"
@@ -28,8 +26,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/rest"
-
-	"github.com/kfp-authcheck/kfp-authcheck/internal/selfca"
 )
 
 // Group, Version and Resource of PodDefaults.
@@ -294,46 +290,4 @@ func merge[T any](have []T, pds []PodDefault, field func(Spec) []T, key func(T) 
 		}
 	}
 	return out, errors.Join(errs...)
-}
-
-// Server is the webhook on a loopback TLS port, with the CA bundle a MutatingWebhookConfiguration needs.
-type Server struct {
-	URL      string // https://127.0.0.1:<port>/apply-poddefault
-	CABundle []byte
-	srv      *http.Server
-	done     chan error
-}
-
-// Serve starts the webhook on 127.0.0.1:0 with a throwaway CA.
-func Serve(w *Webhook) (*Server, error) {
-	ca, err := selfca.New()
-	if err != nil {
-		return nil, err
-	}
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	s := ServeOn(lis, w, ca.Server)
-	s.URL, s.CABundle = "https://"+lis.Addr().String()+Path, ca.CAPEM
-	return s, nil
-}
-
-// ServeOn serves the webhook over TLS with cert on lis until Close.
-func ServeOn(lis net.Listener, w *Webhook, cert tls.Certificate) *Server {
-	s := &Server{srv: &http.Server{Handler: w, ReadHeaderTimeout: 10 * time.Second,
-		TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}}}
-	s.done = make(chan error, 1)
-	go func() { s.done <- s.srv.ServeTLS(lis, "", "") }()
-	return s
-}
-
-// Done reports the server's end: http.ErrServerClosed after Close.
-func (s *Server) Done() <-chan error { return s.done }
-
-// Close stops the server.
-func (s *Server) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	return s.srv.Shutdown(ctx)
 }
