@@ -5,5 +5,5 @@ import (
 	"log"
 )
 
-// quietLog drops net/http's server log lines (TLS handshake noise from probes that test certificate errors).
-func quietLog() *log.Logger { return log.New(io.Discard, "", 0) }
+// QuietLog drops net/http's server and proxy log lines (TLS handshake noise from probes that test certificate errors).
+func QuietLog() *log.Logger { return log.New(io.Discard, "", 0) }

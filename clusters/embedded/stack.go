@@ -507,11 +507,7 @@ func KFPStandInConfig(p *profile.Profile, commit string) kfpmock.Config {
 // tokens through TokenReviews, every request through SubjectAccessReviews (multi-user profiles), behind the Istio
 // policy stand-in unless noMesh. `kfp-authcheck kfp-standin` serves it; the kind tier runs that in a pod.
 func InClusterKFP(p *profile.Profile, kube kubernetes.Interface, noMesh bool, commit string) (http.Handler, error) {
-	cfg := KFPStandInConfig(p, commit)
-	if p.MultiUser {
-		cfg.Authorizer, cfg.TokenReviewer = kfpmock.KubeAuthorizer{Client: kube}, kfpmock.KubeTokenReviewer{Client: kube}
-	}
-	kfp, err := kfpmock.New(cfg)
+	kfp, err := NewInClusterKFP(p, kube, commit)
 	if err != nil {
 		return nil, err
 	}
@@ -519,6 +515,16 @@ func InClusterKFP(p *profile.Profile, kube kubernetes.Interface, noMesh bool, co
 		return kfp.APIHandler(), nil
 	}
 	return InClusterHandler(p, kfp), nil
+}
+
+// NewInClusterKFP is the KFP API stand-in of profile p that authenticates and authorizes against kube (a
+// multi-user profile's TokenReviews and SubjectAccessReviews), for the handlers a cluster serves it through.
+func NewInClusterKFP(p *profile.Profile, kube kubernetes.Interface, commit string) (*kfpmock.Server, error) {
+	cfg := KFPStandInConfig(p, commit)
+	if p.MultiUser {
+		cfg.Authorizer, cfg.TokenReviewer = kfpmock.KubeAuthorizer{Client: kube}, kfpmock.KubeTokenReviewer{Client: kube}
+	}
+	return kfpmock.New(cfg)
 }
 
 // IstioPolicyStandIn stands in for Kubeflow 1.9's Istio AuthorizationPolicy on ml-pipeline in front of api (the
@@ -556,7 +562,7 @@ func (s *Stack) serve(lis net.Listener, h http.Handler, tlsConf *tls.Config) {
 // the checks) and returns the function that stops it, gracefully within 5 seconds, then hard. Both tiers' stacks
 // serve their listeners with it.
 func Serve(lis net.Listener, h http.Handler, tlsConf *tls.Config) func() error {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, TLSConfig: tlsConf, ErrorLog: quietLog()}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, TLSConfig: tlsConf, ErrorLog: QuietLog()}
 	go func() {
 		if tlsConf != nil {
 			_ = srv.ServeTLS(lis, "", "")

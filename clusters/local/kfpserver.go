@@ -245,7 +245,7 @@ func (s *Stack) startRealKFP(ctx context.Context, p *profile.Profile, tools stri
 		Rewrite: func(r *httputil.ProxyRequest) { r.SetURL(target); r.Out.Host = r.In.Host },
 		Transport: &http.Transport{ResponseHeaderTimeout: 30 * time.Second, DisableCompression: true,
 			DialContext: (&net.Dialer{Timeout: 5 * time.Second}).DialContext},
-		ErrorLog: quietLog(),
+		ErrorLog: embedded.QuietLog(),
 	})
 	s.KFP = srv
 	s.Versions["kfp-apiserver"] = ToolVersion(tools, "kfp-apiserver")

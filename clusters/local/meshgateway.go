@@ -3,7 +3,6 @@ package local
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"time"
 
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -15,28 +14,17 @@ import (
 	"github.com/kfp-authcheck/kfp-authcheck/profile"
 )
 
-// meshFront puts the Istio ingress gateway stand-in (mocks/istiogateway, the same as on the embedded tier) in
-// front of the real oauth2-proxy for a profile with a mesh (kubeflow 1.9+): a request with an Authorization
-// header skips oauth2-proxy and is judged by jwt_authn against Dex's keys and the real kube-apiserver's
-// (/openid/v1/jwks), its claims becoming kubeflow-userid; any other request goes through oauth2-proxy, which
-// here runs in reverse-proxy mode and sets the identity itself, where Kubeflow's runs as ext-authz and injects
-// the Dex ID token that jwt_authn then reads: the same identity reaches the KFP API either way.
-func (s *Stack) meshFront(ctx context.Context, p *profile.Profile, dex, viaProxy, upstream http.Handler) (http.Handler, error) {
+// meshConfig is the Istio gateway stand-in's configuration for a profile with a mesh (kubeflow 1.9+): jwt_authn
+// against Dex's keys and the real kube-apiserver's (/openid/v1/jwks). oauth2-proxy runs in reverse-proxy mode
+// here and sets the identity itself, where Kubeflow's runs as ext-authz and injects the Dex ID token that
+// jwt_authn then reads: the same identity reaches the KFP API either way.
+func (s *Stack) meshConfig(ctx context.Context, p *profile.Profile) (*istiogateway.Config, error) {
 	if err := s.allowIssuerDiscovery(ctx); err != nil {
 		return nil, err
 	}
-	gw, err := istiogateway.New(embedded.MeshConfig(p.Gateway.Mesh, s.IssuerURL, s.Kube.URL+"/openid/v1/jwks",
-		s.Kube.HTTPClient(), time.Now))
-	if err != nil {
-		return nil, fmt.Errorf("istio gateway stand-in: %w", err)
-	}
-	// The VirtualServices: /dex/ to Dex, /oauth2/ to oauth2-proxy, everything else to the apps.
-	routes := http.NewServeMux()
-	routes.Handle("/dex/", dex)
-	routes.Handle(p.Gateway.ProxyPrefix+"/", viaProxy)
-	routes.Handle("/", upstream)
+	c := embedded.MeshConfig(p.Gateway.Mesh, s.IssuerURL, s.Kube.URL+"/openid/v1/jwks", s.Kube.HTTPClient(), time.Now)
 	s.meshed = true
-	return gw.Handler(func(http.Handler) http.Handler { return viaProxy }, routes), nil
+	return &c, nil
 }
 
 // allowIssuerDiscovery binds system:service-account-issuer-discovery to system:unauthenticated, as Kubeflow's

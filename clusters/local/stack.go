@@ -18,7 +18,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httputil"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -27,11 +26,13 @@ import (
 	"time"
 
 	"github.com/kfp-authcheck/kfp-authcheck/clusters/embedded"
+	"github.com/kfp-authcheck/kfp-authcheck/clusters/programs"
 	"github.com/kfp-authcheck/kfp-authcheck/fixtures"
 	"github.com/kfp-authcheck/kfp-authcheck/internal/atomicfile"
 	"github.com/kfp-authcheck/kfp-authcheck/internal/redact"
 	"github.com/kfp-authcheck/kfp-authcheck/internal/selfca"
 	"github.com/kfp-authcheck/kfp-authcheck/internal/slapd"
+	"github.com/kfp-authcheck/kfp-authcheck/mocks/istiogateway"
 	kfpmock "github.com/kfp-authcheck/kfp-authcheck/mocks/kfpapi"
 	"github.com/kfp-authcheck/kfp-authcheck/mocks/ldapserver"
 	"github.com/kfp-authcheck/kfp-authcheck/mocks/oauth2proxy"
@@ -228,26 +229,25 @@ func (s *Stack) startGateway(ctx context.Context, p *profile.Profile, kfp *kfpmo
 		return nil, err
 	}
 	dexURL, _ := url.Parse(dexDirect)
-	mux := http.NewServeMux()
-	mux.Handle("/dex/", s.reverseProxy(dexURL))
-
 	switch p.Gateway.Kind {
 	case "oauth2-proxy":
 		upLis, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			return nil, fmt.Errorf("upstream listen: %w", err)
 		}
-		s.serve(upLis, identityFromGateway(p, upstream), nil)
+		s.serve(upLis, programs.IdentityFromGateway(p, upstream), nil)
 		proxyURL, err := s.startOAuth2Proxy(ctx, p, tools, dexDirect, "http://"+upLis.Addr().String()+"/", opts)
 		if err != nil {
 			return nil, err
 		}
 		u, _ := url.Parse(proxyURL)
-		viaProxy := audienceByPath(p.Gateway, s.reverseProxy(u))
+		var mesh *istiogateway.Config
 		if p.Gateway.Mesh != nil && s.kube != nil {
-			return s.meshFront(ctx, p, s.reverseProxy(dexURL), viaProxy, upstream)
+			if mesh, err = s.meshConfig(ctx, p); err != nil {
+				return nil, err
+			}
 		}
-		mux.Handle("/", viaProxy)
+		return programs.Front(p, programs.ReverseProxy(dexURL), programs.ReverseProxy(u), upstream, mesh)
 	default:
 		// No real program for this gateway (oidc-authservice) is built here: the embedded stand-in runs in
 		// front of the real Dex, so Dex's side of the flow (approval screen included) is still the real one.
@@ -256,9 +256,11 @@ func (s *Stack) startGateway(ctx context.Context, p *profile.Profile, kfp *kfpmo
 		if err != nil {
 			return nil, fmt.Errorf("gateway stand-in: %w", err)
 		}
+		mux := http.NewServeMux()
+		mux.Handle("/dex/", programs.ReverseProxy(dexURL))
 		mux.Handle("/", proxy.Handler(upstream))
+		return mux, nil
 	}
-	return mux, nil
 }
 
 // wireLDAP gives every ldap connector its config block: against opts.LDAPURL, the environment's
@@ -274,7 +276,7 @@ func (s *Stack) wireLDAP(ctx context.Context, p *profile.Profile, opts *Options)
 				return err
 			}
 		}
-		cfg, err := ldapConnectorConfig(p.Dex.LDAP, s.LDAPURL)
+		cfg, err := programs.LDAPConnectorConfig(p.Dex.LDAP, s.LDAPURL)
 		if err != nil {
 			return fmt.Errorf("connector %s: %w", c.ID, err)
 		}
@@ -326,7 +328,8 @@ func (s *Stack) startDex(ctx context.Context, p *profile.Profile, tools string, 
 	cfgPath := filepath.Join(s.dir, "dex.yaml")
 	var direct string
 	_, ports, err := s.procs.launch(ctx, "dex", bin, s.dir, 3, func(ports []int) ([]string, []string, func(context.Context) error, error) {
-		cfg, err := buildDexConfig(p, s.IssuerURL, s.GatewayURL, s.Users, dexPorts{Web: ports[0], GRPC: ports[1], Telemetry: ports[2]},
+		cfg, err := programs.DexConfig(p, s.IssuerURL, s.GatewayURL, s.Users, programs.DexAddrs{Web: loopback(ports[0]),
+			GRPC: loopback(ports[1]), Telemetry: loopback(ports[2])},
 			opts.ConnectorConfig)
 		if err != nil {
 			return nil, nil, nil, err
@@ -357,7 +360,7 @@ func (s *Stack) startOAuth2Proxy(ctx context.Context, p *profile.Profile, tools,
 		return "", err
 	}
 	s.Versions["oauth2-proxy"] = ToolVersion(tools, "oauth2-proxy")
-	secret, err := newCookieSecret()
+	secret, err := programs.NewCookieSecret()
 	if err != nil {
 		return "", err
 	}
@@ -366,7 +369,7 @@ func (s *Stack) startOAuth2Proxy(ctx context.Context, p *profile.Profile, tools,
 	cfgPath := filepath.Join(s.dir, "oauth2_proxy.cfg")
 	var base string
 	_, _, err = s.procs.launch(ctx, "oauth2-proxy", bin, s.dir, 1, func(ports []int) ([]string, []string, func(context.Context) error, error) {
-		cfg, err := buildProxyConfig(p, proxyEndpoints{Port: ports[0], GatewayURL: s.GatewayURL, IssuerURL: s.IssuerURL,
+		cfg, err := programs.OAuth2ProxyConfig(p, programs.ProxyEndpoints{Listen: loopback(ports[0]), GatewayURL: s.GatewayURL, IssuerURL: s.IssuerURL,
 			DexDirect: dexDirect, Upstream: upstream}, secret)
 		if err != nil {
 			return nil, nil, nil, err
@@ -383,40 +386,6 @@ func (s *Stack) startOAuth2Proxy(ctx context.Context, p *profile.Profile, tools,
 	}
 	progress(opts.Progress, "oauth2-proxy %s on %s (upstream %s)", s.Versions["oauth2-proxy"], base, upstream)
 	return base, nil
-}
-
-// identityFromGateway stands in for what the mesh does between the gateway and KFP: Kubeflow's RequestAuthentication
-// turns the Dex ID token oauth2-proxy injects into kubeflow-userid (email claim), deployKF's Lua filter copies
-// x-auth-request-email. oauth2-proxy passes the session's email as X-Forwarded-Email (it strips any value the
-// client sent), so the header is set from that; a kubeflow-userid sent by the client never gets through, as
-// Istio's outputClaimToHeaders overwrites it.
-func identityFromGateway(p *profile.Profile, next http.Handler) http.Handler {
-	header := p.KFP.UserIDHeader
-	if header == "" {
-		header = "kubeflow-userid"
-	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.Header.Del(header)
-		if email := r.Header.Get("X-Forwarded-Email"); email != "" {
-			r.Header.Set(header, p.KFP.UserIDPrefix+email)
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
-// reverseProxy forwards to a loopback program keeping the browser's Host, as the ingress gateway does.
-func (s *Stack) reverseProxy(to *url.URL) http.Handler {
-	return &httputil.ReverseProxy{
-		Rewrite: func(r *httputil.ProxyRequest) {
-			r.SetURL(to)
-			r.Out.URL.Path, r.Out.URL.RawPath = r.In.URL.Path, r.In.URL.RawPath
-			r.Out.Host = r.In.Host
-			r.SetXForwarded()
-		},
-		Transport: &http.Transport{ResponseHeaderTimeout: 30 * time.Second, DisableCompression: true,
-			DialContext: (&net.Dialer{Timeout: 5 * time.Second}).DialContext},
-		ErrorLog: quietLog(),
-	}
 }
 
 func (s *Stack) serve(lis net.Listener, h http.Handler, tlsConf *tls.Config) {
@@ -545,6 +514,8 @@ func (s *Stack) VersionList() string {
 	}
 	return strings.Join(out, ", ")
 }
+
+func loopback(port int) string { return fmt.Sprintf("127.0.0.1:%d", port) }
 
 func pathOf(raw string) string {
 	u, err := url.Parse(raw)

@@ -1,4 +1,4 @@
-package local
+package programs
 
 import (
 	"encoding/json"
@@ -11,9 +11,9 @@ import (
 	"github.com/kfp-authcheck/kfp-authcheck/profile"
 )
 
-// dexConfig is the part of Dex v2.41's config file (cmd/dex/config.go) the tier writes. JSON is YAML, and Dex
+// DexFile is the part of Dex v2.41's config file (cmd/dex/config.go) the tier writes. JSON is YAML, and Dex
 // reads its config through a YAML-to-JSON step, so the file is written as JSON.
-type dexConfig struct {
+type DexFile struct {
 	Issuer           string            `json:"issuer"`
 	Storage          dexStorage        `json:"storage"`
 	Web              dexWeb            `json:"web"`
@@ -77,27 +77,27 @@ type dexClient struct {
 	RedirectURIs []string `json:"redirectURIs"`
 }
 
-// dexPorts are the loopback ports Dex listens on.
-type dexPorts struct{ Web, GRPC, Telemetry int }
+// DexAddrs are the host:port addresses Dex listens on: loopback ports on the local tier, all interfaces in a pod.
+type DexAddrs struct{ Web, GRPC, Telemetry string }
 
-// buildDexConfig turns the profile into Dex's config, the way the distributions configure Dex: the profile's
+// DexConfig turns the profile into Dex's config, the way the distributions configure Dex: the profile's
 // users as staticPasswords (bcrypt hashes), the gateway's client and the profile's other clients as
 // staticClients, the local connector as the password DB and other connectors from connectorConfig (their
 // "config" blocks, keyed by connector ID, which the fixture that runs their backend supplies: slapd for ldap).
 // Static entries are read-only through Dex's gRPC API, as on a real deployment; fixtures add users and clients
 // beside them through fixtures.ProvisionDex.
-func buildDexConfig(p *profile.Profile, issuerURL, gatewayURL string, users []profile.User, ports dexPorts,
-	connectorConfig map[string]json.RawMessage) (*dexConfig, error) {
+func DexConfig(p *profile.Profile, issuerURL, gatewayURL string, users []profile.User, addrs DexAddrs,
+	connectorConfig map[string]json.RawMessage) (*DexFile, error) {
 	if p.Dex == nil || p.Gateway == nil {
 		return nil, fmt.Errorf("profile %s has no Dex or no gateway", p.Name)
 	}
 	d := p.Dex
-	c := &dexConfig{
+	c := &DexFile{
 		Issuer:    issuerURL,
 		Storage:   dexStorage{Type: "memory"},
-		Web:       dexWeb{HTTP: fmt.Sprintf("127.0.0.1:%d", ports.Web)},
-		Telemetry: dexWeb{HTTP: fmt.Sprintf("127.0.0.1:%d", ports.Telemetry)},
-		GRPC:      dexGRPC{Addr: fmt.Sprintf("127.0.0.1:%d", ports.GRPC)},
+		Web:       dexWeb{HTTP: addrs.Web},
+		Telemetry: dexWeb{HTTP: addrs.Telemetry},
+		GRPC:      dexGRPC{Addr: addrs.GRPC},
 		OAuth2: dexOAuth2{SkipApprovalScreen: d.SkipApprovalScreen,
 			AlwaysShowLoginScreen: d.AlwaysShowLogin, ResponseTypes: d.ResponseTypes},
 		Logger: dexLogger{Level: "debug", Format: "text"},
@@ -154,9 +154,9 @@ func durationOrEmpty(d profile.Duration) string {
 	return d.Duration.String()
 }
 
-// ldapConnectorConfig is Dex's connector/ldap config block for the profile's LDAP settings against the
+// LDAPConnectorConfig is Dex's connector/ldap config block for the profile's LDAP settings against the
 // directory at ldapURL (ldap://host:port, plain LDAP on loopback).
-func ldapConnectorConfig(l *profile.LDAP, ldapURL string) (json.RawMessage, error) {
+func LDAPConnectorConfig(l *profile.LDAP, ldapURL string) (json.RawMessage, error) {
 	if l == nil {
 		return nil, fmt.Errorf("the ldap connector needs the profile's dex.ldap settings")
 	}

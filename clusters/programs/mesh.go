@@ -1,4 +1,4 @@
-package local
+package programs
 
 import (
 	"encoding/base64"
@@ -10,11 +10,11 @@ import (
 	"github.com/kfp-authcheck/kfp-authcheck/profile"
 )
 
-// audienceByPath stands in for deployKF's Envoy jwt_authn requirement map (WIRE-FACTS.md 2.2): the extra
+// AudienceByPath stands in for deployKF's Envoy jwt_authn requirement map (WIRE-FACTS.md 2.2): the extra
 // audiences oauth2-proxy accepts everywhere (oidc_extra_audiences) are allowed on their path prefixes only
 // (kubeflow-pipelines-sdk on /pipeline); elsewhere Envoy answers 403 "Audiences in Jwt are not allowed". The
 // signature is oauth2-proxy's to verify: this only refuses, so reading the audience unverified is safe.
-func audienceByPath(g *profile.Gateway, next http.Handler) http.Handler {
+func AudienceByPath(g *profile.Gateway, next http.Handler) http.Handler {
 	if len(g.ExtraAudiencesPaths) == 0 || len(g.ExtraAudiences) == 0 {
 		return next
 	}

@@ -1,4 +1,4 @@
-package local
+package programs
 
 import (
 	"crypto/rand"
@@ -12,26 +12,26 @@ import (
 	"github.com/kfp-authcheck/kfp-authcheck/profile"
 )
 
-// proxyEndpoints are the addresses oauth2-proxy is configured with.
-type proxyEndpoints struct {
-	Port       int    // oauth2-proxy's own loopback port
+// ProxyEndpoints are the addresses oauth2-proxy is configured with.
+type ProxyEndpoints struct {
+	Listen     string // oauth2-proxy's own address (host:port)
 	GatewayURL string // the one origin a browser sees (the mesh stand-in in front)
 	IssuerURL  string // Dex's issuer, under the gateway origin
 	DexDirect  string // Dex's own address, for the back-channel (redeem, JWKS), as in-cluster
 	Upstream   string // the KFP stand-in behind the identity-header translator
 }
 
-// buildProxyConfig renders oauth2-proxy v7's config file (TOML, the keys of pkg/apis/options legacy options) for
+// OAuth2ProxyConfig renders oauth2-proxy v7's config file (TOML, the keys of pkg/apis/options legacy options) for
 // profile p. The profile's gateway options map one to one onto oauth2-proxy's; what differs from a distribution
 // is where the pieces sit: oauth2-proxy runs in reverse-proxy mode with the KFP stand-in as its upstream, where
 // Kubeflow runs it as Istio's ext-authz service (docs/fidelity.md).
-func buildProxyConfig(p *profile.Profile, e proxyEndpoints, cookieSecret string) (string, error) {
+func OAuth2ProxyConfig(p *profile.Profile, e ProxyEndpoints, cookieSecret string) (string, error) {
 	g := p.Gateway
 	if g == nil || g.Kind != "oauth2-proxy" {
 		return "", fmt.Errorf("profile %s has no oauth2-proxy gateway", p.Name)
 	}
 	kv := map[string]any{
-		"http_address":          fmt.Sprintf("127.0.0.1:%d", e.Port),
+		"http_address":          e.Listen,
 		"provider":              "oidc",
 		"provider_display_name": orDefault(g.ProviderDisplayName, "Dex"),
 		"oidc_issuer_url":       e.IssuerURL,
@@ -116,8 +116,8 @@ func renderTOML(kv map[string]any) string {
 	return b.String()
 }
 
-// newCookieSecret is a fresh 32-byte secret (oauth2-proxy wants 16, 24 or 32 bytes).
-func newCookieSecret() (string, error) {
+// NewCookieSecret is a fresh 32-byte secret (oauth2-proxy wants 16, 24 or 32 bytes).
+func NewCookieSecret() (string, error) {
 	b := make([]byte, 16)
 	if _, err := rand.Read(b); err != nil {
 		return "", err

@@ -1,0 +1,130 @@
+package programs
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/kfp-authcheck/kfp-authcheck/clusters/embedded"
+	"github.com/kfp-authcheck/kfp-authcheck/mocks/istiogateway"
+	"github.com/kfp-authcheck/kfp-authcheck/profile"
+)
+
+// Front is the ingress gateway stand-in in front of the real Dex and oauth2-proxy, the same on the local tier (in
+// the harness's process) and in a kind cluster (`kfp-authcheck gateway`): the VirtualServices route /dex/ to Dex
+// and everything else through oauth2-proxy (deployKF's per-path audience rule in front of it). With mesh (a
+// profile with an Istio mesh, kubeflow 1.9+) the Istio gateway stand-in (mocks/istiogateway) decides first: a
+// request with an Authorization header skips oauth2-proxy and is judged by jwt_authn, its claims becoming the
+// identity header, and goes to apps; oauth2-proxy's own prefix still reaches oauth2-proxy.
+func Front(p *profile.Profile, dex, oauth2Proxy, apps http.Handler, mesh *istiogateway.Config) (http.Handler, error) {
+	if p.Gateway == nil {
+		return nil, fmt.Errorf("profile %s has no gateway", p.Name)
+	}
+	viaProxy := AudienceByPath(p.Gateway, oauth2Proxy)
+	routes := http.NewServeMux()
+	routes.Handle("/dex/", dex)
+	if mesh == nil {
+		routes.Handle("/", viaProxy)
+		return routes, nil
+	}
+	gw, err := istiogateway.New(*mesh)
+	if err != nil {
+		return nil, fmt.Errorf("istio gateway stand-in: %w", err)
+	}
+	routes.Handle(p.Gateway.ProxyPrefix+"/", viaProxy)
+	routes.Handle("/", apps)
+	return gw.Handler(func(http.Handler) http.Handler { return viaProxy }, routes), nil
+}
+
+// GatewayConfig says where the pieces behind `kfp-authcheck gateway` answer.
+type GatewayConfig struct {
+	// Issuer is Dex's issuer as the browser and the tokens name it; Dex is Dex's own address with its path
+	// (its keys are Dex+"/keys", as Kubeflow's jwksUri points in-cluster).
+	Issuer, Dex string
+	// OAuth2Proxy is oauth2-proxy's address; Apps is where ml-pipeline-ui and the dashboard answer.
+	OAuth2Proxy, Apps string
+	// KubeAPI and KubeClient read the cluster's ServiceAccount keys (/openid/v1/jwks), for a profile with a mesh;
+	// the client must carry a timeout.
+	KubeAPI    string
+	KubeClient *http.Client
+	// Now is the mesh stand-in's clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Gateway is the ingress gateway stand-in of a cluster (`kfp-authcheck gateway`, the kind tier's
+// istio-ingressgateway): front is Front with the pieces reached over HTTP, apps is oauth2-proxy's upstream
+// (IdentityFromGateway, then Apps).
+func Gateway(p *profile.Profile, c GatewayConfig) (front, apps http.Handler, err error) {
+	if p.Gateway == nil || p.Gateway.Kind != "oauth2-proxy" {
+		return nil, nil, fmt.Errorf("profile %s has no oauth2-proxy gateway", p.Name)
+	}
+	urls := map[string]*url.URL{}
+	for _, f := range []struct{ name, v string }{{"issuer", c.Issuer}, {"dex", c.Dex}, {"oauth2-proxy", c.OAuth2Proxy}, {"apps", c.Apps}} {
+		u, err := url.Parse(f.v)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, nil, fmt.Errorf("%s %q: want an http(s) URL", f.name, f.v)
+		}
+		urls[f.name] = u
+	}
+	var mesh *istiogateway.Config
+	if p.Gateway.Mesh != nil {
+		if c.KubeClient == nil || c.KubeAPI == "" {
+			return nil, nil, fmt.Errorf("profile %s has a mesh: its jwt_authn needs the cluster's keys", p.Name)
+		}
+		if c.Now == nil {
+			c.Now = time.Now
+		}
+		m := embedded.MeshConfig(p.Gateway.Mesh, c.Issuer, strings.TrimSuffix(c.KubeAPI, "/")+"/openid/v1/jwks", c.KubeClient, c.Now)
+		for i := range m.Rules {
+			if m.Rules[i].Issuer == c.Issuer {
+				m.Rules[i].JWKSURI = strings.TrimSuffix(c.Dex, "/") + "/keys"
+			}
+		}
+		mesh = &m
+	}
+	appsProxy := ReverseProxy(urls["apps"])
+	front, err = Front(p, ReverseProxy(urls["dex"]), ReverseProxy(urls["oauth2-proxy"]), appsProxy, mesh)
+	if err != nil {
+		return nil, nil, err
+	}
+	return front, IdentityFromGateway(p, appsProxy), nil
+}
+
+// IdentityFromGateway stands in for what the mesh does between the gateway and KFP: Kubeflow's
+// RequestAuthentication turns the Dex ID token oauth2-proxy injects into kubeflow-userid (email claim), deployKF's
+// Lua filter copies x-auth-request-email. oauth2-proxy passes the session's email as X-Forwarded-Email (it strips
+// any value the client sent), so the header is set from that; a kubeflow-userid sent by the client never gets
+// through, as Istio's outputClaimToHeaders overwrites it. oauth2-proxy's upstream is this handler.
+func IdentityFromGateway(p *profile.Profile, next http.Handler) http.Handler {
+	header := p.KFP.UserIDHeader
+	if header == "" {
+		header = "kubeflow-userid"
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Header.Del(header)
+		if email := r.Header.Get("X-Forwarded-Email"); email != "" {
+			r.Header.Set(header, p.KFP.UserIDPrefix+email)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// ReverseProxy forwards to a program keeping the browser's Host, as the ingress gateway does; a program that
+// does not answer its headers within 30 s is a 502.
+func ReverseProxy(to *url.URL) http.Handler {
+	return &httputil.ReverseProxy{
+		Rewrite: func(r *httputil.ProxyRequest) {
+			r.SetURL(to)
+			r.Out.URL.Path, r.Out.URL.RawPath = r.In.URL.Path, r.In.URL.RawPath
+			r.Out.Host = r.In.Host
+			r.SetXForwarded()
+		},
+		Transport: &http.Transport{ResponseHeaderTimeout: 30 * time.Second, DisableCompression: true,
+			DialContext: (&net.Dialer{Timeout: 5 * time.Second}).DialContext},
+		ErrorLog: embedded.QuietLog(),
+	}
+}
