@@ -35,12 +35,24 @@ func (c clusterFlags) client() (kubernetes.Interface, error) {
 	if c.Kubeconfig != "" {
 		return target.KubeClient(c.Kubeconfig, c.Context, c.Timeout)
 	}
+	rc, err := c.restConfig()
+	if err != nil {
+		return nil, err
+	}
+	return kubernetes.NewForConfig(rc)
+}
+
+// restConfig is the cluster's client configuration, chosen as client chooses it.
+func (c clusterFlags) restConfig() (*rest.Config, error) {
+	if c.Kubeconfig != "" {
+		return target.KubeRESTConfig(c.Kubeconfig, c.Context, c.Timeout)
+	}
 	rc, err := rest.InClusterConfig()
 	if err != nil {
 		return nil, fmt.Errorf("no --kubeconfig and no in-cluster credentials: %w", err)
 	}
 	rc.Timeout, rc.QPS, rc.Burst = c.Timeout, 50, 300
-	return kubernetes.NewForConfig(rc)
+	return rc, nil
 }
 
 // serveUntilDone serves h on lis (TLS with tlsConf where given) the way the stacks serve their listeners, until

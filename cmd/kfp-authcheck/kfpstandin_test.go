@@ -17,13 +17,18 @@ import (
 
 // TestKFPStandInAgainstAKubernetesAPI runs `kfp-standin` against the embedded stack's Kubernetes API (as the kind
 // tier runs it against the cluster's): the profile namespace's default-editor lists there, is refused in another
-// namespace, a forged identity header meets the Istio policy stand-in, and the server stops with its context.
+// namespace, a forged identity header meets the Istio policy stand-in, and the server stops with its context. Its
+// gateway side (--gateway-listen) believes the identity header, under /pipeline, from the same store.
 func TestKFPStandInAgainstAKubernetesAPI(t *testing.T) {
 	p, tg := kubeflowStack(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
+	gwLis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
 	addr, log, stop := serveInBackground(t, ctx, func(ctx context.Context, lis net.Listener, log io.Writer) error {
-		return kfpStandIn{Profile: "kubeflow", clusterFlags: clusterFlags{Kubeconfig: tg.Kubeconfig, Timeout: 10 * time.Second}}.serve(ctx, lis, log)
+		return kfpStandIn{Profile: "kubeflow", clusterFlags: clusterFlags{Kubeconfig: tg.Kubeconfig, Timeout: 10 * time.Second}}.serve(ctx, lis, gwLis, log)
 	})
 	ns := p.KFP.Namespaces[0].Name
 	m, err := satoken.Mint(ctx, tg.Kube, ns, "default-editor", []string{satoken.Audience}, time.Hour)
@@ -43,6 +48,15 @@ func TestKFPStandInAgainstAKubernetesAPI(t *testing.T) {
 	var ae *kfpapi.APIError
 	if !errors.As(err, &ae) || ae.StatusCode != http.StatusForbidden || !strings.Contains(string(ae.Body), "RBAC: access denied") {
 		t.Errorf("a forged identity header: %v, want Envoy's 403", err)
+	}
+	owner := p.Users[0]
+	viaGateway := &kfpapi.Client{BaseURL: "http://" + gwLis.Addr().String() + "/pipeline",
+		Header: http.Header{"Kubeflow-Userid": {p.KFP.UserIDPrefix + owner.Email}}}
+	if _, err := viaGateway.ListExperiments(ctx, owner.Namespace); err != nil {
+		t.Errorf("%s through the gateway side, own namespace %s: %v", owner.Email, owner.Namespace, err)
+	}
+	if _, err := viaGateway.ListExperiments(ctx, "someone-elses"); err == nil || !strings.Contains(err.Error(), "403") {
+		t.Errorf("through the gateway side, another namespace: %v, want 403", err)
 	}
 	if strings.Contains(log.String(), m.Token) || !strings.Contains(log.String(), "behind the Istio policy stand-in") {
 		t.Errorf("log: %q", log.String())
