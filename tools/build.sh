@@ -8,12 +8,22 @@
 # and a hash of the tool's go.mod, go.sum and own Go files (tools/s3 holds a small main); a matching stamp skips
 # the build.
 #
+# With STATIC=1 the binaries are static linux builds for container images (the kind tier's Dex and oauth2-proxy,
+# make image), into bin/static/: oauth2-proxy without cgo; Dex with cgo (its sqlite storage needs it, and its
+# config package will not build without) linked statically against glibc, with netgo and osusergo so no lookup
+# goes through glibc's NSS and without sqlite's extension loading (dlopen).
+#
 # Usage: tools/build.sh [name...]      (default: every tool)
-# Env:   TOOLS_BIN (default bin/tools), GO (default go)
+# Env:   TOOLS_BIN (default bin/tools, with STATIC=1 bin/static), GO (default go), STATIC
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
-bin=${TOOLS_BIN:-$root/bin/tools}
+static=${STATIC:-}
+if [ -n "$static" ]; then
+  bin=${TOOLS_BIN:-$root/bin/static}
+else
+  bin=${TOOLS_BIN:-$root/bin/tools}
+fi
 go=${GO:-go}
 mkdir -p "$bin"
 
@@ -53,14 +63,28 @@ for entry in "${tools[@]}"; do
   own=$(find "$moddir" -maxdepth 1 -name '*.go' ! -name tools.go | sort)
   sum=$(cat "$moddir/go.mod" "$moddir/go.sum" $own | sha256sum | cut -c1-16)
   stamp="$mod@$version $goversion mod:$sum"
+  flags=(-trimpath)
+  if [ -n "$static" ]; then
+    stamp="$stamp static"
+    case $name in
+      dex) flags+=(-tags netgo,osusergo,sqlite_omit_load_extension -ldflags '-linkmode external -extldflags -static') ;;
+      *) flags+=(-tags netgo,osusergo) ;;
+    esac
+  fi
   if [ -x "$bin/$name" ] && [ -f "$bin/$name.stamp" ] && [ "$(cat "$bin/$name.stamp")" = "$stamp" ]; then
-    echo "tools: $name $version is built (bin/tools/$name)"
+    echo "tools: $name $version is built ($bin/$name)"
     continue
   fi
   echo "tools: building $name $version ($pkg) ..."
   start=$(date +%s)
   rm -f "$bin/$name.stamp"
-  (cd "$moddir" && $go build -trimpath -o "$bin/$name.tmp" "$pkg")
+  if [ -n "$static" ] && [ "$name" != dex ]; then
+    (cd "$moddir" && CGO_ENABLED=0 $go build "${flags[@]}" -o "$bin/$name.tmp" "$pkg")
+  elif [ -n "$static" ]; then
+    (cd "$moddir" && CGO_ENABLED=1 $go build "${flags[@]}" -o "$bin/$name.tmp" "$pkg")
+  else
+    (cd "$moddir" && $go build "${flags[@]}" -o "$bin/$name.tmp" "$pkg")
+  fi
   mv -f "$bin/$name.tmp" "$bin/$name"
   printf '%s\n' "$stamp" >"$bin/$name.stamp"
   echo "tools: built $name $version in $(($(date +%s) - start))s"

@@ -1,6 +1,8 @@
-// Package image builds the harness's container image without a Docker daemon: the static kfp-authcheck binary
-// as the only layer of an empty base, as ko would, with go-containerregistry. The probe Job runs it; the image is
-// written as a tarball that `docker load` and kind's image loading read, and identified by its digest.
+// Package image builds the harness's container images without a Docker daemon: one static binary as the only
+// layer of an empty base, as ko would, with go-containerregistry. The probe Job and the kind tier's stand-ins run
+// the kfp-authcheck image; the kind tier's Dex and oauth2-proxy run images built the same way from the static
+// builds of the pinned programs (tools/build.sh with STATIC=1). An image is written as a tarball that
+// `docker load` and kind's image loading read, and identified by its digest.
 package image
 
 import (
@@ -9,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -25,16 +28,35 @@ const BinaryPath = "/kfp-authcheck"
 // nonRoot is the distroless nonroot user: the probe needs no privilege.
 const nonRoot = "65532:65532"
 
-// Build makes the image from a static linux/amd64 binary. Every timestamp is zero, so the same binary always
-// gives the same digest.
+// Program is one binary to put in an image.
+type Program struct {
+	// Binary is the static linux/amd64 file; Path is where it sits in the image (the entrypoint).
+	Binary, Path string
+	// Title, Version and Source are the image's OCI labels.
+	Title, Version, Source string
+	// Cmd is the image's default arguments.
+	Cmd []string
+}
+
+// Build makes the kfp-authcheck image from its static linux/amd64 binary (the probe by default).
 func Build(binary, version string) (v1.Image, error) {
-	data, err := os.ReadFile(binary)
+	return BuildProgram(Program{Binary: binary, Path: BinaryPath, Title: "kfp-authcheck", Version: version,
+		Source: "https://github.com/kfp-authcheck/kfp-authcheck", Cmd: []string{"probe"}})
+}
+
+// BuildProgram makes an image of one static binary, run as the distroless nonroot user. Every timestamp is
+// zero, so the same binary always gives the same digest.
+func BuildProgram(prog Program) (v1.Image, error) {
+	if !strings.HasPrefix(prog.Path, "/") || len(prog.Path) < 2 {
+		return nil, fmt.Errorf("image: the binary's path %q must be absolute", prog.Path)
+	}
+	data, err := os.ReadFile(prog.Binary)
 	if err != nil {
 		return nil, fmt.Errorf("image: read the binary: %w", err)
 	}
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
-	if err := tw.WriteHeader(&tar.Header{Name: BinaryPath[1:], Mode: 0o755, Size: int64(len(data)),
+	if err := tw.WriteHeader(&tar.Header{Name: prog.Path[1:], Mode: 0o755, Size: int64(len(data)),
 		Typeflag: tar.TypeReg, ModTime: time.Unix(0, 0), Uid: 0, Gid: 0, Format: tar.FormatPAX}); err != nil {
 		return nil, err
 	}
@@ -63,15 +85,21 @@ func Build(binary, version string) (v1.Image, error) {
 	cf = cf.DeepCopy()
 	cf.OS, cf.Architecture = "linux", "amd64"
 	cf.Created = v1.Time{Time: time.Unix(0, 0).UTC()}
-	cf.Config.Entrypoint = []string{BinaryPath}
-	cf.Config.Cmd = []string{"probe"}
+	cf.Config.Entrypoint = []string{prog.Path}
+	cf.Config.Cmd = prog.Cmd
 	cf.Config.User = nonRoot
 	cf.Config.Labels = map[string]string{
-		"org.opencontainers.image.title":   "kfp-authcheck",
-		"org.opencontainers.image.version": version,
-		"org.opencontainers.image.source":  "https://github.com/kfp-authcheck/kfp-authcheck",
+		"org.opencontainers.image.title":   prog.Title,
+		"org.opencontainers.image.version": prog.Version,
+		"org.opencontainers.image.source":  prog.Source,
 	}
 	return mutate.ConfigFile(img, cf)
+}
+
+// Ref is the reference the project gives an image of title at version: kfp-authcheck.local/<title>:<version>,
+// a registry nobody pulls from (the images are loaded into the nodes), a Go pseudo-version's "+" made "_".
+func Ref(title, version string) string {
+	return "kfp-authcheck.local/" + title + ":" + strings.ReplaceAll(version, "+", "_")
 }
 
 // WriteTarball writes img under ref ("kfp-authcheck:<version>") as a tarball that docker load and kind read.
