@@ -5,7 +5,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -X main.version=$(VERSION)
 PKGS     := ./...
 
-.PHONY: all build run test unit test-slapd slapd mariadb lint fmt vet bench report-browser clean help tools e2e-local e2e-kind image
+.PHONY: all build run test unit test-slapd slapd mariadb lint fmt vet bench report-browser clean help tools static-tools e2e-local e2e-kind image
 
 all: lint test
 
@@ -52,15 +52,21 @@ vet: ## go vet
 tools: ## build the real programs of the local tier into bin/tools (skips what is built at the pinned version)
 	GO=$(GO) bash tools/build.sh
 
-e2e-local: tools build ## the suites, run and fidelity against the real programs on loopback
+static-tools: ## static builds of the pinned Dex and oauth2-proxy into bin/static (what the kind tier's images hold; e2e-local runs them too)
+	GO=$(GO) STATIC=1 bash tools/build.sh dex oauth2-proxy
+
+e2e-local: tools static-tools build ## the suites, run and fidelity against the real programs on loopback
 	GO=$(GO) bash tools/e2e-local.sh
 
 e2e-kind: build image ## a kind cluster per profile with the KFP stand-in and the probe from the image (needs a Docker engine; without one it says so and exits 2)
 	bash tools/e2e-kind.sh
 
-image: ## the probe's container image as a tarball, built without Docker (bin/kfp-authcheck-image.tar); prints its digest
+image: static-tools ## the container images as tarballs, built without Docker: the harness's (bin/kfp-authcheck-image.tar) and the kind tier's Dex and oauth2-proxy from static builds of their pins (bin/dex-image.tar, bin/oauth2-proxy-image.tar); prints their digests
 	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/linux-amd64/kfp-authcheck ./cmd/kfp-authcheck
-	$(GO) run ./cmd/kfp-authcheck-image -binary bin/linux-amd64/kfp-authcheck -out bin/kfp-authcheck-image.tar -version $(VERSION)
+	$(GO) build -o bin/kfp-authcheck-image ./cmd/kfp-authcheck-image
+	bin/kfp-authcheck-image -binary bin/linux-amd64/kfp-authcheck -out bin/kfp-authcheck-image.tar -version $(VERSION)
+	bin/kfp-authcheck-image -program dex -binary bin/static/dex -out bin/dex-image.tar -version "$$(sed 's/^[^@]*@\([^ ]*\).*/\1/' bin/static/dex.stamp)"
+	bin/kfp-authcheck-image -program oauth2-proxy -binary bin/static/oauth2-proxy -out bin/oauth2-proxy-image.tar -version "$$(sed 's/^[^@]*@\([^ ]*\).*/\1/' bin/static/oauth2-proxy.stamp)"
 
 bench: ## wall time of the whole embedded matrix, process start included
 	$(GO) test -run '^$$' -bench BenchmarkFullMatrix -benchtime 5x ./cmd/kfp-authcheck

@@ -38,8 +38,9 @@ type Options struct {
 	Progress io.Writer
 	// Keep leaves a kind cluster running after the run.
 	Keep bool
-	// KindImage is the project's image tarball the kind tier loads and runs the KFP API stand-in and the probe
-	// from; empty: no KFP API in the kind cluster.
+	// KindImage is the project's image tarball the kind tier loads and runs the KFP API stand-in, the probe and
+	// the gateway stand-in from, with Dex's and oauth2-proxy's beside it (kind.LoginImageFiles); empty: no KFP API
+	// and no login in the kind cluster.
 	KindImage string
 	// KFP is the local tier's KFP API: local.KFPStandIn, local.KFPReal (the real KFP API server, with
 	// kube-apiserver) or local.KFPRealNoMesh; "" takes $KFP_AUTHCHECK_LOCAL_KFP, else the stand-in. The embedded tier has the stand-in only.
@@ -115,6 +116,9 @@ func NeedsKube(p *profile.Profile, list []*checks.Check) bool {
 func Programs(s Stack) string {
 	if l, ok := s.(*local.Stack); ok {
 		return l.VersionList()
+	}
+	if k, ok := s.(*kind.Stack); ok {
+		return k.VersionList()
 	}
 	return "in-process stand-ins"
 }

@@ -11,6 +11,7 @@ import (
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -99,6 +100,8 @@ func CreateObjects(ctx context.Context, c kubernetes.Interface, objs []runtime.O
 			_, err = c.RbacV1().ClusterRoleBindings().Create(ctx, o, opts)
 		case *appsv1.Deployment:
 			_, err = c.AppsV1().Deployments(o.Namespace).Create(ctx, o, opts)
+		case *networkingv1.NetworkPolicy:
+			_, err = c.NetworkingV1().NetworkPolicies(o.Namespace).Create(ctx, o, opts)
 		default:
 			return fmt.Errorf("kind: %T is not a kind the kind tier deploys", o)
 		}

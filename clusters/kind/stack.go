@@ -3,16 +3,21 @@ package kind
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"fmt"
 	"io"
+	"net"
 	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/kfp-authcheck/kfp-authcheck/clusters/embedded"
 	"github.com/kfp-authcheck/kfp-authcheck/forward"
 	"github.com/kfp-authcheck/kfp-authcheck/internal/image"
 	"github.com/kfp-authcheck/kfp-authcheck/internal/redact"
+	"github.com/kfp-authcheck/kfp-authcheck/internal/selfca"
 	"github.com/kfp-authcheck/kfp-authcheck/profile"
 	"github.com/kfp-authcheck/kfp-authcheck/target"
 )
@@ -24,8 +29,16 @@ type StackOptions struct {
 	// Progress gets kind's lines and the harness's own.
 	Progress io.Writer
 	// Image is the project's image tarball (`make image`): loaded into the nodes, it runs the KFP API stand-in
-	// as ml-pipeline.kubeflow:8888 and the probe. Empty: no KFP API in the cluster.
+	// as ml-pipeline.kubeflow:8888 and the probe. Empty: no KFP API in the cluster. For a profile with an
+	// oauth2-proxy gateway, the images of the pinned Dex and oauth2-proxy are read from beside it
+	// (LoginImageFiles) and the login pieces deployed with the gateway stand-in from Image.
 	Image string
+}
+
+// LoginImageFiles are the tarballs of Dex's and oauth2-proxy's images `make image` writes beside the project's.
+func LoginImageFiles(image string) (dex, oauth2Proxy string) {
+	dir := filepath.Dir(image)
+	return filepath.Join(dir, "dex-image.tar"), filepath.Join(dir, "oauth2-proxy-image.tar")
 }
 
 // deployTimeout bounds the KFP API stand-in's Deployment becoming available (the image is already in the nodes).
@@ -34,8 +47,9 @@ const deployTimeout = 3 * time.Minute
 // Stack is a kind cluster made for one profile: the Kubernetes side (RBAC, TokenRequest, TokenReview,
 // SubjectAccessReview, kubelets), the profile's Profiles as RBAC, and with StackOptions.Image the project's KFP API
 // stand-in as ml-pipeline.kubeflow:8888 (reached from here through a port-forward), the probe's image and, for a
-// multi-user profile, the PodDefault webhook stand-in with the profile's PodDefaults. The
-// profile's Dex and gateway are not deployed into it yet, so the checks that need them are n/a with that reason.
+// multi-user profile, the PodDefault webhook stand-in with the profile's PodDefaults, and, for a profile with an
+// oauth2-proxy gateway, the pinned Dex and oauth2-proxy behind the ingress gateway stand-in, reached from here
+// through a port-forward at the issuer's origin (login.go).
 type Stack struct {
 	Profile *profile.Profile
 	Cluster *Cluster
@@ -47,6 +61,21 @@ type Stack struct {
 	kfp      *forward.Forward
 	// admission: the PodDefault webhook stand-in is registered (SA-007 runs).
 	admission bool
+	// login is the deployed Dex, oauth2-proxy and gateway; loginSkipped says why not, where not.
+	login        *loginState
+	loginSkipped string
+	redactor     *redact.Redactor
+	versions     []string
+}
+
+// loginState is how the runner reaches the login pieces.
+type loginState struct {
+	gatewayURL, issuer string
+	users              []profile.User
+	tls                *tls.Config
+	caFile             string
+	lis                net.Listener
+	gateway, dexGRPC   *forward.Forward
 }
 
 // Start checks for a Docker engine first (ErrNoDocker, within 10 seconds), then makes a run-unique cluster.
@@ -72,7 +101,7 @@ func Start(ctx context.Context, p *profile.Profile, opts StackOptions) (*Stack, 
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	s := &Stack{Profile: p, Cluster: c, dir: dir, opts: opts}
+	s := &Stack{Profile: p, Cluster: c, dir: dir, opts: opts, redactor: redact.New()}
 	kube, err := target.KubeClient(c.Kubeconfig, "", 30*time.Second)
 	if err != nil {
 		s.Close()
@@ -94,8 +123,100 @@ func Start(ctx context.Context, p *profile.Profile, opts StackOptions) (*Stack, 
 			s.Close()
 			return nil, err
 		}
+		if err := s.deployLogin(ctx); err != nil {
+			s.Close()
+			return nil, err
+		}
+	} else {
+		s.loginSkipped = "no --kind-image: nothing to run Dex, oauth2-proxy and the gateway from"
 	}
 	return s, nil
+}
+
+// deployLogin deploys the profile's Dex (with the fixture directory beside it), oauth2-proxy and the gateway stand-in
+// and forwards the issuer's origin, a local port chosen first, to the gateway.
+func (s *Stack) deployLogin(ctx context.Context) (err error) {
+	p := s.Profile
+	if reason := LoginUnsupported(p); reason != "" {
+		s.loginSkipped = reason
+		s.progress("kind: Dex and the gateway not deployed: %s", reason)
+		return nil
+	}
+	dexTar, proxyTar := LoginImageFiles(s.opts.Image)
+	dexRef, err := image.RefOf(dexTar)
+	if err != nil {
+		return fmt.Errorf("kind: Dex's image: %w (make image builds it)", err)
+	}
+	proxyRef, err := image.RefOf(proxyTar)
+	if err != nil {
+		return fmt.Errorf("kind: oauth2-proxy's image: %w (make image builds it)", err)
+	}
+	for _, t := range []struct{ ref, file string }{{dexRef, dexTar}, {proxyRef, proxyTar}} {
+		s.progress("kind: loading %s into the nodes of %s", t.ref, s.Cluster.Name)
+		if err := s.Cluster.LoadImage(t.file); err != nil {
+			return err
+		}
+	}
+	ls := &loginState{tls: &tls.Config{MinVersion: tls.VersionTLS12}}
+	if ls.lis, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+		return fmt.Errorf("kind: the gateway's local port: %w", err)
+	}
+	s.login = ls // Close stops what is started from here on
+	scheme := "http"
+	var bundle *selfca.Bundle
+	if p.HTTPS {
+		if bundle, err = selfca.New(); err != nil {
+			return err
+		}
+		scheme, ls.tls.RootCAs = "https", bundle.Pool
+		ls.caFile = filepath.Join(s.dir, "ca.pem")
+		if err := os.WriteFile(ls.caFile, bundle.CAPEM, 0o644); err != nil {
+			return fmt.Errorf("kind: write the gateway's CA: %w", err)
+		}
+	}
+	ls.gatewayURL = scheme + "://" + ls.lis.Addr().String()
+	l, err := BuildLogin(p, ClusterEndpoints(ls.gatewayURL))
+	if err != nil {
+		return err
+	}
+	for _, sec := range l.Secrets {
+		s.redactor.Add(sec)
+	}
+	ls.issuer, ls.users = l.Issuer, l.Users
+	objs, err := LoginObjects(p, l, LoginImages{Harness: s.imageRef, Dex: dexRef, OAuth2Proxy: proxyRef}, bundle)
+	if err != nil {
+		return err
+	}
+	s.progress("kind: deploying Dex (%s), oauth2-proxy (%s) and the gateway stand-in, issuer %s", dexRef, proxyRef, ls.issuer)
+	if err := DeployLogin(ctx, s.kube.Kube, objs, deployTimeout); err != nil {
+		return err
+	}
+	rc, err := target.KubeRESTConfig(s.Cluster.Kubeconfig, "", 30*time.Second)
+	if err != nil {
+		return err
+	}
+	if ls.gateway, err = forward.Start(ctx, rc, s.kube.Kube, forward.Service{Namespace: GatewayNamespace, Name: GatewayService, Port: GatewayPort}, 30*time.Second); err != nil {
+		return fmt.Errorf("kind: %w", err)
+	}
+	go splice(ls.lis, strings.TrimPrefix(ls.gateway.URL, "http://"))
+	if ls.dexGRPC, err = forward.Start(ctx, rc, s.kube.Kube, forward.Service{Namespace: DexNamespace, Name: DexService, Port: DexGRPCPort}, 30*time.Second); err != nil {
+		return fmt.Errorf("kind: %w", err)
+	}
+	s.versions = append(s.versions, "dex "+dexRef, "oauth2-proxy "+proxyRef, "gateway: the project's stand-in (kfp-authcheck gateway)")
+	s.progress("kind: the gateway at %s (forwarded to %s/%s), Dex's gRPC API at %s", ls.gatewayURL, GatewayNamespace, GatewayService,
+		strings.TrimPrefix(ls.dexGRPC.URL, "http://"))
+	return nil
+}
+
+func (ls *loginState) close() {
+	if ls.lis != nil {
+		ls.lis.Close()
+	}
+	for _, f := range []*forward.Forward{ls.gateway, ls.dexGRPC} {
+		if f != nil {
+			_ = f.Close()
+		}
+	}
 }
 
 // deployKFP loads the project's image into the nodes, deploys the KFP API stand-in from it and forwards a
@@ -150,7 +271,7 @@ func (s *Stack) Target() *target.Target {
 	t := &target.Target{
 		Name: "kind:" + s.Profile.Name, Tier: target.TierKind, Profile: s.Profile,
 		Capabilities: map[string]bool{target.CapKube: true, target.CapPods: true},
-		Redactor:     redact.New(), RequestTimeout: 15 * time.Second,
+		Redactor:     s.redactor, RequestTimeout: 15 * time.Second,
 		Kube: s.kube.Kube, Kubeconfig: s.kube.Kubeconfig,
 	}
 	if s.Profile.MultiUser {
@@ -165,20 +286,89 @@ func (s *Stack) Target() *target.Target {
 	if s.admission {
 		t.Capabilities[target.CapAdmission] = true
 	}
-	// The users' namespaces only: nobody logs in while Dex and the gateway are not deployed into the cluster.
-	for _, u := range s.Profile.Users {
-		t.Users = append(t.Users, target.User{Email: u.Email, Username: u.Username, Connector: u.Connector, Namespace: u.Namespace})
+	if s.login == nil {
+		// The users' namespaces only: nobody logs in without Dex and the gateway in the cluster.
+		for _, u := range s.Profile.Users {
+			t.Users = append(t.Users, target.User{Email: u.Email, Username: u.Username, Connector: u.Connector, Namespace: u.Namespace})
+		}
+		return t
 	}
+	l := s.login
+	AddLogin(t, LoginAccess{GatewayURL: l.gatewayURL, Issuer: l.issuer, DexGRPCAddr: strings.TrimPrefix(l.dexGRPC.URL, "http://"),
+		TLS: l.tls, Users: l.users})
 	return t
 }
 
-// Description is the target file of the cluster: its kubeconfig.
+// LoginAccess is how the runner reaches deployed login pieces.
+type LoginAccess struct {
+	GatewayURL, Issuer, DexGRPCAddr string
+	TLS                             *tls.Config
+	Users                           []profile.User
+}
+
+// AddLogin offers the login pieces a in t: the gateway (pipeline UI under /pipeline), the issuer, Dex's gRPC API,
+// the profile's capabilities, its users with their passwords and the OOB client where the profile has it.
+func AddLogin(t *target.Target, a LoginAccess) {
+	t.GatewayURL, t.PipelineURL, t.IssuerURL, t.DexGRPCAddr = a.GatewayURL, a.GatewayURL+"/pipeline", a.Issuer, a.DexGRPCAddr
+	if a.TLS != nil {
+		t.TLS = a.TLS.Clone()
+	}
+	for _, c := range t.Profile.Capabilities {
+		t.Capabilities[c] = true
+	}
+	t.Users = nil
+	for _, u := range a.Users {
+		t.Users = append(t.Users, target.User{Email: u.Email, Username: u.Username, Password: u.Password,
+			Connector: u.Connector, Namespace: u.Namespace})
+	}
+	if t.Profile.Has(target.CapOOBClient) {
+		t.OOBClientID = "kubeflow-pipelines-sdk"
+	}
+}
+
+// VersionList says what runs in the cluster beyond the harness's own image.
+func (s *Stack) VersionList() string {
+	out := append([]string{"kind node " + NodeImage}, s.versions...)
+	if s.loginSkipped != "" {
+		out = append(out, "no Dex or gateway: "+s.loginSkipped)
+	}
+	return strings.Join(out, ", ")
+}
+
+// Description is the target file of the cluster: its kubeconfig, and where Dex and the gateway are deployed, the
+// gateway's forwarded origin, the issuer and the users (the CA in the stack's directory for an https profile).
 func (s *Stack) Description() *target.File {
-	return &target.File{Profile: s.Profile.Name, Tier: target.TierKind, Kubeconfig: s.Cluster.Kubeconfig}
+	f := &target.File{Profile: s.Profile.Name, Tier: target.TierKind, Kubeconfig: s.Cluster.Kubeconfig}
+	if s.kfp != nil {
+		f.InClusterAPIURL = s.kfp.URL
+	}
+	if s.login == nil {
+		return f
+	}
+	l := s.login
+	f.GatewayURL, f.PipelineURL, f.IssuerURL = l.gatewayURL, l.gatewayURL+"/pipeline", l.issuer
+	f.DexGRPCAddr = strings.TrimPrefix(l.dexGRPC.URL, "http://")
+	if l.caFile != "" {
+		f.TLS = &target.TLSConfig{CAFile: l.caFile}
+	}
+	for _, u := range l.users {
+		us := target.UserSpec{Email: u.Email, Password: u.Password, Connector: u.Connector, Namespace: u.Namespace}
+		if u.Connector == "ldap" && u.Username != u.Email {
+			us.Username = u.Username
+		}
+		f.Users = append(f.Users, us)
+	}
+	if s.Profile.Has(target.CapOOBClient) {
+		f.OOBClientID = "kubeflow-pipelines-sdk"
+	}
+	return f
 }
 
 // Close deletes the cluster, unless asked to keep it.
 func (s *Stack) Close() error {
+	if s.login != nil {
+		s.login.close()
+	}
 	if s.kfp != nil {
 		_ = s.kfp.Close()
 		s.kfp = nil

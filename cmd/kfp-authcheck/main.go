@@ -88,7 +88,7 @@ against a live deployment.`,
 	root.SetErr(stderr)
 	root.AddCommand(newRunCmd(stdout, stderr), newListCmd(stdout), newServeCmd(stdout, stderr), newProbeCmd(stdout, stderr),
 		newReportCmd(stdout), newVersionCmd(stdout), newLoginCmd(stdout, stderr), newFidelityCmd(stdout, stderr),
-		newCleanupCmd(stdout, stderr), newKFPStandInCmd(stderr), newPodDefaultWebhookCmd(stderr), newGatewayCmd(stderr))
+		newCleanupCmd(stdout, stderr), newKFPStandInCmd(stderr), newPodDefaultWebhookCmd(stderr), newGatewayCmd(stderr), newLDAPDirectoryCmd(stderr))
 	return root
 }
 

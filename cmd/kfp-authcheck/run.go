@@ -103,7 +103,7 @@ configuration error; 3 the target could not be reached at all.`,
 	f.StringVar(&profiles, "profile", "", "profiles to run, comma-separated (default: all built-in); with --target, the one profile to compare against")
 	f.StringVar(&cfg.Tier, "tier", "embedded", "where the stacks run without --target: embedded (in-process stand-ins), local (the real programs on loopback, built by make tools) or kind (a kind cluster per profile; needs a Docker engine)")
 	f.BoolVar(&cfg.Keep, "keep", false, "with --tier kind: keep the clusters after the run (their names and kubeconfigs are printed)")
-	f.StringVar(&cfg.KindImage, "kind-image", "", "with --tier kind: the project's image tarball (make image) to load into the nodes; it runs the KFP API stand-in as ml-pipeline.kubeflow:8888 and the in-cluster probe")
+	f.StringVar(&cfg.KindImage, "kind-image", "", "with --tier kind: the project's image tarball (make image) to load into the nodes; it runs the KFP API stand-in as ml-pipeline.kubeflow:8888, the in-cluster probe and the gateway stand-in, and dex-image.tar and oauth2-proxy-image.tar beside it run Dex and oauth2-proxy")
 	f.StringVar(&cfg.KFP, "kfp", "", "on --tier local, the KFP API: stand-in, real (the real KFP API server with MariaDB, built by make tools) or real-no-mesh (its in-cluster address without the Istio policy stand-in); default $KFP_AUTHCHECK_LOCAL_KFP, else stand-in")
 	f.StringVar(&only, "only", "", "check IDs, families or globs to run, comma-separated (e.g. SETUP,DEX-LOCAL-00*)")
 	f.StringVar(&formats, "format", "text", "report formats, comma-separated: "+strings.Join(knownFormats, ", "))
@@ -191,6 +191,12 @@ func (c *runConfig) validate() error {
 		}
 		if _, err := image.RefOf(c.KindImage); err != nil {
 			return usageErr("--kind-image: %v (make image builds bin/kfp-authcheck-image.tar)", err)
+		}
+		dex, proxy := kind.LoginImageFiles(c.KindImage)
+		for _, f := range []string{dex, proxy} {
+			if _, err := image.RefOf(f); err != nil {
+				return usageErr("--kind-image: the login images are read from beside it: %v (make image builds them)", err)
+			}
 		}
 	}
 	if c.DryRun && len(c.Formats) == 1 && !contains([]string{"text", "json"}, c.Formats[0]) {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/kfp-authcheck/kfp-authcheck/clusters/local"
+	"github.com/kfp-authcheck/kfp-authcheck/internal/image"
 )
 
 // TestTierThatCannotStartIsAUsageError: a tier whose prerequisites are missing (the local tier's programs not
@@ -32,10 +33,18 @@ func TestTierThatCannotStartIsAUsageError(t *testing.T) {
 }
 
 // TestKindImageFlag: --kind-image is checked before any cluster is made: only with --tier kind, and it must be an
-// image tarball (its tag is what the nodes will know the image as).
+// image tarball (its tag is what the nodes will know the image as), with Dex's and oauth2-proxy's beside it.
 func TestKindImageFlag(t *testing.T) {
 	notImage := filepath.Join(t.TempDir(), "image.tar")
 	if err := os.WriteFile(notImage, []byte("not a tarball"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	alone := filepath.Join(t.TempDir(), "kfp-authcheck-image.tar")
+	img, err := image.Build(notImage, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := image.WriteTarball(alone, image.Ref("kfp-authcheck", "test"), img); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range []struct {
@@ -45,6 +54,7 @@ func TestKindImageFlag(t *testing.T) {
 		{[]string{"run", "--tier", "local", "--kind-image", notImage}, "--kind-image is for --tier kind"},
 		{[]string{"run", "--tier", "kind", "--kind-image", notImage}, "make image builds"},
 		{[]string{"run", "--tier", "kind", "--kind-image", filepath.Join(t.TempDir(), "missing.tar")}, "no such file"},
+		{[]string{"run", "--tier", "kind", "--kind-image", alone}, "the login images are read from beside it"},
 	} {
 		code, _, stderr := runCLI(t, c.args...)
 		if code != exitUsage || !strings.Contains(stderr, c.want) {

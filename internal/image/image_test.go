@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -85,5 +86,43 @@ func TestImageIsReproducibleAndLoadable(t *testing.T) {
 	}
 	if _, err := Build(filepath.Join(dir, "absent"), "x"); err == nil {
 		t.Error("a missing binary built an image")
+	}
+}
+
+// TestBuildProgram: another program's image (the kind tier's Dex) has that binary at its path as the entrypoint,
+// its default arguments and labels, run as the nonroot user; a relative path is refused.
+func TestBuildProgram(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "dex")
+	if err := os.WriteFile(bin, []byte("\x7fELF stand-in"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	img, err := BuildProgram(Program{Binary: bin, Path: "/usr/local/bin/dex", Title: "dex", Version: "v2.41.1",
+		Source: "https://github.com/dexidp/dex", Cmd: []string{"serve", "/etc/dex/cfg/config.yaml"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cf.Config.Entrypoint[0] != "/usr/local/bin/dex" || strings.Join(cf.Config.Cmd, " ") != "serve /etc/dex/cfg/config.yaml" ||
+		cf.Config.User != nonRoot || cf.Config.Labels["org.opencontainers.image.title"] != "dex" {
+		t.Errorf("config: %+v", cf.Config)
+	}
+	layers, _ := img.Layers()
+	rc, err := layers[0].Uncompressed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	h, err := tar.NewReader(rc).Next()
+	if err != nil || h.Name != "usr/local/bin/dex" || h.Mode != 0o755 {
+		t.Errorf("layer entry %+v, %v", h, err)
+	}
+	if _, err := BuildProgram(Program{Binary: bin, Path: "dex"}); err == nil {
+		t.Error("a relative path: no error")
+	}
+	if got := Ref("dex", "v0.0.0-2024+incompatible"); got != "kfp-authcheck.local/dex:v0.0.0-2024_incompatible" {
+		t.Errorf("Ref: %s", got)
 	}
 }

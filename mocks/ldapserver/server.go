@@ -60,7 +60,10 @@ func Start(addr string, dir *Directory) (*Server, error) {
 }
 
 // StartLDIF serves a directory given as LDIF (fixtures.DirectoryLDIF) on 127.0.0.1:0.
-func StartLDIF(ldif []byte) (*Server, error) {
+func StartLDIF(ldif []byte) (*Server, error) { return StartLDIFOn("127.0.0.1:0", ldif) }
+
+// StartLDIFOn is StartLDIF on the given address.
+func StartLDIFOn(addr string, ldif []byte) (*Server, error) {
 	entries, err := ParseLDIF(bytes.NewReader(ldif))
 	if err != nil {
 		return nil, fmt.Errorf("LDIF: %w", err)
@@ -69,7 +72,7 @@ func StartLDIF(ldif []byte) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("LDIF: %w", err)
 	}
-	return Start("127.0.0.1:0", dir)
+	return Start(addr, dir)
 }
 
 // Addr is host:port.
