@@ -8,7 +8,7 @@
 # the login families through the pinned Dex and oauth2-proxy (bin/dex-image.tar, bin/oauth2-proxy-image.tar, static
 # builds of the pins) behind the gateway stand-in, reached through a port-forward. The clock-moving checks are n/a
 # (real programs keep real time), as on the local tier, and SA-009/ISO-003 (no Argo). Reports land in out/e2e-kind/.
-# KFP_AUTHCHECK_KIND_PROFILES picks the profiles (default kubeflow,deploykf); KFP_AUTHCHECK_KIND_KEEP=1 keeps
+# KFP_AUTHCHECK_KIND_PROFILES picks the profiles (default kubeflow,kubeflow-1.8,deploykf); KFP_AUTHCHECK_KIND_KEEP=1 keeps
 # the clusters.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,7 +19,7 @@ keep=()
 [ "${KFP_AUTHCHECK_KIND_KEEP:-}" = 1 ] && keep=(--keep)
 begin=$SECONDS
 rc=0
-$BIN run --tier kind --profile "${KFP_AUTHCHECK_KIND_PROFILES:-kubeflow,deploykf}" \
+$BIN run --tier kind --profile "${KFP_AUTHCHECK_KIND_PROFILES:-kubeflow,kubeflow-1.8,deploykf}" \
   --kind-image "${KFP_AUTHCHECK_KIND_IMAGE:-bin/kfp-authcheck-image.tar}" \
   --progress always --format text,json,junit,html --out "$OUT" "${keep[@]}" || rc=$?
 if [ $rc -eq 2 ]; then

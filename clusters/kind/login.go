@@ -102,6 +102,13 @@ func BuildLogin(p *profile.Profile, e LoginEndpoints) (*Login, error) {
 	if l.Dex, err = json.MarshalIndent(dex, "", "  "); err != nil {
 		return nil, err
 	}
+	l.Secrets = append(l.Secrets, p.Gateway.ClientSecret)
+	for _, u := range l.Users {
+		l.Secrets = append(l.Secrets, u.Password)
+	}
+	if p.Gateway.Kind != "oauth2-proxy" {
+		return l, nil // the gateway stand-in is the whole gateway: no oauth2-proxy to configure
+	}
 	cookie, err := programs.NewCookieSecret()
 	if err != nil {
 		return nil, err
@@ -111,23 +118,26 @@ func BuildLogin(p *profile.Profile, e LoginEndpoints) (*Login, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kind: %w", err)
 	}
-	l.Secrets = append(l.Secrets, cookie, p.Gateway.ClientSecret)
-	for _, u := range l.Users {
-		l.Secrets = append(l.Secrets, u.Password)
-	}
+	l.Secrets = append(l.Secrets, cookie)
 	return l, nil
 }
 
-// LoginUnsupported says why the kind tier cannot deploy the profile's login pieces ("" when it can): no gateway
-// (standalone), or a gateway with no real program here (oidc-authservice).
+// LoginUnsupported says why the kind tier cannot deploy the profile's login pieces ("" when it can): a profile
+// without a gateway (standalone) has none.
 func LoginUnsupported(p *profile.Profile) string {
-	switch {
-	case p.Gateway == nil || p.Dex == nil:
+	if p.Gateway == nil || p.Dex == nil {
 		return fmt.Sprintf("profile %s has no gateway and no Dex", p.Name)
-	case p.Gateway.Kind != "oauth2-proxy":
-		return fmt.Sprintf("profile %s's gateway is %s, which has no real program here (the local tier runs its embedded stand-in)", p.Name, p.Gateway.Kind)
 	}
 	return ""
+}
+
+// GatewayStandIn says, for a gateway with no real program here (oidc-authservice), that the gateway stand-in
+// plays it; "" for oauth2-proxy, which runs for real.
+func GatewayStandIn(p *profile.Profile) string {
+	if p.Gateway == nil || p.Gateway.Kind == "oauth2-proxy" {
+		return ""
+	}
+	return p.Gateway.Kind + " (the project's stand-in, in the gateway: no real program here)"
 }
 
 // LoginImages are the images the login pieces run (already in the nodes).
@@ -157,9 +167,11 @@ func LoginObjects(p *profile.Profile, l *Login, img LoginImages, tls *selfca.Bun
 		secret(DexNamespace, dexSecret, map[string][]byte{"config.yaml": l.Dex}, corev1.SecretTypeOpaque)); err != nil {
 		return nil, err
 	}
-	if err := add(fixtures.KindOAuth2Proxy, map[string]string{"OAUTH2_PROXY_IMAGE": img.OAuth2Proxy},
-		secret(ProxyNamespace, proxySecret, map[string][]byte{"oauth2_proxy.cfg": []byte(l.OAuth2Proxy)}, corev1.SecretTypeOpaque)); err != nil {
-		return nil, err
+	if l.OAuth2Proxy != "" {
+		if err := add(fixtures.KindOAuth2Proxy, map[string]string{"OAUTH2_PROXY_IMAGE": img.OAuth2Proxy},
+			secret(ProxyNamespace, proxySecret, map[string][]byte{"oauth2_proxy.cfg": []byte(l.OAuth2Proxy)}, corev1.SecretTypeOpaque)); err != nil {
+			return nil, err
+		}
 	}
 	var certs []*corev1.Secret
 	if tls != nil {
@@ -170,14 +182,32 @@ func LoginObjects(p *profile.Profile, l *Login, img LoginImages, tls *selfca.Bun
 	if err := add(fixtures.KindGateway, map[string]string{"IMAGE": img.Harness, "PROFILE": p.Name, "ISSUER": l.Issuer}, certs...); err != nil {
 		return nil, err
 	}
-	if tls != nil {
-		for _, o := range out[n:] {
-			if d, ok := o.(*appsv1.Deployment); ok {
-				serveTLS(d)
-			}
+	for _, o := range out[n:] {
+		d, ok := o.(*appsv1.Deployment)
+		if !ok {
+			continue
+		}
+		if tls != nil {
+			serveTLS(d)
+		}
+		if l.OAuth2Proxy == "" { // the stand-in is the gateway: no oauth2-proxy to name
+			d.Spec.Template.Spec.Containers[0].Args = withoutFlag(d.Spec.Template.Spec.Containers[0].Args, "--oauth2-proxy")
 		}
 	}
 	return out, nil
+}
+
+// withoutFlag drops a flag and its value from args.
+func withoutFlag(args []string, flag string) []string {
+	var out []string
+	for i := 0; i < len(args); i++ {
+		if args[i] == flag {
+			i++
+			continue
+		}
+		out = append(out, args[i])
+	}
+	return out
 }
 
 // serveTLS gives the gateway's Deployment its certificate: the Secret mounted and the TLS flags.
@@ -190,14 +220,17 @@ func serveTLS(d *appsv1.Deployment) {
 	c.Args = append(c.Args, "--tls-cert-file", gatewayCerts+"/"+corev1.TLSCertKey, "--tls-key-file", gatewayCerts+"/"+corev1.TLSPrivateKeyKey)
 }
 
-// DeployLogin creates objs and waits, at most timeout each, for Dex, oauth2-proxy and the gateway to be available.
+// DeployLogin creates objs and waits, at most timeout each, for their Deployments (Dex, oauth2-proxy where
+// there is one, the gateway) to be available.
 func DeployLogin(ctx context.Context, c kubernetes.Interface, objs []runtime.Object, timeout time.Duration) error {
 	if err := CreateObjects(ctx, c, objs, metav1.CreateOptions{}); err != nil {
 		return err
 	}
-	for _, d := range []struct{ ns, name string }{{DexNamespace, DexService}, {ProxyNamespace, ProxyService}, {GatewayNamespace, GatewayService}} {
-		if err := WaitAvailable(ctx, c, d.ns, d.name, timeout); err != nil {
-			return err
+	for _, o := range objs {
+		if d, ok := o.(*appsv1.Deployment); ok {
+			if err := WaitAvailable(ctx, c, d.Namespace, d.Name, timeout); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

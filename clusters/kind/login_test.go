@@ -26,11 +26,16 @@ func mustProfile(t *testing.T, name string) *profile.Profile {
 	return p
 }
 
-// TestLoginUnsupported: only a profile with an oauth2-proxy gateway gets its login pieces in kind; the others say
-// why, in a sentence the run prints.
+// TestLoginUnsupported: every profile with a gateway gets its login pieces in kind (oidc-authservice as the
+// gateway stand-in); standalone says why not, in a sentence the run prints.
 func TestLoginUnsupported(t *testing.T) {
-	for name, want := range map[string]string{"kubeflow": "", "deploykf": "", "standalone": "no gateway",
-		"kubeflow-1.8": "oidc-authservice, which has no real program here"} {
+	if got := GatewayStandIn(mustProfile(t, "kubeflow-1.8")); !strings.Contains(got, "oidc-authservice (the project's stand-in") {
+		t.Errorf("kubeflow-1.8's gateway: %q", got)
+	}
+	if got := GatewayStandIn(mustProfile(t, "kubeflow")); got != "" {
+		t.Errorf("kubeflow's gateway: %q, want the real oauth2-proxy", got)
+	}
+	for name, want := range map[string]string{"kubeflow": "", "deploykf": "", "standalone": "no gateway", "kubeflow-1.8": ""} {
 		got := LoginUnsupported(mustProfile(t, name))
 		if (want == "") != (got == "") || !strings.Contains(got, want) {
 			t.Errorf("%s: %q, want %q", name, got, want)
@@ -89,7 +94,7 @@ func TestBuildLoginForTheCluster(t *testing.T) {
 // TestLoginObjects: each manifest's namespace comes first, then the Secret its Deployment mounts; an https profile's
 // gateway gets its certificate and the TLS flags, an http one neither.
 func TestLoginObjects(t *testing.T) {
-	for _, name := range []string{"kubeflow", "deploykf"} {
+	for _, name := range []string{"kubeflow", "deploykf", "kubeflow-1.8"} {
 		p := mustProfile(t, name)
 		l, err := BuildLogin(p, ClusterEndpoints("http://127.0.0.1:40001"))
 		if err != nil {
@@ -126,8 +131,11 @@ func TestLoginObjects(t *testing.T) {
 			}
 		}
 		got := strings.ReplaceAll(strings.Join(order, ", "), "v1.", "")
-		want := "Namespace auth, Secret auth/dex-config, Deployment auth/dex, Service auth/dex, Namespace oauth2-proxy, " +
-			"Secret oauth2-proxy/oauth2-proxy-config, Deployment oauth2-proxy/oauth2-proxy, Service oauth2-proxy/oauth2-proxy, Namespace istio-system, "
+		want := "Namespace auth, Secret auth/dex-config, Deployment auth/dex, Service auth/dex, "
+		if GatewayStandIn(p) == "" {
+			want += "Namespace oauth2-proxy, Secret oauth2-proxy/oauth2-proxy-config, Deployment oauth2-proxy/oauth2-proxy, Service oauth2-proxy/oauth2-proxy, "
+		}
+		want += "Namespace istio-system, "
 		if p.HTTPS {
 			want += "Secret istio-system/istio-ingressgateway-certs, "
 		}
@@ -137,7 +145,8 @@ func TestLoginObjects(t *testing.T) {
 		}
 		args := strings.Join(gw.Spec.Template.Spec.Containers[0].Args, " ")
 		if strings.Contains(args, "--tls-cert-file "+gatewayCerts+"/tls.crt") != p.HTTPS || len(gw.Spec.Template.Spec.Volumes) != map[bool]int{true: 1}[p.HTTPS] ||
-			!strings.Contains(args, "--profile "+name+" ") || !strings.Contains(args, "--issuer "+l.Issuer) {
+			!strings.Contains(args, "--profile "+name+" ") || !strings.Contains(args, "--issuer "+l.Issuer) ||
+			strings.Contains(args, "--oauth2-proxy") != (GatewayStandIn(p) == "") {
 			t.Errorf("%s: gateway args %s, volumes %v", name, args, gw.Spec.Template.Spec.Volumes)
 		}
 	}

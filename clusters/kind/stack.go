@@ -29,9 +29,9 @@ type StackOptions struct {
 	// Progress gets kind's lines and the harness's own.
 	Progress io.Writer
 	// Image is the project's image tarball (`make image`): loaded into the nodes, it runs the KFP API stand-in
-	// as ml-pipeline.kubeflow:8888 and the probe. Empty: no KFP API in the cluster. For a profile with an
-	// oauth2-proxy gateway, the images of the pinned Dex and oauth2-proxy are read from beside it
-	// (LoginImageFiles) and the login pieces deployed with the gateway stand-in from Image.
+	// as ml-pipeline.kubeflow:8888 and the probe. Empty: no KFP API in the cluster. For a profile with a gateway,
+	// the images of the pinned Dex and oauth2-proxy are read from beside it (LoginImageFiles) and the login pieces
+	// deployed with the gateway stand-in from Image.
 	Image string
 }
 
@@ -47,9 +47,9 @@ const deployTimeout = 3 * time.Minute
 // Stack is a kind cluster made for one profile: the Kubernetes side (RBAC, TokenRequest, TokenReview,
 // SubjectAccessReview, kubelets), the profile's Profiles as RBAC, and with StackOptions.Image the project's KFP API
 // stand-in as ml-pipeline.kubeflow:8888 (reached from here through a port-forward), the probe's image and, for a
-// multi-user profile, the PodDefault webhook stand-in with the profile's PodDefaults, and, for a profile with an
-// oauth2-proxy gateway, the pinned Dex and oauth2-proxy behind the ingress gateway stand-in, reached from here
-// through a port-forward at the issuer's origin (login.go).
+// multi-user profile, the PodDefault webhook stand-in with the profile's PodDefaults, and, for a profile with a
+// gateway, the pinned Dex and oauth2-proxy (or the oidc-authservice stand-in) behind the ingress gateway stand-in,
+// reached from here through a port-forward at the issuer's origin (login.go).
 type Stack struct {
 	Profile *profile.Profile
 	Cluster *Cluster
@@ -151,7 +151,11 @@ func (s *Stack) deployLogin(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("kind: oauth2-proxy's image: %w (make image builds it)", err)
 	}
-	for _, t := range []struct{ ref, file string }{{dexRef, dexTar}, {proxyRef, proxyTar}} {
+	load := []struct{ ref, file string }{{dexRef, dexTar}}
+	if GatewayStandIn(p) == "" {
+		load = append(load, struct{ ref, file string }{proxyRef, proxyTar})
+	}
+	for _, t := range load {
 		s.progress("kind: loading %s into the nodes of %s", t.ref, s.Cluster.Name)
 		if err := s.Cluster.LoadImage(t.file); err != nil {
 			return err
@@ -187,7 +191,8 @@ func (s *Stack) deployLogin(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	s.progress("kind: deploying Dex (%s), oauth2-proxy (%s) and the gateway stand-in, issuer %s", dexRef, proxyRef, ls.issuer)
+	s.progress("kind: deploying Dex (%s), %s and the gateway stand-in, issuer %s", dexRef,
+		map[bool]string{true: "oauth2-proxy (" + proxyRef + ")", false: "no oauth2-proxy (" + GatewayStandIn(p) + ")"}[GatewayStandIn(p) == ""], ls.issuer)
 	if err := DeployLogin(ctx, s.kube.Kube, objs, deployTimeout); err != nil {
 		return err
 	}
@@ -202,7 +207,12 @@ func (s *Stack) deployLogin(ctx context.Context) (err error) {
 	if ls.dexGRPC, err = forward.Start(ctx, rc, s.kube.Kube, forward.Service{Namespace: DexNamespace, Name: DexService, Port: DexGRPCPort}, 30*time.Second); err != nil {
 		return fmt.Errorf("kind: %w", err)
 	}
-	s.versions = append(s.versions, "dex "+dexRef, "oauth2-proxy "+proxyRef, "gateway: the project's stand-in (kfp-authcheck gateway)")
+	s.versions = append(s.versions, "dex "+dexRef)
+	if standIn := GatewayStandIn(p); standIn != "" {
+		s.versions = append(s.versions, "gateway: "+standIn)
+	} else {
+		s.versions = append(s.versions, "oauth2-proxy "+proxyRef, "gateway: the project's ingress stand-in (kfp-authcheck gateway)")
+	}
 	s.progress("kind: the gateway at %s (forwarded to %s/%s), Dex's gRPC API at %s", ls.gatewayURL, GatewayNamespace, GatewayService,
 		strings.TrimPrefix(ls.dexGRPC.URL, "http://"))
 	return nil

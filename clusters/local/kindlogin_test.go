@@ -61,7 +61,7 @@ func staticTool(t *testing.T, name string) string {
 func TestKindLoginOnLoopback(t *testing.T) {
 	requireTools(t, "etcd", "kube-apiserver")
 	dexBin, proxyBin := staticTool(t, "dex"), staticTool(t, "oauth2-proxy")
-	for _, name := range []string{"kubeflow", "deploykf"} {
+	for _, name := range []string{"kubeflow", "deploykf", "kubeflow-1.8"} {
 		t.Run(name, func(t *testing.T) {
 			p, err := profile.Get(name)
 			if err != nil {
@@ -129,23 +129,9 @@ func testKindLogin(t *testing.T, p *profile.Profile, dexBin, proxyBin string) {
 	}
 	e.DexURL = dexDirect
 	var proxyURL string
-	_, _, err = s.procs.launch(ctx, "oauth2-proxy-static", proxyBin, s.dir, 1, func(ports []int) ([]string, []string, func(context.Context) error, error) {
-		e.ProxyListen = loopback(ports[0])
-		l, err := kind.BuildLogin(p, e)
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		cfg := filepath.Join(s.dir, "oauth2-proxy-kind.cfg")
-		if err := atomicfile.Write(cfg, []byte(l.OAuth2Proxy), 0o600); err != nil {
-			return nil, nil, nil, err
-		}
-		proxyURL = "http://" + e.ProxyListen
-		return []string{"--config", cfg}, nil, httpReady(&http.Client{Timeout: 2 * time.Second}, proxyURL+"/ready", nil), nil
-	}, time.Minute)
-	if err != nil {
-		t.Fatalf("static oauth2-proxy with the kind config: %v\n%s", err, s.LogTails(4<<10))
+	if kind.GatewayStandIn(p) == "" { // oidc-authservice: the gateway stand-in plays it, no oauth2-proxy
+		proxyURL = launchKindOAuth2Proxy(t, ctx, s, p, e, proxyBin)
 	}
-
 	// kfp-standin's two sides and the gateway, as the commands assemble them.
 	kfp, err := embedded.NewInClusterKFP(p, client, "test")
 	if err != nil {
@@ -206,7 +192,8 @@ func testKindLogin(t *testing.T, p *profile.Profile, dexBin, proxyBin string) {
 		}
 	}
 	t.Logf("%s: ran %v of %d checks", p.Name, ran, len(list))
-	for _, fam := range append([]string{"DEX", "SETUP"}, map[bool][]string{true: {"M2M"}, false: {"OOB", "OAUTH2P"}}[p.Gateway.Mesh != nil]...) {
+	want := map[string][]string{"kubeflow": {"DEX", "SETUP", "M2M"}, "deploykf": {"DEX", "SETUP", "OOB", "OAUTH2P"}, "kubeflow-1.8": {"DEX", "SETUP"}}[p.Name]
+	for _, fam := range want {
 		if ran[fam] == 0 {
 			t.Errorf("no %s check ran", fam)
 		}
@@ -233,4 +220,27 @@ func testKindLogin(t *testing.T, p *profile.Profile, dexBin, proxyBin string) {
 	if err != nil || string(sec.Data["config.yaml"]) != string(login.Dex) {
 		t.Errorf("Dex's config Secret as stored: %v", err)
 	}
+}
+
+// launchKindOAuth2Proxy runs the static oauth2-proxy with the config kind.BuildLogin writes for e.
+func launchKindOAuth2Proxy(t *testing.T, ctx context.Context, s *Stack, p *profile.Profile, e kind.LoginEndpoints, proxyBin string) string {
+	t.Helper()
+	var proxyURL string
+	_, _, err := s.procs.launch(ctx, "oauth2-proxy-static", proxyBin, s.dir, 1, func(ports []int) ([]string, []string, func(context.Context) error, error) {
+		e.ProxyListen = loopback(ports[0])
+		l, err := kind.BuildLogin(p, e)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		cfg := filepath.Join(s.dir, "oauth2-proxy-kind.cfg")
+		if err := atomicfile.Write(cfg, []byte(l.OAuth2Proxy), 0o600); err != nil {
+			return nil, nil, nil, err
+		}
+		proxyURL = "http://" + e.ProxyListen
+		return []string{"--config", cfg}, nil, httpReady(&http.Client{Timeout: 2 * time.Second}, proxyURL+"/ready", nil), nil
+	}, time.Minute)
+	if err != nil {
+		t.Fatalf("static oauth2-proxy with the kind config: %v\n%s", err, s.LogTails(4<<10))
+	}
+	return proxyURL
 }

@@ -35,7 +35,6 @@ import (
 	"github.com/kfp-authcheck/kfp-authcheck/mocks/istiogateway"
 	kfpmock "github.com/kfp-authcheck/kfp-authcheck/mocks/kfpapi"
 	"github.com/kfp-authcheck/kfp-authcheck/mocks/ldapserver"
-	"github.com/kfp-authcheck/kfp-authcheck/mocks/oauth2proxy"
 	"github.com/kfp-authcheck/kfp-authcheck/profile"
 	"github.com/kfp-authcheck/kfp-authcheck/target"
 )
@@ -252,14 +251,7 @@ func (s *Stack) startGateway(ctx context.Context, p *profile.Profile, kfp *kfpmo
 		// No real program for this gateway (oidc-authservice) is built here: the embedded stand-in runs in
 		// front of the real Dex, so Dex's side of the flow (approval screen included) is still the real one.
 		s.GatewayStandIn = p.Gateway.Kind + " (embedded stand-in: no real program on the local tier)"
-		proxy, err := oauth2proxy.New(embedded.GatewayConfig(p, s.GatewayURL, s.IssuerURL, s.tlsConfig, time.Now))
-		if err != nil {
-			return nil, fmt.Errorf("gateway stand-in: %w", err)
-		}
-		mux := http.NewServeMux()
-		mux.Handle("/dex/", programs.ReverseProxy(dexURL))
-		mux.Handle("/", proxy.Handler(upstream))
-		return mux, nil
+		return programs.StandInFront(p, s.GatewayURL, s.IssuerURL, s.IssuerURL, programs.ReverseProxy(dexURL), upstream, s.tlsConfig, time.Now)
 	}
 }
 

@@ -1,6 +1,7 @@
 package programs
 
 import (
+	"crypto/tls"
 	"fmt"
 	"net"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/kfp-authcheck/kfp-authcheck/clusters/embedded"
 	"github.com/kfp-authcheck/kfp-authcheck/mocks/istiogateway"
+	"github.com/kfp-authcheck/kfp-authcheck/mocks/oauth2proxy"
 	"github.com/kfp-authcheck/kfp-authcheck/profile"
 )
 
@@ -42,10 +44,11 @@ func Front(p *profile.Profile, dex, oauth2Proxy, apps http.Handler, mesh *istiog
 
 // GatewayConfig says where the pieces behind `kfp-authcheck gateway` answer.
 type GatewayConfig struct {
-	// Issuer is Dex's issuer as the browser and the tokens name it; Dex is Dex's own address with its path
-	// (its keys are Dex+"/keys", as Kubeflow's jwksUri points in-cluster).
+	// Issuer is Dex's issuer as the browser and the tokens name it (its origin is the gateway's); Dex is Dex's own
+	// address with its path (its keys are Dex+"/keys", as Kubeflow's jwksUri points in-cluster).
 	Issuer, Dex string
-	// OAuth2Proxy is oauth2-proxy's address; Apps is where ml-pipeline-ui and the dashboard answer.
+	// OAuth2Proxy is oauth2-proxy's address (a profile with an oauth2-proxy gateway only); Apps is where
+	// ml-pipeline-ui and the dashboard answer.
 	OAuth2Proxy, Apps string
 	// KubeAPI and KubeClient read the cluster's ServiceAccount keys (/openid/v1/jwks), for a profile with a mesh;
 	// the client must carry a timeout.
@@ -57,18 +60,32 @@ type GatewayConfig struct {
 
 // Gateway is the ingress gateway stand-in of a cluster (`kfp-authcheck gateway`, the kind tier's
 // istio-ingressgateway): front is Front with the pieces reached over HTTP, apps is oauth2-proxy's upstream
-// (IdentityFromGateway, then Apps).
+// (IdentityFromGateway, then Apps). For a gateway with no real program here (oidc-authservice) the front is
+// StandInFront: the project's stand-in for it, redeeming at Dex's own address, and no oauth2-proxy.
 func Gateway(p *profile.Profile, c GatewayConfig) (front, apps http.Handler, err error) {
-	if p.Gateway == nil || p.Gateway.Kind != "oauth2-proxy" {
-		return nil, nil, fmt.Errorf("profile %s has no oauth2-proxy gateway", p.Name)
+	if p.Gateway == nil || p.Dex == nil {
+		return nil, nil, fmt.Errorf("profile %s has no gateway and no Dex", p.Name)
+	}
+	flags := []struct{ name, v string }{{"issuer", c.Issuer}, {"dex", c.Dex}, {"apps", c.Apps}}
+	if p.Gateway.Kind == "oauth2-proxy" {
+		flags = append(flags, struct{ name, v string }{"oauth2-proxy", c.OAuth2Proxy})
 	}
 	urls := map[string]*url.URL{}
-	for _, f := range []struct{ name, v string }{{"issuer", c.Issuer}, {"dex", c.Dex}, {"oauth2-proxy", c.OAuth2Proxy}, {"apps", c.Apps}} {
+	for _, f := range flags {
 		u, err := url.Parse(f.v)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return nil, nil, fmt.Errorf("%s %q: want an http(s) URL", f.name, f.v)
 		}
 		urls[f.name] = u
+	}
+	appsProxy := ReverseProxy(urls["apps"])
+	if p.Gateway.Kind != "oauth2-proxy" {
+		origin := &url.URL{Scheme: urls["issuer"].Scheme, Host: urls["issuer"].Host}
+		front, err = StandInFront(p, origin.String(), c.Issuer, c.Dex, ReverseProxy(urls["dex"]), appsProxy, nil, c.Now)
+		if err != nil {
+			return nil, nil, err
+		}
+		return front, IdentityFromGateway(p, appsProxy), nil
 	}
 	var mesh *istiogateway.Config
 	if p.Gateway.Mesh != nil {
@@ -86,12 +103,36 @@ func Gateway(p *profile.Profile, c GatewayConfig) (front, apps http.Handler, err
 		}
 		mesh = &m
 	}
-	appsProxy := ReverseProxy(urls["apps"])
 	front, err = Front(p, ReverseProxy(urls["dex"]), ReverseProxy(urls["oauth2-proxy"]), appsProxy, mesh)
 	if err != nil {
 		return nil, nil, err
 	}
 	return front, IdentityFromGateway(p, appsProxy), nil
+}
+
+// StandInFront is the gateway for a profile whose gateway has no real program here (oidc-authservice): the
+// project's stand-in for it (mocks/oauth2proxy, configured from the profile as on the embedded tier) in front of
+// upstream, which it gives the identity header itself, with /dex/ to dex. It redeems codes and reads keys at
+// backChannel (Dex's address with its path; the issuer where the gateway reaches it, as on the local tier); tlsConf
+// is what it trusts there.
+func StandInFront(p *profile.Profile, gatewayURL, issuer, backChannel string, dex, upstream http.Handler, tlsConf *tls.Config,
+	now func() time.Time) (http.Handler, error) {
+	if now == nil {
+		now = time.Now
+	}
+	if tlsConf == nil {
+		tlsConf = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	cfg := embedded.GatewayConfig(p, gatewayURL, issuer, tlsConf, now)
+	cfg.RedeemURL, cfg.JWKSURL = strings.TrimSuffix(backChannel, "/")+"/token", strings.TrimSuffix(backChannel, "/")+"/keys"
+	proxy, err := oauth2proxy.New(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("gateway stand-in: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/dex/", dex)
+	mux.Handle("/", proxy.Handler(upstream))
+	return mux, nil
 }
 
 // IdentityFromGateway stands in for what the mesh does between the gateway and KFP: Kubeflow's

@@ -43,7 +43,9 @@ Authorization header skips oauth2-proxy and is judged by the Istio jwt_authn sta
 
 On --apps-listen it serves oauth2-proxy's upstream: the identity header set from oauth2-proxy's
 X-Forwarded-Email (a client's own value dropped), forwarded to --apps, where ml-pipeline-ui and the dashboard
-answer (kfp-standin --gateway-listen). With --tls-cert-file and --tls-key-file the front serves TLS (an https
+answer (kfp-standin --gateway-listen). For a gateway with no real program here (kubeflow-1.8's oidc-authservice)
+the front is the project's stand-in for it instead of oauth2-proxy (it redeems codes at --dex and sets the identity
+header itself; no --oauth2-proxy). With --tls-cert-file and --tls-key-file the front serves TLS (an https
 profile). It serves until SIGINT or SIGTERM.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -76,12 +78,12 @@ profile). It serves until SIGINT or SIGTERM.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.Profile, "profile", "kubeflow", "the server profile whose gateway it stands in for (one with an oauth2-proxy gateway)")
+	f.StringVar(&o.Profile, "profile", "kubeflow", "the server profile whose gateway it stands in for (one with a gateway)")
 	f.StringVar(&o.Listen, "listen", "127.0.0.1:0", "the front's address (the kind manifest gives :8080)")
 	f.StringVar(&o.AppsListen, "apps-listen", "127.0.0.1:0", "the address of oauth2-proxy's upstream (the kind manifest gives :8081)")
 	f.StringVar(&o.Issuer, "issuer", "", "Dex's issuer URL, as the browser and the tokens name it (required)")
 	f.StringVar(&o.Dex, "dex", "", "Dex's own address with its path, for /dex/ and its keys (required; e.g. http://dex.auth.svc.cluster.local:5556/dex)")
-	f.StringVar(&o.OAuth2Proxy, "oauth2-proxy", "", "oauth2-proxy's address (required; e.g. http://oauth2-proxy.oauth2-proxy.svc.cluster.local)")
+	f.StringVar(&o.OAuth2Proxy, "oauth2-proxy", "", "oauth2-proxy's address (required for a profile with an oauth2-proxy gateway; e.g. http://oauth2-proxy.oauth2-proxy.svc.cluster.local)")
 	f.StringVar(&o.Apps, "apps", "", "where ml-pipeline-ui and the dashboard answer (required; e.g. http://ml-pipeline.kubeflow:8887)")
 	f.StringVar(&o.CertFile, "tls-cert-file", "", "the front's serving certificate (PEM), for an https profile")
 	f.StringVar(&o.KeyFile, "tls-key-file", "", "its private key (PEM)")

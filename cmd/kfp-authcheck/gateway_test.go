@@ -23,8 +23,7 @@ func TestGatewayUsageErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"gateway", "--profile", "nope"}, "nope"},
-		{append([]string{"gateway", "--profile", "kubeflow-1.8"}, ok...), "no oauth2-proxy gateway"},
-		{append([]string{"gateway", "--profile", "standalone"}, ok...), "no oauth2-proxy gateway"},
+		{append([]string{"gateway", "--profile", "standalone"}, ok...), "no gateway"},
 		{[]string{"gateway", "--profile", "deploykf", "--dex", "http://127.0.0.1:2/dex", "--oauth2-proxy", "http://127.0.0.1:3", "--apps", "http://127.0.0.1:4"}, `issuer ""`},
 		{append([]string{"gateway", "--profile", "deploykf", "--apps", "dex.auth:5556"}, ok[:6]...), `apps "dex.auth:5556"`},
 		{append([]string{"gateway", "--profile", "kubeflow"}, ok...), "the mesh needs the cluster's keys"},
