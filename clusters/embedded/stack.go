@@ -671,17 +671,23 @@ func (s *Stack) Description() *target.File {
 	if s.CAFile != "" {
 		f.TLS = &target.TLSConfig{CAFile: s.CAFile}
 	}
-	for _, u := range s.Users {
+	DescribeUsers(f, s.Profile, s.Users)
+	return f
+}
+
+// DescribeUsers puts users (with their passwords) into a target file as its users section, an LDAP user's
+// username where it is not the email, and the OOB client where profile p has it.
+func DescribeUsers(f *target.File, p *profile.Profile, users []profile.User) {
+	for _, u := range users {
 		us := target.UserSpec{Email: u.Email, Password: u.Password, Connector: u.Connector, Namespace: u.Namespace}
 		if u.Connector == "ldap" && u.Username != u.Email {
 			us.Username = u.Username
 		}
 		f.Users = append(f.Users, us)
 	}
-	if s.Profile.Has(target.CapOOBClient) {
+	if p.Has(target.CapOOBClient) {
 		f.OOBClientID = "kubeflow-pipelines-sdk"
 	}
-	return f
 }
 
 // UsersWithPasswords copies the profile's users with the passwords in override (by email) put in.

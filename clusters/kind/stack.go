@@ -361,16 +361,7 @@ func (s *Stack) Description() *target.File {
 	if l.caFile != "" {
 		f.TLS = &target.TLSConfig{CAFile: l.caFile}
 	}
-	for _, u := range l.users {
-		us := target.UserSpec{Email: u.Email, Password: u.Password, Connector: u.Connector, Namespace: u.Namespace}
-		if u.Connector == "ldap" && u.Username != u.Email {
-			us.Username = u.Username
-		}
-		f.Users = append(f.Users, us)
-	}
-	if s.Profile.Has(target.CapOOBClient) {
-		f.OOBClientID = "kubeflow-pipelines-sdk"
-	}
+	embedded.DescribeUsers(f, s.Profile, l.users)
 	return f
 }
 

@@ -481,16 +481,7 @@ func (s *Stack) Description() *target.File {
 	if s.Kube != nil {
 		f.Kubeconfig = s.Kube.Kubeconfig
 	}
-	for _, u := range s.Users {
-		us := target.UserSpec{Email: u.Email, Password: u.Password, Connector: u.Connector, Namespace: u.Namespace}
-		if u.Connector == "ldap" && u.Username != u.Email {
-			us.Username = u.Username
-		}
-		f.Users = append(f.Users, us)
-	}
-	if s.Profile.Has(target.CapOOBClient) {
-		f.OOBClientID = "kubeflow-pipelines-sdk"
-	}
+	embedded.DescribeUsers(f, s.Profile, s.Users)
 	return f
 }
 
