@@ -84,7 +84,7 @@ profile). It serves until SIGINT or SIGTERM.`,
 	f.StringVar(&o.Issuer, "issuer", "", "Dex's issuer URL, as the browser and the tokens name it (required)")
 	f.StringVar(&o.Dex, "dex", "", "Dex's own address with its path, for /dex/ and its keys (required; e.g. http://dex.auth.svc.cluster.local:5556/dex)")
 	f.StringVar(&o.OAuth2Proxy, "oauth2-proxy", "", "oauth2-proxy's address (required for a profile with an oauth2-proxy gateway; e.g. http://oauth2-proxy.oauth2-proxy.svc.cluster.local)")
-	f.StringVar(&o.Apps, "apps", "", "where ml-pipeline-ui and the dashboard answer (required; e.g. http://ml-pipeline.kubeflow:8887)")
+	f.StringVar(&o.Apps, "apps", "", "where ml-pipeline-ui and the dashboard answer (required; e.g. http://ml-pipeline-ui.kubeflow.svc.cluster.local)")
 	f.StringVar(&o.CertFile, "tls-cert-file", "", "the front's serving certificate (PEM), for an https profile")
 	f.StringVar(&o.KeyFile, "tls-key-file", "", "its private key (PEM)")
 	o.clusterFlags.add(f, "the cluster whose ServiceAccount keys the mesh stand-in reads", 10*time.Second, "key set fetch")

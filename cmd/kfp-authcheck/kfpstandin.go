@@ -60,7 +60,7 @@ deploys it from the project's image (fixtures/manifests/kind-kfp-standin.yaml). 
 	f := cmd.Flags()
 	f.StringVar(&o.Profile, "profile", "kubeflow", "the server profile whose KFP it stands in for")
 	f.StringVar(&o.Listen, "listen", "127.0.0.1:0", "the address to serve on (the kind manifest gives :8888, the port of Kubeflow's ml-pipeline; the default picks a free loopback port and prints it)")
-	f.StringVar(&o.GatewayListen, "gateway-listen", "", "also serve the pipeline UI and dashboard the gateway routes to, on this address (the kind manifest gives :8887; default: not served)")
+	f.StringVar(&o.GatewayListen, "gateway-listen", "", "also serve the pipeline UI and dashboard the gateway routes to, on this address (the kind manifest gives :3000, behind Service ml-pipeline-ui:80; default: not served)")
 	f.BoolVar(&o.NoMesh, "no-mesh", false, "serve without the stand-in for Kubeflow's Istio policy (an identity header from inside the cluster is then believed)")
 	o.clusterFlags.add(f, "the cluster to authenticate and authorize against", 15*time.Second, "TokenReview and SubjectAccessReview")
 	return cmd
