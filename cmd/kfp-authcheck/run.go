@@ -185,19 +185,8 @@ func (c *runConfig) validate() error {
 	if err := checkKFPFlag(c.KFP, c.Tier); err != nil {
 		return err
 	}
-	if c.KindImage != "" {
-		if c.Tier != target.TierKind {
-			return usageErr("--kind-image is for --tier kind")
-		}
-		if _, err := image.RefOf(c.KindImage); err != nil {
-			return usageErr("--kind-image: %v (make image builds bin/kfp-authcheck-image.tar)", err)
-		}
-		dex, proxy := kind.LoginImageFiles(c.KindImage)
-		for _, f := range []string{dex, proxy} {
-			if _, err := image.RefOf(f); err != nil {
-				return usageErr("--kind-image: the login images are read from beside it: %v (make image builds them)", err)
-			}
-		}
+	if err := checkKindImage(c.KindImage, c.Tier); err != nil {
+		return err
 	}
 	if c.DryRun && len(c.Formats) == 1 && !contains([]string{"text", "json"}, c.Formats[0]) {
 		return usageErr("--dry-run prints text or json, not %s", c.Formats[0])
@@ -608,6 +597,27 @@ func orNone(s string) string {
 }
 
 // checkKFPFlag checks --kfp: stand-in or real, and real only where a local stack starts.
+// checkKindImage checks --kind-image before any cluster is made: only with --tier kind, an image tarball, with
+// Dex's and oauth2-proxy's beside it.
+func checkKindImage(path, tier string) error {
+	if path == "" {
+		return nil
+	}
+	if tier != target.TierKind {
+		return usageErr("--kind-image is for --tier kind")
+	}
+	if _, err := image.RefOf(path); err != nil {
+		return usageErr("--kind-image: %v (make image builds bin/kfp-authcheck-image.tar)", err)
+	}
+	dex, proxy := kind.LoginImageFiles(path)
+	for _, f := range []string{dex, proxy} {
+		if _, err := image.RefOf(f); err != nil {
+			return usageErr("--kind-image: the login images are read from beside it: %v (make image builds them)", err)
+		}
+	}
+	return nil
+}
+
 func checkKFPFlag(kfp, tier string) error {
 	switch kfp {
 	case "", local.KFPStandIn:

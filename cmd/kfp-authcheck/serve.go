@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kfp-authcheck/kfp-authcheck/clusters"
+	"github.com/kfp-authcheck/kfp-authcheck/clusters/kind"
 	"github.com/kfp-authcheck/kfp-authcheck/clusters/local"
 	"github.com/kfp-authcheck/kfp-authcheck/internal/atomicfile"
 	"github.com/kfp-authcheck/kfp-authcheck/profile"
@@ -17,8 +18,8 @@ import (
 
 func newServeCmd(stdout, stderr io.Writer) *cobra.Command {
 	var profileName, listen, readyFile, tier string
-	var kube bool
-	var kfp string
+	var kube, keep bool
+	var kfp, kindImage string
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Start a stand-in deployment on loopback to develop an auth script against",
@@ -27,7 +28,9 @@ tier (default) Dex, the gateway and the KFP API stand-ins in-process; on --tier 
 oauth2-proxy (built by make tools) in front of the KFP API stand-in, with --kube a real kube-apiserver too
 (the stand-in's TokenReviews and SubjectAccessReviews go there; the profile's Kubeflow Profiles are its RBAC),
 and with --kfp real the real KFP API server (with MariaDB, an S3 store and kube-apiserver) instead of the
-stand-in.
+stand-in; on --tier kind a kind cluster (a Docker engine needed), with --kind-image the KFP API stand-in, the
+PodDefault webhook, Dex, oauth2-proxy and the gateway deployed into it and the gateway forwarded to loopback
+(docs/kind.md), deleted on exit unless --keep.
 
 The stack's description is printed to stdout as one JSON object and, with --ready-file, written to that file
 (mode 0600: it holds the users' passwords). The description is itself a valid target file: keys profile,
@@ -43,13 +46,20 @@ gateway_url, pipeline_url, issuer_url, in_cluster_api_url, dex_grpc_addr, tls, u
 			if kube && tier != target.TierLocal {
 				return usageErr("--kube starts a real kube-apiserver, on --tier local only")
 			}
+			if err := checkKindImage(kindImage, tier); err != nil {
+				return err
+			}
+			if keep && tier != target.TierKind {
+				return usageErr("--keep is for --tier kind")
+			}
 			p, err := profile.Get(profileName)
 			if err != nil {
 				return usageErr("--profile: %v", err)
 			}
 			start := time.Now()
-			stack, err := clusters.Start(cmd.Context(), tier, p, clusters.Options{Listen: listen, Kube: kube, KFP: kfp, Progress: stderr})
-			if errors.Is(err, local.ErrToolsMissing) || errors.Is(err, local.ErrMariaDBMissing) {
+			stack, err := clusters.Start(cmd.Context(), tier, p, clusters.Options{Listen: listen, Kube: kube, KFP: kfp, Progress: stderr,
+				KindImage: kindImage, Keep: keep})
+			if errors.Is(err, local.ErrToolsMissing) || errors.Is(err, local.ErrMariaDBMissing) || errors.Is(err, kind.ErrNoDocker) {
 				return usageErr("%v", err)
 			}
 			if err != nil {
@@ -80,7 +90,9 @@ gateway_url, pipeline_url, issuer_url, in_cluster_api_url, dex_grpc_addr, tls, u
 	f.StringVar(&profileName, "profile", "kubeflow", "profile to serve: kubeflow, kubeflow-1.8, deploykf, standalone")
 	f.StringVar(&listen, "listen", "127.0.0.1:0", "gateway listen address (port 0: a free port)")
 	f.StringVar(&readyFile, "ready-file", "", "also write the stack's description to this file once it is ready")
-	f.StringVar(&tier, "tier", "embedded", "where the stack runs: embedded (in-process stand-ins) or local (the real programs on loopback)")
+	f.StringVar(&tier, "tier", "embedded", "where the stack runs: embedded (in-process stand-ins), local (the real programs on loopback) or kind (a kind cluster; needs Docker)")
+	f.StringVar(&kindImage, "kind-image", "", "on --tier kind, the project's image tarball (make image), with dex-image.tar and oauth2-proxy-image.tar beside it: the KFP API, the webhook and the login pieces run from them")
+	f.BoolVar(&keep, "keep", false, "on --tier kind, leave the cluster running on exit (its name and kubeconfig are printed)")
 	f.StringVar(&kfp, "kfp", "", "on --tier local, the KFP API: stand-in, real (the real KFP API server with MariaDB and kube-apiserver) or real-no-mesh (without the Istio policy stand-in in-cluster); default $KFP_AUTHCHECK_LOCAL_KFP, else stand-in")
 	f.BoolVar(&kube, "kube", false, "on --tier local, also start etcd and kube-apiserver, which the KFP API stand-in authorizes against (kubeconfig in the description)")
 	return cmd

@@ -30,6 +30,10 @@ func TestTierThatCannotStartIsAUsageError(t *testing.T) {
 	if code != exitUsage || !strings.Contains(stderr, "no Docker engine") || !strings.Contains(stderr, "Cannot connect to the Docker daemon") {
 		t.Errorf("kind tier without Docker: exit %d, stderr:\n%s", code, stderr)
 	}
+	code, _, stderr = runCLI(t, "serve", "--tier", "kind", "--profile", "kubeflow")
+	if code != exitUsage || !strings.Contains(stderr, "no Docker engine") {
+		t.Errorf("serve on the kind tier without Docker: exit %d, stderr:\n%s", code, stderr)
+	}
 }
 
 // TestKindImageFlag: --kind-image is checked before any cluster is made: only with --tier kind, and it must be an
@@ -55,6 +59,23 @@ func TestKindImageFlag(t *testing.T) {
 		{[]string{"run", "--tier", "kind", "--kind-image", notImage}, "make image builds"},
 		{[]string{"run", "--tier", "kind", "--kind-image", filepath.Join(t.TempDir(), "missing.tar")}, "no such file"},
 		{[]string{"run", "--tier", "kind", "--kind-image", alone}, "the login images are read from beside it"},
+	} {
+		code, _, stderr := runCLI(t, c.args...)
+		if code != exitUsage || !strings.Contains(stderr, c.want) {
+			t.Errorf("%v: exit %d, stderr:\n%s", c.args, code, stderr)
+		}
+	}
+}
+
+// TestServeKindFlags: serve checks --kind-image and --keep as run does, before any cluster is made.
+func TestServeKindFlags(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"serve", "--tier", "local", "--kind-image", "x.tar"}, "--kind-image is for --tier kind"},
+		{[]string{"serve", "--tier", "kind", "--kind-image", filepath.Join(t.TempDir(), "missing.tar")}, "no such file"},
+		{[]string{"serve", "--keep"}, "--keep is for --tier kind"},
 	} {
 		code, _, stderr := runCLI(t, c.args...)
 		if code != exitUsage || !strings.Contains(stderr, c.want) {
