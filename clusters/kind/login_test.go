@@ -2,6 +2,7 @@ package kind
 
 import (
 	"bufio"
+	"crypto/tls"
 	"encoding/json"
 	"io"
 	"net"
@@ -13,8 +14,11 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 
+	"github.com/kfp-authcheck/kfp-authcheck/forward"
+	"github.com/kfp-authcheck/kfp-authcheck/internal/redact"
 	"github.com/kfp-authcheck/kfp-authcheck/internal/selfca"
 	"github.com/kfp-authcheck/kfp-authcheck/profile"
+	"github.com/kfp-authcheck/kfp-authcheck/target"
 )
 
 func mustProfile(t *testing.T, name string) *profile.Profile {
@@ -189,5 +193,50 @@ func TestSplice(t *testing.T) {
 	front.Close()
 	if _, err := net.DialTimeout("tcp", front.Addr().String(), time.Second); err == nil {
 		t.Error("the origin still accepts after its listener closed")
+	}
+}
+
+// TestStackWithLogin: a kind stack whose login pieces are up offers them as the local tier does (gateway, pipeline
+// URL, issuer, Dex's gRPC API, the CA, the users with passwords, the profile's capabilities, the OOB client), and its
+// description is a valid target file that reads back the same; without them, only the users' namespaces.
+func TestStackWithLogin(t *testing.T) {
+	p := mustProfile(t, "deploykf")
+	bundle, err := selfca.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := BuildLogin(p, ClusterEndpoints("https://127.0.0.1:40001"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Stack{Profile: p, Cluster: &Cluster{Name: "kfp-authcheck-deploykf-abc", Kubeconfig: "/tmp/kubeconfig"}, redactor: redact.New(),
+		kfp: &forward.Forward{URL: "http://127.0.0.1:40002"}, imageRef: "kfp-authcheck.local/kfp-authcheck:test"}
+	s.kube.Kubeconfig = "/tmp/kubeconfig"
+	bare := s.Target()
+	if bare.GatewayURL != "" || bare.Users[0].Password != "" || bare.Capabilities[target.CapOOBClient] {
+		t.Errorf("without login: %+v", bare)
+	}
+	s.login = &loginState{gatewayURL: "https://127.0.0.1:40001", issuer: l.Issuer, users: l.Users,
+		tls: &tls.Config{RootCAs: bundle.Pool}, caFile: "/tmp/ca.pem", dexGRPC: &forward.Forward{URL: "http://127.0.0.1:40003"}}
+	tg := s.Target()
+	if tg.PipelineURL != "https://127.0.0.1:40001/pipeline" || tg.IssuerURL != "https://127.0.0.1:40001/dex" || tg.DexGRPCAddr != "127.0.0.1:40003" ||
+		tg.TLS == nil || tg.TLS.RootCAs == nil || tg.OOBClientID != "kubeflow-pipelines-sdk" || !tg.Capabilities[target.CapOOBClient] ||
+		!tg.Capabilities[target.CapInCluster] || tg.Users[0].Password == "" || len(tg.Users) != len(p.Users) {
+		t.Errorf("with login: %+v", tg)
+	}
+	b, err := s.Description().Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := target.ParseFile(b)
+	if err != nil {
+		t.Fatalf("the description is not a valid target file: %v\n%s", err, b)
+	}
+	if f.GatewayURL != tg.GatewayURL || f.IssuerURL != tg.IssuerURL || f.TLS == nil || f.TLS.CAFile != "/tmp/ca.pem" ||
+		f.Kubeconfig != "/tmp/kubeconfig" || f.InClusterAPIURL != "http://127.0.0.1:40002" || len(f.Users) != len(p.Users) {
+		t.Errorf("description: %s", b)
+	}
+	if !strings.Contains(s.VersionList(), NodeImage) {
+		t.Errorf("versions: %s", s.VersionList())
 	}
 }
