@@ -106,7 +106,7 @@ func (l localConnector) Login(_ context.Context, _ Scopes, email, password strin
 	if err := checkCost(p.Hash); err != nil {
 		return Identity{}, false, err
 	}
-	if bcrypt.CompareHashAndPassword(p.Hash, []byte(password)) != nil {
+	if !passwordMatches(p.Hash, password) {
 		return Identity{}, false, nil
 	}
 	return Identity{UserID: p.UserID, Username: p.Username, Email: p.Email, EmailVerified: true}, true, nil

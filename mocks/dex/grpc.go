@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/dexidp/dex/api/v2"
-	"golang.org/x/crypto/bcrypt"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -222,7 +221,7 @@ func (g *grpcAPI) VerifyPassword(_ context.Context, req *api.VerifyPasswordReq) 
 	if err != nil {
 		return &api.VerifyPasswordResp{NotFound: true}, nil
 	}
-	if bcrypt.CompareHashAndPassword(p.Hash, []byte(req.Password)) != nil {
+	if !passwordMatches(p.Hash, req.Password) {
 		return &api.VerifyPasswordResp{Verified: false}, nil
 	}
 	return &api.VerifyPasswordResp{Verified: true}, nil
