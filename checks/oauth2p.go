@@ -2,8 +2,6 @@ package checks
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -201,7 +199,7 @@ func firstLine(s string) string {
 // forgeToken signs claims like the real token's with a key the issuer never published: a token that looks
 // right (iss, aud, email, exp) but did not come from the PKCE login.
 func forgeToken(c oob.Claims, issuer string) (string, error) {
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	key, err := unknownKey()
 	if err != nil {
 		return "", err
 	}

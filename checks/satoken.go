@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -490,8 +491,12 @@ func alterSignature(tok string) string {
 	return string(b)
 }
 
+// unknownKey is the RSA key forged tokens are signed with: made once per process (2048-bit generation costs
+// 100 to 300 ms of CPU, and several checks forge tokens on every profile), and published by no issuer.
+var unknownKey = sync.OnceValues(func() (*rsa.PrivateKey, error) { return rsa.GenerateKey(rand.Reader, 2048) })
+
 // signWithUnknownKey copies a token's claims (issuer, subject, audience, the kubernetes.io claims), with the
-// claims in override replaced, into a token signed by a fresh key with the same kid.
+// claims in override replaced, into a token signed by a key no issuer published (unknownKey), with the same kid.
 func signWithUnknownKey(tok string, override map[string]any) (string, error) {
 	parsed, err := jwt.ParseSigned(tok, []jose.SignatureAlgorithm{jose.RS256})
 	if err != nil {
@@ -504,7 +509,7 @@ func signWithUnknownKey(tok string, override map[string]any) (string, error) {
 	for k, v := range override {
 		claims[k] = v
 	}
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	key, err := unknownKey()
 	if err != nil {
 		return "", err
 	}
