@@ -418,14 +418,26 @@ func prepareTargets(ctx context.Context, cfg *runConfig, list []*checks.Check, s
 		}(i, name)
 	}
 	wg.Wait()
+	// The stacks stop in parallel, as they started: each waits for its servers' grace and programs' exits (a
+	// kind cluster's deletion, on that tier), which add up when taken one after another.
 	cleanup := func() {
+		var wg sync.WaitGroup
+		var mu sync.Mutex
 		for _, s := range stacks {
-			if s != nil {
-				if err := s.Close(); err != nil {
-					fmt.Fprintln(stderr, "kfp-authcheck: stopping a stack:", err)
-				}
+			if s == nil {
+				continue
 			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := s.Close(); err != nil {
+					mu.Lock()
+					fmt.Fprintln(stderr, "kfp-authcheck: stopping a stack:", err)
+					mu.Unlock()
+				}
+			}()
 		}
+		wg.Wait()
 	}
 	var targets []*target.Target
 	for i, s := range stacks {

@@ -174,9 +174,14 @@ func (s *Server) Close() error {
 	if s.srv == nil {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	// A short grace, then close: client-go's idle HTTP/2 connections count as active until the GOAWAY drains
+	// (a second or more), and whoever closes the stand-in is done with it.
+	ctx, cancel := context.WithTimeout(context.Background(), 250*time.Millisecond)
 	defer cancel()
-	return s.srv.Shutdown(ctx)
+	if err := s.srv.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return s.srv.Close()
+	}
+	return nil
 }
 
 // ServeHTTP authenticates, authorizes and routes one request, in kube-apiserver's order.
