@@ -31,6 +31,14 @@ func TestMisconfigurationsAreCaughtByRealPrograms(t *testing.T) {
 		{"oauth2-proxy without oidc_extra_audiences for the SDK client", "deploykf",
 			func(p *profile.Profile) { p.Gateway.ExtraAudiences = nil; p.Gateway.ExtraAudiencesPaths = nil },
 			map[string][2]string{"OAUTH2P-003": {"fail", "AUDIENCE"}, "OOB-005": {"fail", "SESSION_NOT_ACCEPTED"}}, Options{}},
+		// deployKF#96: without api_routes the UI's fetch() calls (Accept: */*) start a login each, and each 302 sets
+		// a per-request CSRF cookie; kubeflow's sign-in page (skip_provider_button false) sets none.
+		{"oauth2-proxy without api_routes", "deploykf",
+			func(p *profile.Profile) { p.Gateway.APIRoutes = nil },
+			map[string][2]string{"OAUTH2P-001": {"fail", "GATEWAY_CONFIG"}}, Options{}},
+		{"oauth2-proxy without api_routes, sign-in page", "kubeflow",
+			func(p *profile.Profile) { p.Gateway.APIRoutes = nil },
+			map[string][2]string{"OAUTH2P-001": {"fail", "GATEWAY_CONFIG"}}, Options{}},
 		// m2m-dex-only: the gateway has the Dex rule only, so the real kube-apiserver's ServiceAccount tokens meet
 		// "Jwt issuer is not configured" (the Istio gateway stand-in is the gateway here too: no real Istio).
 		{"the gateway lacks the ServiceAccount issuer (m2m-dex-only)", "kubeflow",
