@@ -25,7 +25,11 @@ type Bundle struct {
 	CertPEM, KeyPEM []byte
 }
 
-// New creates a CA valid for a day and a certificate for 127.0.0.1, ::1 and localhost.
+// Validity is how long the CA and its certificate are valid: past SETUP-003's 14-day expiry warning, since a
+// kept kind cluster or a long serve outlives a day; the CA's key is never written anywhere.
+const Validity = 90 * 24 * time.Hour
+
+// New creates a CA valid for Validity and a certificate for 127.0.0.1, ::1 and localhost.
 func New() (*Bundle, error) { return NewFor() }
 
 // NewFor is New with more DNS names in the serving certificate (a Service's in-cluster names).
@@ -39,7 +43,7 @@ func NewFor(dnsNames ...string) (*Bundle, error) {
 		SerialNumber:          serial(),
 		Subject:               pkix.Name{CommonName: "kfp-authcheck embedded CA"},
 		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(24 * time.Hour),
+		NotAfter:              now.Add(Validity),
 		IsCA:                  true,
 		BasicConstraintsValid: true,
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
@@ -60,7 +64,7 @@ func NewFor(dnsNames ...string) (*Bundle, error) {
 		SerialNumber: serial(),
 		Subject:      pkix.Name{CommonName: "127.0.0.1"},
 		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.Add(24 * time.Hour),
+		NotAfter:     now.Add(Validity),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("::1")},
