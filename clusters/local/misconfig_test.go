@@ -39,6 +39,9 @@ func TestMisconfigurationsAreCaughtByRealPrograms(t *testing.T) {
 		{"oauth2-proxy without api_routes, sign-in page", "kubeflow",
 			func(p *profile.Profile) { p.Gateway.APIRoutes = nil },
 			map[string][2]string{"OAUTH2P-001": {"fail", "GATEWAY_CONFIG"}}, Options{}},
+		{"oauth2-proxy with cookie_httponly = false", "kubeflow",
+			func(p *profile.Profile) { p.Gateway.CookieHTTPOnly = false },
+			map[string][2]string{"OAUTH2P-007": {"fail", "COOKIE_FLAGS"}}, Options{}},
 		// m2m-dex-only: the gateway has the Dex rule only, so the real kube-apiserver's ServiceAccount tokens meet
 		// "Jwt issuer is not configured" (the Istio gateway stand-in is the gateway here too: no real Istio).
 		{"the gateway lacks the ServiceAccount issuer (m2m-dex-only)", "kubeflow",
