@@ -352,6 +352,7 @@ func GatewayConfig(p *profile.Profile, gatewayURL, issuerURL string, tlsConf *tl
 		CookieSecure:           g.CookieSecure,
 		CookieHTTPOnly:         g.CookieHTTPOnly,
 		CookieSameSite:         g.CookieSameSite,
+		CookiePath:             g.CookiePath,
 		CookieExpire:           g.CookieExpire.Duration,
 		CookieSecret:           secret,
 		CSRFCookieName:         g.CSRFCookieName,

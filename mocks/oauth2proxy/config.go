@@ -73,6 +73,8 @@ type Config struct {
 	// CookieSecure, CookieHTTPOnly and CookieSameSite ("", "lax", "strict", "none") are the cookie flags.
 	CookieSecure, CookieHTTPOnly bool
 	CookieSameSite               string
+	// CookiePath is cookie_path, the Path of every cookie it sets; "" means "/".
+	CookiePath string
 	// CookieExpire is cookie_expire: the session cookie's Expires and the oldest signature timestamp accepted;
 	// default 168h as in oauth2-proxy.
 	CookieExpire time.Duration

@@ -69,13 +69,13 @@ func unverifiedClaims(jwt string) (map[string]any, error) {
 	return claims, nil
 }
 
-// makeCookie mirrors cookies.MakeCookieFromOptions: path /, the configured flags, Expires = now+expiration
-// unless expiration is 0.
+// makeCookie mirrors cookies.MakeCookieFromOptions: the configured path (default /) and flags, Expires =
+// now+expiration unless expiration is 0.
 func (p *Proxy) makeCookie(name, value string, expiration time.Duration, now time.Time) *http.Cookie {
 	c := &http.Cookie{
 		Name:     name,
 		Value:    value,
-		Path:     "/",
+		Path:     p.cookiePath(),
 		HttpOnly: p.cfg.CookieHTTPOnly,
 		Secure:   p.cfg.CookieSecure,
 		SameSite: p.c.sameSite,
@@ -170,4 +170,12 @@ func joinedCookie(r *http.Request, name string) (*http.Cookie, error) {
 		return nil, http.ErrNoCookie
 	}
 	return &http.Cookie{Name: name, Value: b.String()}, nil
+}
+
+// cookiePath is cookie_path, "/" by default.
+func (p *Proxy) cookiePath() string {
+	if p.cfg.CookiePath == "" {
+		return "/"
+	}
+	return p.cfg.CookiePath
 }
