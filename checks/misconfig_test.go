@@ -77,6 +77,9 @@ func TestMisconfigurationsAreCaught(t *testing.T) {
 		{"the session cookie readable from scripts (cookie_httponly: false)", "kubeflow", "OAUTH2P-007",
 			func(p *profile.Profile) { p.Gateway.CookieHTTPOnly = false },
 			result.Fail, result.CookieFlags},
+		{"a cookie_path the callback is not under: the CSRF cookie does not come back", "kubeflow", "OAUTH2P-002",
+			func(p *profile.Profile) { p.Gateway.CookiePath = "/pipeline" },
+			result.Fail, result.CookieFlags},
 		{"the session cookie renamed", "kubeflow", "DEX-LOCAL-005",
 			func(p *profile.Profile) { p.Gateway.CookieName = "_oauth2_proxy" },
 			result.Warn, result.GatewayConfig},
@@ -125,7 +128,7 @@ func TestSelectResolvesIDsFamiliesAndGlobs(t *testing.T) {
 	for _, c := range got {
 		ids = append(ids, c.ID)
 	}
-	want := []string{"SETUP-001", "SETUP-002", "DEX-LOCAL-001", "DEX-LOCAL-002"}
+	want := []string{"SETUP-001", "SETUP-002", "SETUP-003", "DEX-LOCAL-001", "DEX-LOCAL-002"}
 	if len(ids) != len(want) {
 		t.Fatalf("got %v, want %v", ids, want)
 	}

@@ -42,6 +42,12 @@ func TestMisconfigurationsAreCaughtByRealPrograms(t *testing.T) {
 		{"oauth2-proxy with cookie_httponly = false", "kubeflow",
 			func(p *profile.Profile) { p.Gateway.CookieHTTPOnly = false },
 			map[string][2]string{"OAUTH2P-007": {"fail", "COOKIE_FLAGS"}}, Options{}},
+		// A cookie_path the callback is not under: the CSRF cookie never comes back, and the real oauth2-proxy's
+		// callback answers 403 "Unable to find a valid CSRF token" (manifests#2664's symptom). (cookie_secure over
+		// http would not show it here: browsers and Go's jar treat loopback as a secure origin.)
+		{"oauth2-proxy with cookie_path = /pipeline", "kubeflow",
+			func(p *profile.Profile) { p.Gateway.CookiePath = "/pipeline" },
+			map[string][2]string{"OAUTH2P-002": {"fail", "COOKIE_FLAGS"}}, Options{}},
 		// m2m-dex-only: the gateway has the Dex rule only, so the real kube-apiserver's ServiceAccount tokens meet
 		// "Jwt issuer is not configured" (the Istio gateway stand-in is the gateway here too: no real Istio).
 		{"the gateway lacks the ServiceAccount issuer (m2m-dex-only)", "kubeflow",
