@@ -81,6 +81,8 @@ type Gateway struct {
 	CookieExpire   Duration `json:"cookie_expire"`
 	// CookiePath is cookie_path, the Path of the session and CSRF cookies; "" means oauth2-proxy's default "/".
 	CookiePath string `json:"cookie_path,omitempty"`
+	// WhitelistDomains is whitelist_domains, the hosts an absolute rd may lead to; none by default.
+	WhitelistDomains []string `json:"whitelist_domains,omitempty"`
 	// CSRFCookieName is the state cookie; empty means "<cookie_name>_csrf" as oauth2-proxy names it.
 	CSRFCookieName string `json:"csrf_cookie_name,omitempty"`
 	// CSRFPerRequest appends a per-state suffix to the CSRF cookie name (cookie_csrf_per_request).

@@ -47,6 +47,10 @@ type Options struct {
 	// Redactor redacts the evidence in History. The browser adds to it the secrets it meets: values typed into
 	// password fields and cookie values. Nil means a private Redactor.
 	Redactor *redact.Redactor
+	// Follow, when set, decides whether a redirect to a URL is followed; a redirect it refuses ends the chain
+	// with the redirect response as the page (its Location unvisited). Nil follows every redirect. A check that
+	// provokes a redirect to another host uses it so the harness never contacts that host.
+	Follow func(to *url.URL) bool
 }
 
 // Browser is a cookie-jar HTTP client that behaves like a browser. It is safe for concurrent use, although a
@@ -185,7 +189,7 @@ func (b *Browser) Do(ctx context.Context, req *http.Request) (*Page, error) {
 			return nil, err
 		}
 		location := page.Header.Get("Location")
-		if !isRedirect(page.Status) || location == "" {
+		if !isRedirect(page.Status) || location == "" || !b.follows(req.URL, location) {
 			page.Hops = hops
 			return page, nil
 		}
@@ -270,4 +274,14 @@ func redactURLError(err error, r *redact.Redactor) error {
 		return &url.Error{Op: ue.Op, URL: r.URL(ue.URL), Err: ue.Err}
 	}
 	return err
+}
+
+// follows applies Options.Follow to a Location resolved against the request URL (an unparsable one is left to
+// redirectRequest's error).
+func (b *Browser) follows(from *url.URL, location string) bool {
+	if b.opts.Follow == nil {
+		return true
+	}
+	to, err := from.Parse(location)
+	return err != nil || b.opts.Follow(to)
 }

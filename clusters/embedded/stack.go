@@ -353,6 +353,7 @@ func GatewayConfig(p *profile.Profile, gatewayURL, issuerURL string, tlsConf *tl
 		CookieHTTPOnly:         g.CookieHTTPOnly,
 		CookieSameSite:         g.CookieSameSite,
 		CookiePath:             g.CookiePath,
+		WhitelistDomains:       g.WhitelistDomains,
 		CookieExpire:           g.CookieExpire.Duration,
 		CookieSecret:           secret,
 		CSRFCookieName:         g.CSRFCookieName,

@@ -60,6 +60,7 @@ func OAuth2ProxyConfig(p *profile.Profile, e ProxyEndpoints, cookieSecret string
 		"cookie_samesite":          g.CookieSameSite,
 		"cookie_expire":            g.CookieExpire.Duration.String(),
 		"cookie_path":              orDefault(g.CookiePath, "/"),
+		"whitelist_domains":        g.WhitelistDomains,
 		"cookie_refresh":           "0s",
 		"cookie_csrf_per_request":  g.CSRFPerRequest,
 		"insecure_oidc_skip_nonce": !g.OIDCNonce,

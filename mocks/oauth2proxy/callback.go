@@ -54,7 +54,7 @@ func (p *Proxy) callback(w http.ResponseWriter, r *http.Request) {
 		p.errorPage(w, r, http.StatusForbidden, "Session validation failed")
 		return
 	}
-	if !isValidRedirect(rd) {
+	if !p.isValidRedirect(rd) {
 		rd = "/"
 	}
 	if err := p.saveSession(w, s); err != nil {

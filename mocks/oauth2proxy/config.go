@@ -75,6 +75,9 @@ type Config struct {
 	CookieSameSite               string
 	// CookiePath is cookie_path, the Path of every cookie it sets; "" means "/".
 	CookiePath string
+	// WhitelistDomains is whitelist_domains: the hosts (".domain" for subdomains, ":port" or ":*") an absolute rd
+	// may send the browser to after the login or sign-out; none by default, so only local paths.
+	WhitelistDomains []string
 	// CookieExpire is cookie_expire: the session cookie's Expires and the oldest signature timestamp accepted;
 	// default 168h as in oauth2-proxy.
 	CookieExpire time.Duration

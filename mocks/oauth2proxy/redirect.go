@@ -2,6 +2,7 @@ package oauth2proxy
 
 import (
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 )
@@ -10,10 +11,70 @@ import (
 // between, which browsers treat as another host.
 var invalidRedirectRegex = regexp.MustCompile(`[/\\](?:[\s\v]*|\.{1,2})[/\\]`)
 
-// isValidRedirect mirrors redirect.validator.IsValidRedirect with no whitelist_domains: only local paths are
-// followed; every absolute URL and "//host" is refused.
-func isValidRedirect(rd string) bool {
-	return strings.HasPrefix(rd, "/") && !strings.HasPrefix(rd, "//") && !invalidRedirectRegex.MatchString(rd)
+// isValidRedirect mirrors redirect.validator.IsValidRedirect: a local path (not "//host" or a disguised form of
+// it), or an http(s) URL whose host and port whitelist_domains allow (util.IsEndpointAllowed); nothing else.
+func (p *Proxy) isValidRedirect(rd string) bool {
+	switch {
+	case rd == "":
+		return false
+	case strings.HasPrefix(rd, "/") && !strings.HasPrefix(rd, "//") && !invalidRedirectRegex.MatchString(rd):
+		return true
+	case strings.HasPrefix(rd, "http://") || strings.HasPrefix(rd, "https://"):
+		u, err := url.Parse(rd)
+		return err == nil && endpointAllowed(u, p.cfg.WhitelistDomains)
+	}
+	return false
+}
+
+// endpointAllowed mirrors util.IsEndpointAllowed: a whitelist entry is a host (".example.com" and "*.example.com"
+// also cover subdomains) with an optional port, "*" for any; an entry without a port allows only URLs without one.
+func endpointAllowed(u *url.URL, allowed []string) bool {
+	hostname := u.Hostname()
+	for _, entry := range allowed {
+		host, port := splitHostPort(entry)
+		if host == "" || !hostnameAllowed(hostname, host) {
+			continue
+		}
+		if port == "*" || port == u.Port() {
+			return true
+		}
+	}
+	return false
+}
+
+func hostnameAllowed(hostname, allowed string) bool {
+	if hostname == strings.TrimPrefix(allowed, ".") || hostname == strings.TrimPrefix(allowed, "*.") {
+		return true
+	}
+	return (strings.HasPrefix(allowed, ".") && strings.HasSuffix(hostname, allowed)) ||
+		(strings.HasPrefix(allowed, "*.") && strings.HasSuffix(hostname, allowed[1:]))
+}
+
+// splitHostPort mirrors util.SplitHostPort: a trailing ":digits" or ":*" is the port; brackets come off.
+func splitHostPort(hostport string) (host, port string) {
+	host = hostport
+	if colon := strings.LastIndexByte(host, ':'); colon != -1 && validOptionalPort(host[colon:]) {
+		host, port = host[:colon], host[colon+1:]
+	}
+	if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
+		host = host[1 : len(host)-1]
+	}
+	return host, port
+}
+
+func validOptionalPort(port string) bool {
+	if port == "" || port == ":*" {
+		return true
+	}
+	if port[0] != ':' {
+		return false
+	}
+	for _, b := range port[1:] {
+		if b < '0' || b > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // appRedirect mirrors redirect.appDirector.GetRedirect (without reverse-proxy headers): the rd query
@@ -22,7 +83,7 @@ func isValidRedirect(rd string) bool {
 // ends at "/".
 func (p *Proxy) appRedirect(r *http.Request) string {
 	for _, rd := range []string{r.URL.Query().Get("rd"), r.Header.Get("X-Auth-Request-Redirect")} {
-		if isValidRedirect(rd) {
+		if p.isValidRedirect(rd) {
 			return rd
 		}
 		if rd != "" {
@@ -30,7 +91,7 @@ func (p *Proxy) appRedirect(r *http.Request) string {
 		}
 	}
 	uri := r.URL.RequestURI()
-	if !isValidRedirect(uri) || strings.HasPrefix(uri, p.cfg.ProxyPrefix+"/") {
+	if !p.isValidRedirect(uri) || strings.HasPrefix(uri, p.cfg.ProxyPrefix+"/") {
 		return "/"
 	}
 	return uri
