@@ -82,6 +82,8 @@ const (
 	SessionNotAccepted       Reason = "SESSION_NOT_ACCEPTED"
 	IdentityMismatch         Reason = "IDENTITY_MISMATCH"
 	UnclassifiedGatewayReply Reason = "UNCLASSIFIED_GATEWAY_REPLY"
+	// OpenRedirect: the gateway sends the browser to a host its rd parameter names (OAUTH2P-006).
+	OpenRedirect Reason = "OPEN_REDIRECT"
 	// DirectoryUnreachable: Dex could not reach the connector's directory (LDAP server down or silent) and
 	// answered the login with 500.
 	DirectoryUnreachable Reason = "DIRECTORY_UNREACHABLE"

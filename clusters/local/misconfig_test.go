@@ -48,6 +48,10 @@ func TestMisconfigurationsAreCaughtByRealPrograms(t *testing.T) {
 		{"oauth2-proxy with cookie_path = /pipeline", "kubeflow",
 			func(p *profile.Profile) { p.Gateway.CookiePath = "/pipeline" },
 			map[string][2]string{"OAUTH2P-002": {"fail", "COOKIE_FLAGS"}}, Options{}},
+		// whitelist_domains covering the rd's host: the real oauth2-proxy sends the browser there after the login.
+		{"oauth2-proxy with whitelist_domains = [.invalid]", "deploykf",
+			func(p *profile.Profile) { p.Gateway.WhitelistDomains = []string{".invalid"} },
+			map[string][2]string{"OAUTH2P-006": {"fail", "OPEN_REDIRECT"}}, Options{}},
 		// m2m-dex-only: the gateway has the Dex rule only, so the real kube-apiserver's ServiceAccount tokens meet
 		// "Jwt issuer is not configured" (the Istio gateway stand-in is the gateway here too: no real Istio).
 		{"the gateway lacks the ServiceAccount issuer (m2m-dex-only)", "kubeflow",
