@@ -377,7 +377,7 @@ func checkSchemeAndCookieFlags(ctx context.Context, env *Env) result.Result {
 	}
 	var problems, flags []string
 	for _, sc := range s.SetCookies {
-		flags = append(flags, fmt.Sprintf("%s(Secure=%v HttpOnly=%v SameSite=%s)", sc.Name, sc.Secure, sc.HttpOnly, sameSiteName(sc.SameSite)))
+		flags = append(flags, cookieFlags(sc))
 		if sc.Secure && gw.Scheme == "http" && sc.MaxAge >= 0 {
 			problems = append(problems, sc.Name+" is Secure over http")
 		}
@@ -389,6 +389,20 @@ func checkSchemeAndCookieFlags(ctx context.Context, env *Env) result.Result {
 	}
 	return withHistory(expecting(pass("login over %s with no redirect loop; cookie flags fit the scheme", gw.Scheme),
 		"cookies the client can send back", actual), b)
+}
+
+// cookieFlags renders a Set-Cookie by its name and the attributes that decide where it goes and who can read it
+// (never its value).
+func cookieFlags(c *http.Cookie) string {
+	attrs := []string{"Path=" + c.Path}
+	if c.Path == "" {
+		attrs[0] = "Path=(the request's)"
+	}
+	if c.Domain != "" {
+		attrs = append(attrs, "Domain="+c.Domain)
+	}
+	attrs = append(attrs, fmt.Sprintf("Secure=%v HttpOnly=%v SameSite=%s", c.Secure, c.HttpOnly, sameSiteName(c.SameSite)))
+	return c.Name + "(" + strings.Join(attrs, " ") + ")"
 }
 
 func sameSiteName(s http.SameSite) string {

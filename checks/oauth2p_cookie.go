@@ -2,7 +2,6 @@ package checks
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -43,7 +42,7 @@ func checkSessionCookieFlags(ctx context.Context, env *Env) result.Result {
 		if !session[sc.Name] || sc.MaxAge < 0 || strings.Contains(strings.ToLower(sc.Name), "csrf") {
 			continue
 		}
-		seen = append(seen, fmt.Sprintf("%s(HttpOnly=%v Secure=%v SameSite=%s)", sc.Name, sc.HttpOnly, sc.Secure, sameSiteName(sc.SameSite)))
+		seen = append(seen, cookieFlags(sc))
 		switch {
 		case !sc.HttpOnly:
 			failures = append(failures, sc.Name+" is not HttpOnly: a script on the page can read the session")

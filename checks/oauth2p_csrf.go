@@ -38,7 +38,7 @@ func checkCSRFRoundTrip(ctx context.Context, env *Env) result.Result {
 	if b == nil {
 		return failFromError("login", loginErr)
 	}
-	var set, setAt, setAttrs string
+	var set, setAt, setFlags string
 	var sentAtCallback []string
 	reached := false
 	for _, ex := range b.History() {
@@ -60,7 +60,7 @@ func checkCSRFRoundTrip(ctx context.Context, env *Env) result.Result {
 				(!c.Expires.IsZero() && c.Expires.Before(time.Now())) {
 				continue
 			}
-			set, setAt, setAttrs = c.Name, pu.Path, cookieAttrs(c)
+			set, setAt, setFlags = c.Name, pu.Path, cookieFlags(c)
 		}
 	}
 	const expected = "the CSRF cookie set at the start is sent at the callback"
@@ -73,12 +73,12 @@ func checkCSRFRoundTrip(ctx context.Context, env *Env) result.Result {
 		return withHistory(failFromError(fmt.Sprintf("login (it never reached the callback %s)", callback), loginErr), b)
 	case !slices.Contains(sentAtCallback, set):
 		gw, _ := url.Parse(t.GatewayURL)
-		return withHistory(expecting(fail(result.CookieFlags, "the CSRF cookie %s set at %s (%s) was not sent back at %s over %s: its Secure, Domain or Path does not fit the callback's URL, so the gateway cannot find a valid CSRF token (manifests#2664)",
-			set, setAt, setAttrs, callback, gw.Scheme), expected, fmt.Sprintf("sent at the callback: %s", orNoneList(sentAtCallback))), b)
+		return withHistory(expecting(fail(result.CookieFlags, "the CSRF cookie %s set at %s was not sent back at %s over %s: its Secure, Domain or Path does not fit the callback's URL, so the gateway cannot find a valid CSRF token (manifests#2664)",
+			setFlags, setAt, callback, gw.Scheme), expected, fmt.Sprintf("sent at the callback: %s", orNoneList(sentAtCallback))), b)
 	case loginErr != nil:
 		return withHistory(failFromError("login (the CSRF cookie came back)", loginErr), b)
 	}
-	actual := fmt.Sprintf("%s set at %s (%s), sent at %s", set, setAt, setAttrs, callback)
+	actual := fmt.Sprintf("%s set at %s, sent at %s", setFlags, setAt, callback)
 	return withHistory(expecting(pass("the CSRF cookie %s", actual), expected, actual), b)
 }
 
@@ -91,26 +91,6 @@ func cookieNamesOf(header string) []string {
 		}
 	}
 	return out
-}
-
-// cookieAttrs renders the attributes that decide where a cookie is sent.
-func cookieAttrs(c *http.Cookie) string {
-	parts := []string{"Path=" + orDefaultString(c.Path, "(request path)")}
-	if c.Domain != "" {
-		parts = append(parts, "Domain="+c.Domain)
-	}
-	if c.Secure {
-		parts = append(parts, "Secure")
-	}
-	parts = append(parts, "SameSite="+sameSiteName(c.SameSite))
-	return strings.Join(parts, " ")
-}
-
-func orDefaultString(v, d string) string {
-	if v == "" {
-		return d
-	}
-	return v
 }
 
 func orNoneList(v []string) string {
