@@ -171,10 +171,9 @@ func chainOf(s *dexlogin.Session) []string {
 // there is one) and the whole chain is the profile's golden chain.
 func checkConnectorChain(ctx context.Context, env *Env) result.Result {
 	t := env.Target
-	u, _ := env.FirstUser("local")
-	s, b, err := env.SharedLogin(ctx, u)
-	if err != nil {
-		return withHistory(failFromError("login", err), b)
+	s, b, failed := env.firstLocalLogin(ctx)
+	if failed != nil {
+		return *failed
 	}
 	chain := chainOf(s)
 	iss, _ := url.Parse(t.IssuerURL)
@@ -225,10 +224,9 @@ func wrongPassword(pw string) string { return pw + "-not-the-password" }
 // break), pass where it does not; in both cases approving must complete the login.
 func checkApprovalScreen(ctx context.Context, env *Env) result.Result {
 	t := env.Target
-	u, _ := env.FirstUser("local")
-	s, b, err := env.SharedLogin(ctx, u)
-	if err != nil {
-		return withHistory(failFromError("login", err), b)
+	s, b, failed := env.firstLocalLogin(ctx)
+	if failed != nil {
+		return *failed
 	}
 	var res result.Result
 	if s.ApprovalShown {
@@ -246,10 +244,9 @@ func checkApprovalScreen(ctx context.Context, env *Env) result.Result {
 // checkCookiesCollected is DEX-LOCAL-005.
 func checkCookiesCollected(ctx context.Context, env *Env) result.Result {
 	t := env.Target
-	u, _ := env.FirstUser("local")
-	s, b, err := env.SharedLogin(ctx, u)
-	if err != nil {
-		return withHistory(failFromError("login", err), b)
+	s, b, failed := env.firstLocalLogin(ctx)
+	if failed != nil {
+		return *failed
 	}
 	var names []string
 	for _, c := range s.Cookies {
@@ -363,10 +360,9 @@ func checkRepeatedLogins(ctx context.Context, env *Env) result.Result {
 // depends on is Secure over plain http (the client would never send it back).
 func checkSchemeAndCookieFlags(ctx context.Context, env *Env) result.Result {
 	t := env.Target
-	u, _ := env.FirstUser("local")
-	s, b, err := env.SharedLogin(ctx, u)
-	if err != nil {
-		return withHistory(failFromError("login", err), b)
+	s, b, failed := env.firstLocalLogin(ctx)
+	if failed != nil {
+		return *failed
 	}
 	gw, _ := url.Parse(t.GatewayURL)
 	for _, h := range s.Chain {

@@ -140,6 +140,18 @@ func (e *Env) SharedLogin(ctx context.Context, u target.User) (*dexlogin.Session
 	return ent.sess, ent.browser, ent.err
 }
 
+// firstLocalLogin is SharedLogin of the first local user, for the checks that observe the standard login; a
+// login that fails is their result (with the browser's history), returned as failed.
+func (e *Env) firstLocalLogin(ctx context.Context) (*dexlogin.Session, *browser.Browser, *result.Result) {
+	u, _ := e.FirstUser("local")
+	s, b, err := e.SharedLogin(ctx, u)
+	if err != nil {
+		r := withHistory(failFromError("login", err), b)
+		return nil, b, &r
+	}
+	return s, b, nil
+}
+
 // SharedSession is SharedLogin for checks that only need to be logged in (SETUP-002).
 func (e *Env) SharedSession(ctx context.Context, u target.User) (*dexlogin.Session, error) {
 	s, _, err := e.SharedLogin(ctx, u)

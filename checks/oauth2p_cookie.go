@@ -27,10 +27,9 @@ func init() {
 // Kubeflow's oauth2_proxy.cfg sets no cookie_samesite (WIRE-FACTS 1.2), so kubeflow gets that warn.
 func checkSessionCookieFlags(ctx context.Context, env *Env) result.Result {
 	t := env.Target
-	u, _ := env.FirstUser("local")
-	s, b, err := env.SharedLogin(ctx, u)
-	if err != nil {
-		return withHistory(failFromError("login", err), b)
+	s, b, failed := env.firstLocalLogin(ctx)
+	if failed != nil {
+		return *failed
 	}
 	gw, _ := url.Parse(t.GatewayURL)
 	session := map[string]bool{}
