@@ -11,11 +11,11 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/kfp-authcheck/kfp-authcheck/internal/redact"
+	"github.com/kfp-authcheck/kfp-authcheck/internal/refused"
 	"github.com/kfp-authcheck/kfp-authcheck/internal/selfca"
 	"github.com/kfp-authcheck/kfp-authcheck/result"
 	"github.com/kfp-authcheck/kfp-authcheck/target"
@@ -45,9 +45,12 @@ func TestSETUP003Verdicts(t *testing.T) {
 	soon.TLS = &tls.Config{Certificates: []tls.Certificate{ending}}
 	soon.StartTLS()
 	defer soon.Close()
-	closed := httptest.NewServer(http.NotFoundHandler())
-	closedURL := strings.Replace(closed.URL, "http://", "https://", 1)
-	closed.Close()
+	closedAddr, release, err := refused.Addr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	closedURL := "https://" + closedAddr
 
 	for _, c := range []struct {
 		name, gateway string

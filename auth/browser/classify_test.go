@@ -13,17 +13,18 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	refusedport "github.com/kfp-authcheck/kfp-authcheck/internal/refused"
 	"github.com/kfp-authcheck/kfp-authcheck/result"
 )
 
 func TestClassifyLive(t *testing.T) {
-	// A port that was just closed refuses connections.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	// A port held without a listener refuses connections.
+	addr, release, err := refusedport.Addr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	refused := "http://" + ln.Addr().String() + "/"
-	ln.Close()
+	defer release()
+	refused := "http://" + addr + "/"
 
 	tlsSrv := httptest.NewUnstartedServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	tlsSrv.Config.ErrorLog = log.New(io.Discard, "", 0) // the rejected handshakes are expected

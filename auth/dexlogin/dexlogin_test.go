@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/kfp-authcheck/kfp-authcheck/auth/browser"
+	refusedport "github.com/kfp-authcheck/kfp-authcheck/internal/refused"
 	"github.com/kfp-authcheck/kfp-authcheck/result"
 )
 
@@ -346,12 +346,12 @@ func TestOpenGateway(t *testing.T) {
 }
 
 func TestFlowErrors(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, release, err := refusedport.Addr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	refused := "http://" + ln.Addr().String() + "/pipeline/"
-	ln.Close()
+	defer release()
+	refused := "http://" + addr + "/pipeline/"
 	_, err = Login(context.Background(), newBrowser(t, nil), NewOptions(refused, "u", "p"))
 	assertError(t, err, result.Unreachable, "start", 0)
 

@@ -18,6 +18,7 @@ import (
 	"github.com/kfp-authcheck/kfp-authcheck/checks"
 	"github.com/kfp-authcheck/kfp-authcheck/clusters/embedded"
 	"github.com/kfp-authcheck/kfp-authcheck/fixtures"
+	"github.com/kfp-authcheck/kfp-authcheck/internal/refused"
 	"github.com/kfp-authcheck/kfp-authcheck/internal/slapd"
 	"github.com/kfp-authcheck/kfp-authcheck/profile"
 	"github.com/kfp-authcheck/kfp-authcheck/result"
@@ -72,10 +73,10 @@ var _ = Describe("an LDAP directory that is down", Label("DEX-LDAP", "profile:de
 	}
 
 	It("refusing connections gives DIRECTORY_UNREACHABLE at once", func(ctx SpecContext) {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+		addr, release, err := refused.Addr()
 		Expect(err).NotTo(HaveOccurred())
-		url := "ldap://" + l.Addr().String()
-		Expect(l.Close()).To(Succeed())
+		DeferCleanup(release)
+		url := "ldap://" + addr
 		took, err := loginLDAP(ctx, url, time.Second)
 		expectUnreachable(err)
 		Expect(took).To(BeNumerically("<", 5*time.Second))
