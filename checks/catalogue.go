@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/kfp-authcheck/kfp-authcheck/result"
+	"github.com/kfp-authcheck/kfp-authcheck/target"
 )
 
 // Severity says how much a failure matters: MUST is a broken auth method, SHOULD a weakness.
@@ -33,7 +34,7 @@ type Check struct {
 	// References name the field reports and specs that motivated the check (FIELD-REPORTS.md section 7).
 	References []string
 	// Needs lists the target capabilities the check requires; without them the result is n/a.
-	Needs []string
+	Needs []target.Capability
 	// Exclusive checks change shared state (the stack's clock) and run alone, after the others.
 	Exclusive bool
 	Run       func(ctx context.Context, env *Env) result.Result

@@ -15,7 +15,7 @@ import (
 	"github.com/kfp-authcheck/kfp-authcheck/target"
 )
 
-var dexLDAPNeeds = []string{target.CapGateway, target.CapDex, target.CapDexLDAP, target.CapCookieSession}
+var dexLDAPNeeds = []target.Capability{target.CapGateway, target.CapDex, target.CapDexLDAP, target.CapCookieSession}
 
 // maxRequestHeaders is Envoy's default max_request_headers_kb (60 KiB), the Istio ingress gateway in front of
 // Kubeflow's oauth2-proxy: a Cookie header near it fails before any auth code runs.
@@ -28,7 +28,7 @@ func init() {
 			Run:        checkLDAPLogin},
 		{ID: "DEX-LDAP-002", Title: "with local and LDAP both on, the connector choice is deterministic and a wrong LDAP password is INVALID_CREDENTIALS",
 			References: []string{"dex#1084", "elyra#2212"},
-			Needs:      []string{target.CapDexLocal},
+			Needs:      []target.Capability{target.CapDexLocal},
 			Run:        checkConnectorChoice},
 		{ID: "DEX-LDAP-003", Title: "a user with many groups authenticates: every split session cookie is forwarded, under header limits",
 			References: []string{"oauth2-proxy#644", "deployKF#96"},
@@ -36,7 +36,7 @@ func init() {
 	} {
 		c.Family = "DEX-LDAP"
 		c.Severity = Must
-		c.Needs = append(append([]string{}, dexLDAPNeeds...), c.Needs...)
+		c.Needs = append(append([]target.Capability{}, dexLDAPNeeds...), c.Needs...)
 		register(c)
 	}
 }

@@ -17,7 +17,7 @@ import (
 	"github.com/kfp-authcheck/kfp-authcheck/target"
 )
 
-var dexLocalNeeds = []string{target.CapGateway, target.CapDex, target.CapDexLocal}
+var dexLocalNeeds = []target.Capability{target.CapGateway, target.CapDex, target.CapDexLocal}
 
 func init() {
 	for _, c := range []*Check{
@@ -47,14 +47,14 @@ func init() {
 			Run:        checkSchemeAndCookieFlags},
 		{ID: "DEX-LOCAL-009", Title: "after the ID token expires the old cookie gets 401/302/403, never 500, and re-login works",
 			References: []string{"manifests#3491", "plural#167", "manifests#2904", "oauth2_proxy.cfg cookie_expire"},
-			Needs:      []string{target.CapClock}, Exclusive: true,
+			Needs:      []target.Capability{target.CapClock}, Exclusive: true,
 			Run: checkExpiredSession},
 	} {
 		c.Family = "DEX-LOCAL"
 		if c.Severity == "" {
 			c.Severity = Must
 		}
-		c.Needs = append(append([]string{}, dexLocalNeeds...), c.Needs...)
+		c.Needs = append(append([]target.Capability{}, dexLocalNeeds...), c.Needs...)
 		register(c)
 	}
 }

@@ -79,8 +79,8 @@ func (e *Env) CloseFixtures() *result.FixtureCleanup {
 // fixtureCleanupTimeout bounds the removal of a run's fixtures at its end (also after Ctrl-C).
 const fixtureCleanupTimeout = 60 * time.Second
 
-func (e *Env) missing(needs []string) []string {
-	var out []string
+func (e *Env) missing(needs []target.Capability) []target.Capability {
+	var out []target.Capability
 	for _, n := range needs {
 		if !e.Target.Has(n) {
 			out = append(out, n)

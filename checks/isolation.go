@@ -12,11 +12,11 @@ import (
 )
 
 func init() {
-	register(&Check{ID: "ISO-001", Family: "ISO", Severity: Must, Needs: []string{target.CapMultiUser, target.CapInCluster},
+	register(&Check{ID: "ISO-001", Family: "ISO", Severity: Must, Needs: []target.Capability{target.CapMultiUser, target.CapInCluster},
 		Title:      "a forged kubeflow-userid sent straight to the in-cluster API (and ml-pipeline-ui), with no token, is refused",
 		References: []string{"kubeflow#6702", "pipelines PR#7032", "pipelines#6228", "pipelines#4440"},
 		Run:        checkForgedHeaderInCluster})
-	register(&Check{ID: "ISO-007", Family: "ISO", Severity: Must, Needs: []string{target.CapMultiUser},
+	register(&Check{ID: "ISO-007", Family: "ISO", Severity: Must, Needs: []target.Capability{target.CapMultiUser},
 		Title:      "no credential from outside gives 401/302/403 on every /pipeline/apis path, never 200",
 		References: []string{"tsunami#421", "security-testbeds#116", "canonical#579"},
 		Run:        checkNoCredentialAnywhere})

@@ -17,7 +17,7 @@ import (
 )
 
 // runNeeds are the ServiceAccount checks that also create pipeline runs.
-var runNeeds = append([]string{target.CapRuns}, saNeeds...)
+var runNeeds = append([]target.Capability{target.CapRuns}, saNeeds...)
 
 func init() {
 	register(&Check{ID: "ISO-004", Family: "ISO", Severity: Must, Needs: runNeeds,

@@ -19,7 +19,7 @@ import (
 
 // The M2M checks send ServiceAccount tokens minted through TokenRequest with the default audience (what
 // `kubectl create token` gives) to the gateway, as Kubeflow 1.9+'s M2M overlays allow.
-var m2mNeeds = []string{target.CapMultiUser, target.CapGateway, target.CapM2M, target.CapKube}
+var m2mNeeds = []target.Capability{target.CapMultiUser, target.CapGateway, target.CapM2M, target.CapKube}
 
 // The ServiceAccount issuers Kubeflow's M2M overlays configure (m2m-dex-and-kind; the second since 1.10), and one
 // no gateway configures.

@@ -20,7 +20,7 @@ import (
 )
 
 // Bearer checks need the gateway and a Dex ID token from the OOB client.
-var oauth2pBearerNeeds = []string{target.CapGateway, target.CapDex, target.CapDexLocal, target.CapOOBClient}
+var oauth2pBearerNeeds = []target.Capability{target.CapGateway, target.CapDex, target.CapDexLocal, target.CapOOBClient}
 
 func init() {
 	for _, c := range []*Check{
@@ -33,7 +33,7 @@ func init() {
 	} {
 		c.Family = "OAUTH2P"
 		c.Severity = Must
-		c.Needs = append([]string{}, oauth2pBearerNeeds...)
+		c.Needs = append([]target.Capability{}, oauth2pBearerNeeds...)
 		register(c)
 	}
 }

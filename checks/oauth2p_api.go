@@ -12,7 +12,7 @@ import (
 )
 
 func init() {
-	register(&Check{ID: "OAUTH2P-001", Family: "OAUTH2P", Severity: Must, Needs: []string{target.CapGateway},
+	register(&Check{ID: "OAUTH2P-001", Family: "OAUTH2P", Severity: Must, Needs: []target.Capability{target.CapGateway},
 		Title:      "unauthenticated XHR calls to /pipeline/apis get 401, not a login redirect, and set no CSRF cookies",
 		References: []string{"deployKF#96", "deployKF PR#99", "oauth2-proxy#2163", "oauth2-proxy#2383", "oauth2-proxy api_routes"},
 		Run:        checkUnauthenticatedXHR})

@@ -12,7 +12,7 @@ import (
 
 func init() {
 	register(&Check{ID: "OAUTH2P-007", Family: "OAUTH2P", Severity: Should,
-		Needs: []string{target.CapGateway, target.CapDex, target.CapDexLocal, target.CapCookieSession},
+		Needs: []target.Capability{target.CapGateway, target.CapDex, target.CapDexLocal, target.CapCookieSession},
 		Title: "the session cookie is HttpOnly, Secure on https, and has a SameSite attribute",
 		References: []string{"CHECKS.md additions", "oauth2-proxy cookie_httponly/cookie_secure/cookie_samesite",
 			"kubeflow/manifests oauth2_proxy.cfg"},

@@ -15,7 +15,7 @@ import (
 
 func init() {
 	register(&Check{ID: "OAUTH2P-002", Family: "OAUTH2P", Severity: Must,
-		Needs:      []string{target.CapGateway, target.CapDex, target.CapDexLocal, target.CapCookieSession},
+		Needs:      []target.Capability{target.CapGateway, target.CapDex, target.CapDexLocal, target.CapCookieSession},
 		Title:      "the CSRF (state) cookie set when the login starts comes back at the callback",
 		References: []string{"manifests#2664", "oauth2-proxy#1283", "oauth2-proxy pkg/cookies/csrf.go"},
 		Run:        checkCSRFRoundTrip})

@@ -15,7 +15,7 @@ import (
 
 func init() {
 	register(&Check{ID: "OAUTH2P-006", Family: "OAUTH2P", Severity: Must,
-		Needs:      []string{target.CapGateway, target.CapDex, target.CapDexLocal, target.CapCookieSession},
+		Needs:      []target.Capability{target.CapGateway, target.CapDex, target.CapDexLocal, target.CapCookieSession},
 		Title:      "/oauth2/start?rd= with an absolute URL to another host does not send the browser there after the login",
 		References: []string{"CHECKS.md additions", "oauth2-proxy pkg/app/redirect", "oauth2-proxy whitelist_domains"},
 		Run:        checkOpenRedirect})

@@ -21,7 +21,7 @@ import (
 )
 
 // oobNeeds: a Dex with the public OOB client and a local user to log in as.
-var oobNeeds = []string{target.CapDex, target.CapDexLocal, target.CapOOBClient}
+var oobNeeds = []target.Capability{target.CapDex, target.CapDexLocal, target.CapOOBClient}
 
 func init() {
 	for _, c := range []*Check{
@@ -34,13 +34,13 @@ func init() {
 		{ID: "OOB-004", Title: "response_type token with the OOB redirect is refused, and a confidential client cannot use OOB",
 			References: []string{"dex server code", "dex#469"}, Run: checkOOBImplicitRefused},
 		{ID: "OOB-005", Title: "the OOB ID token as Bearer lists the user's experiments; a forged token is refused",
-			References: []string{"oauth2-proxy#1350", "deployKF#45"}, Needs: []string{target.CapGateway}, Run: checkOOBBearer},
+			References: []string{"oauth2-proxy#1350", "deployKF#45"}, Needs: []target.Capability{target.CapGateway}, Run: checkOOBBearer},
 		{ID: "OOB-006", Title: "after the ID token expires, refresh gives a new ID token and a rotated refresh token; the old one then fails",
 			References: []string{"deployKF refresh config (idle 168h / total 2160h)"},
-			Needs:      []string{target.CapClock}, Exclusive: true, Run: checkOOBRefreshRotation},
+			Needs:      []target.Capability{target.CapClock}, Exclusive: true, Run: checkOOBRefreshRotation},
 		{ID: "OOB-007", Title: "a refresh past the idle or absolute limit fails cleanly and the client logs in again",
 			References: []string{"deployKF docs \"Refresh Token Expiry\"", "default_values"},
-			Needs:      []string{target.CapClock}, Exclusive: true, Run: checkOOBRefreshExpiry},
+			Needs:      []target.Capability{target.CapClock}, Exclusive: true, Run: checkOOBRefreshExpiry},
 		{ID: "OOB-008", Title: "the credential cache keeps other issuers, has mode 0600 and stays valid JSON under concurrent writers",
 			References: []string{"deployKF reference impl _write_credentials bug (this research)"}, Run: checkOOBCacheFile},
 		{ID: "OOB-009", Title: "two concurrent refreshers: one refresh, no interactive fallback, no cache corruption",
@@ -56,7 +56,7 @@ func init() {
 		if c.Severity == "" {
 			c.Severity = Must
 		}
-		c.Needs = append(append([]string{}, oobNeeds...), c.Needs...)
+		c.Needs = append(append([]target.Capability{}, oobNeeds...), c.Needs...)
 		register(c)
 	}
 }

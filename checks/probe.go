@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/kfp-authcheck/kfp-authcheck/auth/satoken"
-	"github.com/kfp-authcheck/kfp-authcheck/internal/redact"
 	"github.com/kfp-authcheck/kfp-authcheck/result"
 	"github.com/kfp-authcheck/kfp-authcheck/target"
 )
@@ -58,15 +57,19 @@ func (p Probe) Defaults(getenv func(string) string) (Probe, error) {
 }
 
 // Target is the probe's view of the setup: only the in-cluster API.
-func (p Probe) Target() *target.Target {
-	return &target.Target{Name: "probe:" + p.Namespace, Tier: "pod", InClusterAPIURL: p.APIURL,
-		Capabilities: map[string]bool{target.CapInCluster: true, target.CapPods: true, target.CapMultiUser: true},
-		Redactor:     redact.New(), RequestTimeout: p.RequestTimeout}
+func (p Probe) Target() (*target.Target, error) {
+	t, err := target.New(&target.File{Tier: "pod", InClusterAPIURL: p.APIURL,
+		Capabilities: target.CapabilitySet{target.CapPods: true, target.CapMultiUser: true}}, target.Handles{Name: "probe:" + p.Namespace})
+	if err != nil {
+		return nil, err
+	}
+	t.RequestTimeout = p.RequestTimeout
+	return t, nil
 }
 
 // Checks are the probe's checks, bound to its settings.
 func (p Probe) Checks() []*Check {
-	return []*Check{{ID: "SA-001", Family: "SA", Severity: Must, Needs: []string{target.CapInCluster, target.CapPods},
+	return []*Check{{ID: "SA-001", Family: "SA", Severity: Must, Needs: []target.Capability{target.CapInCluster, target.CapPods},
 		Title:      "in a pod: the projected token (aud pipelines.kubeflow.org, KF_PIPELINES_SA_TOKEN_PATH) lists and creates in the pod's namespace",
 		References: []string{"pipelines#5138", "pipelines#8087"},
 		Run: func(ctx context.Context, env *Env) result.Result {

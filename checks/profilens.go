@@ -22,12 +22,12 @@ import (
 // nothing (SA-007's pods are server-side dry runs, SA-010 asks SubjectAccessReviews).
 func init() {
 	register(&Check{ID: "SA-007", Family: "SA", Severity: Must,
-		Needs: []string{target.CapMultiUser, target.CapKube, target.CapAdmission},
+		Needs: []target.Capability{target.CapMultiUser, target.CapKube, target.CapAdmission},
 		Title: "every profile namespace has a PodDefault that projects KFP's token, and it mutates StatefulSet (Notebook), Deployment and Job pods",
 		References: []string{"kubeflow#6507", "kubeflow#5842", "kubeflow PR#6052", "canonical#1066", "plural#144",
 			"deployKF#188"},
 		Run: checkPodDefaultMutation})
-	register(&Check{ID: "SA-010", Family: "SA", Severity: Must, Needs: []string{target.CapMultiUser, target.CapKube},
+	register(&Check{ID: "SA-010", Family: "SA", Severity: Must, Needs: []target.Capability{target.CapMultiUser, target.CapKube},
 		Title:      "each profile namespace's default-editor has the runtime RBAC pipeline pods need (pods get/watch/patch, pods/log, workflowtaskresults)",
 		References: []string{"deployKF#186"},
 		Run:        checkProfileRuntimeRBAC})

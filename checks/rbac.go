@@ -29,7 +29,7 @@ func init() {
 		Title:      "a RoleBinding to kubeflow-edit lets another namespace's ServiceAccount create; kubeflow-view only reads",
 		References: []string{"website PR#2905", "website PR#3037", "pipelines#3513"},
 		Run:        checkCrossNamespaceBinding})
-	register(&Check{ID: "RBAC-003", Family: "RBAC", Severity: Must, Needs: []string{target.CapMultiUser, target.CapKube},
+	register(&Check{ID: "RBAC-003", Family: "RBAC", Severity: Must, Needs: []target.Capability{target.CapMultiUser, target.CapKube},
 		Title:      "SubjectAccessReviews for every KFP resource and verb match the ClusterRoles under edit, view and none",
 		References: []string{"pipelines#8854", "pipelines#8897", "pipelines#11436"},
 		Run:        checkVerbMatrix})

@@ -137,7 +137,7 @@ func firstFrames(stack []byte) string {
 }
 
 // naReason explains an n/a in terms a reader of the matrix understands.
-func (e *Env) naReason(missing []string) string {
+func (e *Env) naReason(missing []target.Capability) string {
 	name := e.Target.ProfileName()
 	if name == "" {
 		name = "this target"

@@ -28,7 +28,7 @@ import (
 
 // The ServiceAccount-token checks talk to the KFP API in-cluster (in_cluster_api_url, no gateway) with tokens
 // minted through TokenRequest for ServiceAccounts of fixture namespaces each check makes for itself.
-var saNeeds = []string{target.CapMultiUser, target.CapKube, target.CapInCluster}
+var saNeeds = []target.Capability{target.CapMultiUser, target.CapKube, target.CapInCluster}
 
 func init() {
 	register(&Check{ID: "SA-001", Family: "SA", Severity: Must, Needs: saNeeds,
@@ -47,7 +47,7 @@ func init() {
 		Title:      "a default-audience token sent to the in-cluster API is refused with 401 and the audience reason",
 		References: []string{"KFP TokenReviewAuthenticator", "pipelines#5138"},
 		Run:        checkDefaultAudienceRefused})
-	register(&Check{ID: "SA-006", Family: "SA", Severity: Should, Needs: []string{target.CapInCluster},
+	register(&Check{ID: "SA-006", Family: "SA", Severity: Should, Needs: []target.Capability{target.CapInCluster},
 		Title:      "a missing token file is reported as NO_CREDENTIALS, not as an authorization failure",
 		References: []string{"StatCan#1018", "canonical#423", "pipelines#7133"},
 		Run:        checkMissingTokenFile})
@@ -55,7 +55,7 @@ func init() {
 		Title:      "the token file is re-read on every request, so a rotated token is used at once",
 		References: []string{"pipelines#5138", "pipelines#2625"},
 		Run:        checkTokenRotation})
-	register(&Check{ID: "SA-011", Family: "SA", Severity: Must, Needs: append([]string{target.CapClock}, saNeeds...), Exclusive: true,
+	register(&Check{ID: "SA-011", Family: "SA", Severity: Must, Needs: append([]target.Capability{target.CapClock}, saNeeds...), Exclusive: true,
 		Title:      "an expired ServiceAccount token is refused with 401, never 500",
 		References: []string{"CHECKS.md additions"},
 		Run:        checkExpiredToken})

@@ -17,7 +17,7 @@ import (
 
 func init() {
 	register(&Check{
-		ID: "SETUP-003", Family: "SETUP", Severity: Should, Needs: []string{target.CapHTTPS},
+		ID: "SETUP-003", Family: "SETUP", Severity: Should, Needs: []target.Capability{target.CapHTTPS},
 		Title:      "TLS: the gateway's chain verifies; a self-signed or private one works only with skip-verify (warn)",
 		References: []string{"CHECKS.md additions", "pipelines PR#7174", "KFPClientManager verify_ssl"},
 		Run:        checkGatewayTLS,

@@ -67,7 +67,7 @@ func TestSETUP003Verdicts(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			tg := &target.Target{Name: "tls", GatewayURL: c.gateway, TLS: c.tls, Redactor: redact.New(), RequestTimeout: 5 * time.Second,
-				Capabilities: map[string]bool{target.CapHTTPS: true}}
+				Capabilities: target.CapabilitySet{target.CapHTTPS: true}}
 			r := runCheck(t, NewEnv(tg), "SETUP-003")
 			if r.Status != c.status || r.Reason != c.reason {
 				t.Errorf("%s %s (%s), want %s %s", r.Status, r.Reason, r.Message, c.status, c.reason)

@@ -1,25 +1,96 @@
-// Package clusters starts the stack of a profile on a tier (embedded: in-process stand-ins; local: the real
-// programs on loopback; kind: a kind cluster, where Docker runs) behind one interface, so the command and the suites treat every tier alike.
+// Package clusters is where tiers plug in. A tier starts the stack of a server profile somewhere (embedded:
+// in-process stand-ins; local: the real programs on loopback; kind: a kind cluster) and hands back what every
+// other tier does: a description in the target file's schema and the live handles it cannot hold. Each tier is a
+// package that registers itself here (Register, from its init); internal/harness names each tier package once,
+// and nothing else in the harness knows them.
 package clusters
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
+	"sync"
 
 	"github.com/kfp-authcheck/kfp-authcheck/checks"
-	"github.com/kfp-authcheck/kfp-authcheck/clusters/embedded"
-	"github.com/kfp-authcheck/kfp-authcheck/clusters/kind"
-	"github.com/kfp-authcheck/kfp-authcheck/clusters/local"
 	"github.com/kfp-authcheck/kfp-authcheck/profile"
 	"github.com/kfp-authcheck/kfp-authcheck/target"
 )
 
+// Tier starts stacks of server profiles.
+type Tier interface {
+	// Name is what --tier and KFP_AUTHCHECK_TIER take.
+	Name() string
+	// Summary is one line for --help: what runs and what it needs.
+	Summary() string
+	// Settings are the tier's own options; the command offers each as a flag of run and serve.
+	Settings() []Setting
+	// Validate checks the options before anything starts; its errors are the user's to fix (exit 2).
+	Validate(o Options) error
+	// Plan says what Start would bring up for p without starting anything: the stack's description with
+	// placeholder addresses, the handles it will have, and what it will set up. --dry-run plans with it, and a
+	// test holds every tier's plan to its run.
+	Plan(p *profile.Profile, o Options) (*Plan, error)
+	// Start brings the stack up. A prerequisite this machine lacks is a *MissingError.
+	Start(ctx context.Context, p *profile.Profile, o Options) (Stack, error)
+}
+
+// Options are what a run gives every tier.
+type Options struct {
+	// Listen is the gateway's listen address where the tier lets it be chosen (embedded); "" picks a free one.
+	Listen string
+	// Progress gets a line per program as a tier starts it; nil is quiet.
+	Progress io.Writer
+	// Checks are the checks the run will have: a tier starts only what they need (the local tier's
+	// kube-apiserver).
+	Checks []*checks.Check
+	// Settings are the tier's own settings by name, as given (a flag, or its environment variable).
+	Settings map[string]string
+}
+
+// Setting is one option of a tier.
+type Setting struct {
+	Name  string
+	Usage string
+	// Bool settings are flags without a value ("true" when given).
+	Bool bool
+	// Default is the value when it is not given ("" unless said).
+	Default string
+}
+
+// Get returns setting name from o, or its default.
+func (o Options) Get(t Tier, name string) string {
+	if v, ok := o.Settings[name]; ok {
+		return v
+	}
+	for _, s := range t.Settings() {
+		if s.Name == name {
+			return s.Default
+		}
+	}
+	return ""
+}
+
+// Plan is what a tier would start.
+type Plan struct {
+	// Description is the stack's description, addresses not known until start written as <...> placeholders.
+	Description *target.File
+	// Name names the target as the started stack's handles will ("embedded:kubeflow").
+	Name string
+	// Offers are the live handles the stack will have (a Kubernetes client, a movable clock).
+	Offers target.Offers
+	// Fixtures says, a line each, what starting the stack sets up.
+	Fixtures []string
+}
+
 // Stack is a running stack on some tier.
 type Stack interface {
-	Target() *target.Target
+	// Description is the stack as a target file (`serve` prints it).
 	Description() *target.File
+	// Handles are the live parts a description cannot hold.
+	Handles() target.Handles
 	Close() error
 }
 
@@ -28,97 +99,104 @@ type Logged interface {
 	LogTails(n int) string
 }
 
-// Options tune a stack whatever its tier.
-type Options struct {
-	// Listen is the embedded gateway's listen address (the local tier always picks a free loopback port).
-	Listen string
-	// Kube starts a real kube-apiserver on the local tier (capability kube-apiserver); ignored on embedded.
-	Kube bool
-	// Progress gets a line per program as the local tier starts it, and kind's lines.
-	Progress io.Writer
-	// Keep leaves a kind cluster running after the run.
-	Keep bool
-	// KindImage is the project's image tarball the kind tier loads and runs the KFP API stand-in, the probe and
-	// the gateway stand-in from, with Dex's and oauth2-proxy's beside it (kind.LoginImageFiles); empty: no KFP API
-	// and no login in the kind cluster.
-	KindImage string
-	// KFP is the local tier's KFP API: local.KFPStandIn, local.KFPReal (the real KFP API server, with
-	// kube-apiserver) or local.KFPRealNoMesh; "" takes $KFP_AUTHCHECK_LOCAL_KFP, else the stand-in. The embedded tier has the stand-in only.
-	KFP string
+// Versioned is a stack that runs programs beyond the harness: VersionList names them and their pins.
+type Versioned interface {
+	VersionList() string
 }
 
-// Tiers that can start a stack here.
-func Tiers() []string { return []string{target.TierEmbedded, target.TierLocal, target.TierKind} }
-
-// CheckTier returns a usage-ready error for a tier this build cannot start.
-func CheckTier(tier string) error {
-	for _, t := range Tiers() {
-		if t == tier {
-			return nil
-		}
-	}
-	return fmt.Errorf("tier %q: want one of %s (a live deployment is reached with --target)", tier, strings.Join(Tiers(), ", "))
+// TargetOf builds the Target of a running stack: its description and handles through the one builder.
+func TargetOf(s Stack) (*target.Target, error) {
+	return target.New(s.Description(), s.Handles())
 }
 
-// Start brings up profile p on tier. On error the Stack is nil (never a typed nil inside the interface).
-func Start(ctx context.Context, tier string, p *profile.Profile, opts Options) (Stack, error) {
-	switch tier {
-	case target.TierEmbedded:
-		if opts.KFP == local.KFPReal || opts.KFP == local.KFPRealNoMesh {
-			return nil, fmt.Errorf("the real KFP API server runs on the local tier only")
-		}
-		return started(embedded.Start(ctx, p, embedded.Options{Listen: opts.Listen}))
-	case target.TierLocal:
-		if opts.Listen != "" && opts.Listen != "127.0.0.1:0" {
-			return nil, fmt.Errorf("the local tier picks its own loopback ports; --listen %s is for the embedded tier", opts.Listen)
-		}
-		kfp := opts.KFP
-		if kfp == "" {
-			var err error
-			if kfp, err = local.KFPFromEnv(); err != nil {
-				return nil, err
-			}
-		}
-		return started(local.Start(ctx, p, local.Options{Kube: opts.Kube, KFP: kfp, Progress: opts.Progress}))
-	case target.TierKind:
-		return started(kind.Start(ctx, p, kind.StackOptions{Keep: opts.Keep, Progress: opts.Progress, Image: opts.KindImage}))
-	}
-	return nil, CheckTier(tier)
-}
-
-func started[S Stack](s S, err error) (Stack, error) {
-	if err != nil {
-		return nil, err
-	}
-	return s, nil
-}
-
-// NeedsKube reports whether the local tier should start etcd and kube-apiserver for profile p to run list: when
-// the profile is multi-user (only there does the KFP API authorize through Kubernetes) and some check needs a
-// Kubernetes API (the SA, RBAC and ISO families). It costs a few seconds per profile, in parallel with the other
-// profiles (docs/fidelity.md has the figures), so `run --tier local` over the whole catalogue always pays it and
-// a run of other families never does.
-func NeedsKube(p *profile.Profile, list []*checks.Check) bool {
-	if !p.MultiUser {
-		return false
-	}
-	for _, c := range list {
-		for _, n := range c.Needs {
-			if n == target.CapKube || n == local.CapKubeAPI {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// Programs describes what runs in a stack beyond the harness (the local tier's programs and their pins).
+// Programs describes what runs in a stack beyond the harness.
 func Programs(s Stack) string {
-	if l, ok := s.(*local.Stack); ok {
-		return l.VersionList()
-	}
-	if k, ok := s.(*kind.Stack); ok {
-		return k.VersionList()
+	if v, ok := s.(Versioned); ok {
+		return v.VersionList()
 	}
 	return "in-process stand-ins"
 }
+
+// MissingError says a tier cannot run on this machine as it is: a program is not built, a package not installed,
+// no Docker engine answers. The command maps it to exit 2 (configuration), and Fix says what to do.
+type MissingError struct {
+	Tier string
+	What string
+	Fix  string
+	Err  error
+}
+
+func (e *MissingError) Error() string {
+	msg := fmt.Sprintf("the %s tier needs %s", e.Tier, e.What)
+	if e.Err != nil {
+		msg += ": " + e.Err.Error()
+	}
+	if e.Fix != "" {
+		msg += " (" + e.Fix + ")"
+	}
+	return msg
+}
+
+func (e *MissingError) Unwrap() error { return e.Err }
+
+// IsMissing reports whether err says a prerequisite of a tier is missing.
+func IsMissing(err error) bool {
+	var m *MissingError
+	return errors.As(err, &m)
+}
+
+var (
+	mu    sync.RWMutex
+	tiers = map[string]Tier{}
+)
+
+// Register adds a tier; a tier package calls it from init. A second tier of the same name is a programming error.
+func Register(t Tier) {
+	mu.Lock()
+	defer mu.Unlock()
+	if _, dup := tiers[t.Name()]; dup {
+		panic("clusters: tier " + t.Name() + " registered twice")
+	}
+	tiers[t.Name()] = t
+}
+
+// Names lists the registered tiers, embedded first, then by name.
+func Names() []string {
+	mu.RLock()
+	defer mu.RUnlock()
+	out := make([]string, 0, len(tiers))
+	for n := range tiers {
+		out = append(out, n)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if (out[i] == target.TierEmbedded) != (out[j] == target.TierEmbedded) {
+			return out[i] == target.TierEmbedded
+		}
+		return out[i] < out[j]
+	})
+	return out
+}
+
+// Get returns the tier named name, or an error that lists the tiers.
+func Get(name string) (Tier, error) {
+	mu.RLock()
+	t, ok := tiers[name]
+	mu.RUnlock()
+	if !ok {
+		return nil, fmt.Errorf("tier %q: want one of %s (a live deployment is reached with --target)", name, strings.Join(Names(), ", "))
+	}
+	return t, nil
+}
+
+// All returns every registered tier in Names order.
+func All() []Tier {
+	var out []Tier
+	for _, n := range Names() {
+		t, _ := Get(n)
+		out = append(out, t)
+	}
+	return out
+}
+
+// Placeholder is how a plan writes an address that is known only once the stack runs.
+func Placeholder(what string) string { return "<" + what + ">" }

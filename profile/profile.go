@@ -31,9 +31,9 @@ type Profile struct {
 	Dex     *Dex     `json:"dex,omitempty"`
 	KFP     KFP      `json:"kfp"`
 	Users   []User   `json:"users,omitempty"`
-	// Capabilities the setup offers (see the Cap* constants in package target). A check that needs a capability
-	// the profile lacks is n/a, never fail.
-	Capabilities []string `json:"capabilities"`
+	// Capabilities the setup offers, from the closed vocabulary (capability.go; only the declarable ones). A check
+	// that needs a capability the target lacks is n/a, never fail.
+	Capabilities []Capability `json:"capabilities"`
 	// Expect holds what a conforming deployment of this profile shows, for the checks that record behaviour
 	// rather than judge it (which unauthenticated answer, whether the approval screen appears).
 	Expect Expect `json:"expect"`
@@ -290,7 +290,7 @@ type Expect struct {
 }
 
 // Has reports whether the profile declares capability c.
-func (p *Profile) Has(c string) bool {
+func (p *Profile) Has(c Capability) bool {
 	for _, v := range p.Capabilities {
 		if v == c {
 			return true
@@ -298,6 +298,28 @@ func (p *Profile) Has(c string) bool {
 	}
 	return false
 }
+
+// OOBClientID is the public client Dex holds for the out-of-band login (redirect urn:ietf:wg:oauth:2.0:oob) where
+// the profile offers it, else "".
+func (p *Profile) OOBClientID() string {
+	if !p.Has(CapOOBClient) || p.Dex == nil {
+		return ""
+	}
+	for _, c := range p.Dex.Clients {
+		if !c.Public {
+			continue
+		}
+		for _, r := range c.RedirectURIs {
+			if r == OOBRedirectURI {
+				return c.ID
+			}
+		}
+	}
+	return ""
+}
+
+// OOBRedirectURI is the out-of-band redirect URI of the KFP SDK's login.
+const OOBRedirectURI = "urn:ietf:wg:oauth:2.0:oob"
 
 // Validate checks that the profile is complete enough to start a stack from.
 func (p *Profile) Validate() error {
@@ -344,6 +366,12 @@ func (p *Profile) Validate() error {
 		}
 		if u.Email == "" || u.Password == "" || u.Connector == "" {
 			errs = append(errs, fmt.Sprintf("user %q needs email, password and connector", u.Email))
+		}
+	}
+	for _, c := range p.Capabilities {
+		if !c.Declarable() {
+			errs = append(errs, fmt.Sprintf("capability %q follows from what the target offers when it runs and cannot be declared (declarable: %s)",
+				c, strings.Join(capabilityNames(true), ", ")))
 		}
 	}
 	if len(errs) > 0 {

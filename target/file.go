@@ -15,6 +15,8 @@ import (
 	"strings"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/kfp-authcheck/kfp-authcheck/profile"
 )
 
 // File is the target file schema (YAML or JSON), which is also what `kfp-authcheck serve` writes. The keys that
@@ -50,6 +52,10 @@ type File struct {
 	Checks []string `json:"checks,omitempty"`
 	// Expected is an expected-deviation file for this deployment; --expected overrides it.
 	Expected string `json:"expected,omitempty"`
+	// Capabilities declares what the addresses above cannot show, either way ({runs: false} for a KFP without its
+	// workflow engine, {m2m: false} for a gateway that refuses ServiceAccount tokens although the profile takes
+	// them); names outside the vocabulary (`kfp-authcheck list --capabilities`) are an error.
+	Capabilities profile.CapabilitySet `json:"capabilities,omitempty"`
 }
 
 // ServiceRef names a Kubernetes Service and port.

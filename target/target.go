@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"sort"
 	"strings"
 	"time"
 
@@ -19,23 +18,31 @@ import (
 	"github.com/kfp-authcheck/kfp-authcheck/result"
 )
 
-// Capabilities a setup can offer. A check lists those it needs; where the target lacks one the result is n/a.
+// Capability is one thing a setup can offer, from the closed vocabulary of package profile. A check lists those it
+// needs; where the target lacks one the result is n/a.
+type Capability = profile.Capability
+
+// CapabilitySet is a set of capabilities.
+type CapabilitySet = profile.CapabilitySet
+
+// The vocabulary, as checks name it (profile/capability.go says what each means).
 const (
-	CapGateway       = "gateway"        // an auth gateway (oauth2-proxy, oidc-authservice) guards the pipeline URL
-	CapDex           = "dex"            // Dex is the identity provider behind the gateway
-	CapDexLocal      = "dex-local"      // Dex static passwords (the local connector) with at least one user
-	CapDexLDAP       = "dex-ldap"       // Dex's LDAP connector with at least one LDAP user
-	CapCookieSession = "cookie-session" // a browser login yields a gateway session cookie
-	CapHTTPS         = "https"          // the gateway is served over TLS
-	CapOOBClient     = "oob-client"     // a public OOB client (kubeflow-pipelines-sdk) is registered in Dex
-	CapMultiUser     = "multi-user"     // KFP runs in multi-user mode
-	CapClock         = "clock"          // the stack's clock can be moved forward (embedded tier only)
-	CapKube          = "kube"           // a Kubernetes API (kubeconfig) to apply fixtures and mint ServiceAccount tokens
-	CapInCluster     = "in-cluster"     // the KFP API is reachable without the gateway (in_cluster_api_url)
-	CapM2M           = "m2m"            // the gateway accepts Kubernetes ServiceAccount tokens (Kubeflow 1.9+ kind/EKS overlays)
-	CapPods          = "pods"           // pods run (a kubelet): PodDefaults, pipeline runs (kind and live only)
-	CapAdmission     = "admission"      // a real kube-apiserver that runs the cluster's admission webhooks (PodDefaults) on a dry run
-	CapRuns          = "runs"           // the KFP API can create runs (it has its workflow engine): not the real server on the local tier
+	CapGateway       = profile.CapGateway
+	CapDex           = profile.CapDex
+	CapDexLocal      = profile.CapDexLocal
+	CapDexLDAP       = profile.CapDexLDAP
+	CapCookieSession = profile.CapCookieSession
+	CapHTTPS         = profile.CapHTTPS
+	CapOOBClient     = profile.CapOOBClient
+	CapMultiUser     = profile.CapMultiUser
+	CapM2M           = profile.CapM2M
+	CapClock         = profile.CapClock
+	CapKube          = profile.CapKube
+	CapKubeAPI       = profile.CapKubeAPI
+	CapInCluster     = profile.CapInCluster
+	CapPods          = profile.CapPods
+	CapAdmission     = profile.CapAdmission
+	CapRuns          = profile.CapRuns
 )
 
 // Tiers.
@@ -61,7 +68,7 @@ type Target struct {
 	SkipVerify      bool
 	Users           []User
 	OOBClientID     string
-	Capabilities    map[string]bool
+	Capabilities    profile.CapabilitySet
 	// Redactor knows every secret of this target; evidence and messages pass through it.
 	Redactor *redact.Redactor
 	// RequestTimeout bounds each HTTP request a check makes.
@@ -83,6 +90,11 @@ type Target struct {
 	// InClusterErr says why the port-forward to the file's in_cluster_api failed; the checks that need the
 	// in-cluster API are errors with its reason instead of running.
 	InClusterErr error
+
+	// declared are the description's declared capabilities, offers the handles a planned target will have: both
+	// feed Derive again when the profile changes.
+	declared profile.CapabilitySet
+	offers   Offers
 }
 
 // Clock is a stack clock that checks may move forward to expire tokens and sessions without waiting.
@@ -108,7 +120,7 @@ func (u User) LoginName() string {
 }
 
 // Has reports whether the target offers capability c.
-func (t *Target) Has(c string) bool { return t.Capabilities[c] }
+func (t *Target) Has(c Capability) bool { return t.Capabilities[c] }
 
 // UsersFor returns the users that log in through connector c.
 func (t *Target) UsersFor(c string) []User {
@@ -124,12 +136,9 @@ func (t *Target) UsersFor(c string) []User {
 // CapabilityList lists the capabilities in a stable order, for printing.
 func (t *Target) CapabilityList() []string {
 	var out []string
-	for c, ok := range t.Capabilities {
-		if ok {
-			out = append(out, c)
-		}
+	for _, c := range t.Capabilities.List() {
+		out = append(out, string(c))
 	}
-	sort.Strings(out)
 	return out
 }
 
@@ -139,75 +148,6 @@ func (t *Target) ProfileName() string {
 		return ""
 	}
 	return t.Profile.Name
-}
-
-// Getenv is how passwords named by password_env are looked up; tests replace it.
-type Getenv func(string) (string, bool)
-
-// FromFile turns a validated target file into a Target: passwords are resolved, TLS trust is built, the profile
-// (if named) supplies expectations and capabilities.
-func FromFile(f *File, getenv Getenv) (*Target, error) {
-	if getenv == nil {
-		getenv = os.LookupEnv
-	}
-	gw := strings.TrimRight(f.GatewayURL, "/")
-	t := &Target{
-		Name:            gw,
-		Tier:            f.Tier,
-		GatewayURL:      gw,
-		PipelineURL:     orDefault(f.PipelineURL, gw+"/pipeline"),
-		IssuerURL:       orDefault(f.IssuerURL, gw+"/dex"),
-		InClusterAPIURL: f.InClusterAPIURL, InClusterUIURL: f.InClusterUIURL,
-		DexGRPCAddr:    f.DexGRPCAddr,
-		OOBClientID:    f.OOBClientID,
-		ProbeImage:     f.ProbeImage,
-		ProbeAPIURL:    f.ProbeAPIURL,
-		Capabilities:   map[string]bool{},
-		Redactor:       redact.New(),
-		RequestTimeout: 15 * time.Second,
-	}
-	if t.Tier == "" {
-		t.Tier = TierLive
-	}
-	t.AutoProfile = f.Profile == ProfileAuto
-	if f.Profile != "" && f.Profile != ProfileAuto {
-		p, err := profile.Get(f.Profile)
-		if err != nil {
-			return nil, err
-		}
-		t.Profile = p
-	}
-	tlsConf, err := buildTLS(f.TLS)
-	if err != nil {
-		return nil, err
-	}
-	t.TLS = tlsConf
-	t.SkipVerify = f.TLS != nil && f.TLS.SkipVerify
-	for i, us := range f.Users {
-		pw, err := resolvePassword(us, getenv)
-		if err != nil {
-			return nil, fmt.Errorf("users[%d] (%s): %w", i, us.Email, err)
-		}
-		t.Redactor.Add(pw)
-		t.Users = append(t.Users, User{Email: us.Email, Username: us.Username, Password: pw,
-			Connector: orDefault(us.Connector, "local"), Namespace: us.Namespace})
-	}
-	if f.Kubeconfig != "" {
-		// A kubeconfig that cannot be loaded does not stop the run (the gateway checks need none, and --dry-run
-		// touches nothing): the checks that need the cluster are n/a and say why.
-		t.Kubeconfig, t.Context = f.Kubeconfig, f.Context
-		t.Kube, t.KubeErr = KubeClient(f.Kubeconfig, f.Context, t.RequestTimeout)
-	}
-	t.inferCapabilities()
-	return t, nil
-}
-
-// SetProfile sets the profile to compare against (nil: none) and derives the capabilities afresh from it and
-// from what the target file gave; auto-detection calls it once it has chosen.
-func (t *Target) SetProfile(p *profile.Profile) {
-	t.Profile = p
-	t.Capabilities = map[string]bool{}
-	t.inferCapabilities()
 }
 
 // KubeClient builds a client-go clientset from a kubeconfig file and context ("" for its current context);
@@ -249,56 +189,6 @@ func KubeRESTConfig(kubeconfig, context string, timeout time.Duration) (*rest.Co
 	rc.Timeout = timeout
 	rc.UserAgent = "kfp-authcheck"
 	return rc, nil
-}
-
-// inferCapabilities takes the profile's declared capabilities, or infers what a live target offers from its file.
-func (t *Target) inferCapabilities() {
-	// A deployment described by a file runs KFP with its workflow engine.
-	t.Capabilities[CapRuns] = true
-	if t.Profile != nil {
-		for _, c := range t.Profile.Capabilities {
-			t.Capabilities[c] = true
-		}
-		if t.Profile.MultiUser {
-			t.Capabilities[CapMultiUser] = true
-		}
-	} else if len(t.Users) > 0 {
-		// A live target with logins but no profile: assume the common Kubeflow shape and let SETUP-001 tell.
-		for _, c := range []string{CapGateway, CapDex, CapCookieSession, CapMultiUser} {
-			t.Capabilities[c] = true
-		}
-	}
-	if len(t.UsersFor("local")) == 0 {
-		delete(t.Capabilities, CapDexLocal)
-	} else if t.Capabilities[CapDex] {
-		t.Capabilities[CapDexLocal] = true
-	}
-	if len(t.UsersFor("ldap")) == 0 {
-		delete(t.Capabilities, CapDexLDAP)
-	}
-	if strings.HasPrefix(t.GatewayURL, "https://") {
-		t.Capabilities[CapHTTPS] = true
-	} else {
-		delete(t.Capabilities, CapHTTPS)
-	}
-	if t.OOBClientID != "" {
-		t.Capabilities[CapOOBClient] = true
-	}
-	if t.Kube != nil {
-		t.Capabilities[CapKube] = true
-	} else {
-		delete(t.Capabilities, CapKube)
-	}
-	if t.InClusterAPIURL != "" {
-		t.Capabilities[CapInCluster] = true
-	}
-	if t.Tier == TierKind || t.Tier == TierLive {
-		t.Capabilities[CapPods] = t.Kube != nil
-	}
-	if t.Tier == TierLive {
-		// A live cluster's API server runs its own admission chain: a dry run shows what its webhooks do.
-		t.Capabilities[CapAdmission] = t.Kube != nil
-	}
 }
 
 func resolvePassword(u UserSpec, getenv Getenv) (string, error) {

@@ -178,6 +178,9 @@ func Start(ctx context.Context, p *profile.Profile, opts Options) (s *Stack, err
 		}
 	}
 	s.serve(gwLis, mux, serverTLS)
+	if _, err := target.New(s.Description(), s.Handles()); err != nil {
+		return nil, fmt.Errorf("the stack's target: %w", err)
+	}
 	return s, nil
 }
 
@@ -627,46 +630,30 @@ func (s *Stack) dir(given string) string {
 	return s.ownDir
 }
 
-// Target is the stack as checks see it.
+// Target is the stack as checks see it: its description and handles through the one Target builder. Start has
+// built it once already, so the same inputs build again.
 func (s *Stack) Target() *target.Target {
-	t := &target.Target{
-		Name: "embedded:" + s.Profile.Name, Tier: target.TierEmbedded, Profile: s.Profile,
-		GatewayURL: s.GatewayURL, PipelineURL: s.PipelineURL, IssuerURL: s.IssuerURL,
-		InClusterAPIURL: s.InClusterAPIURL, InClusterUIURL: s.InClusterUIURL, DexGRPCAddr: s.DexGRPCAddr,
-		TLS: s.tlsConfig.Clone(), Capabilities: map[string]bool{}, Redactor: redact.New(),
-		RequestTimeout: 15 * time.Second, Clock: s.Clock,
-	}
-	for _, c := range s.Profile.Capabilities {
-		t.Capabilities[c] = true
-	}
-	if s.Profile.MultiUser {
-		t.Capabilities[target.CapMultiUser] = true
-	}
-	t.Capabilities[target.CapClock] = true
-	t.Capabilities[target.CapRuns] = true // the stand-in keeps runs as KFP's API does
+	t, _ := target.New(s.Description(), s.Handles())
+	return t
+}
+
+// Handles are the live parts of the stack a description cannot hold: the movable clock, the Kubernetes
+// stand-in's client, the CA's trust and the secrets to redact (the admin token, the gateway's client secret, the
+// LDAP bind password).
+func (s *Stack) Handles() target.Handles {
+	r := redact.New()
+	h := target.Handles{Name: "embedded:" + s.Profile.Name, Profile: s.Profile, Clock: s.Clock, TLS: s.tlsConfig, Redactor: r}
 	if s.Kube != nil {
-		t.Kube, t.Kubeconfig = s.kubeClient, s.Kubeconfig
-		t.Capabilities[target.CapKube] = true
-		t.Redactor.Add(s.Kube.AdminToken())
-	}
-	if t.InClusterAPIURL != "" {
-		t.Capabilities[target.CapInCluster] = true
-	}
-	for _, u := range s.Users {
-		t.Users = append(t.Users, target.User{Email: u.Email, Username: u.Username, Password: u.Password,
-			Connector: u.Connector, Namespace: u.Namespace})
-		t.Redactor.Add(u.Password)
+		h.Kube = s.kubeClient
+		r.Add(s.Kube.AdminToken())
 	}
 	if s.Profile.Gateway != nil {
-		t.Redactor.Add(s.Profile.Gateway.ClientSecret)
+		r.Add(s.Profile.Gateway.ClientSecret)
 	}
 	if s.Profile.Dex != nil && s.Profile.Dex.LDAP != nil {
-		t.Redactor.Add(s.Profile.Dex.LDAP.BindPW)
+		r.Add(s.Profile.Dex.LDAP.BindPW)
 	}
-	if s.Profile.Has(target.CapOOBClient) {
-		t.OOBClientID = "kubeflow-pipelines-sdk"
-	}
-	return t
+	return h
 }
 
 // Description is what `serve` prints: a valid target file for this stack.
@@ -697,7 +684,7 @@ func DescribeUsers(f *target.File, p *profile.Profile, users []profile.User) {
 		f.Users = append(f.Users, us)
 	}
 	if p.Has(target.CapOOBClient) {
-		f.OOBClientID = "kubeflow-pipelines-sdk"
+		f.OOBClientID = p.OOBClientID()
 	}
 }
 

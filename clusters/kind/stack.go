@@ -275,65 +275,40 @@ func (s *Stack) progress(format string, args ...any) {
 	}
 }
 
-// Target offers the cluster (capabilities kube and pods) and the profile's multi-user expectation; nothing the
-// cluster does not run.
+// Target is the stack as checks see it: its description and handles through the one Target builder (the
+// cluster's kube and pods, the profile's multi-user expectation, and nothing the cluster does not run).
 func (s *Stack) Target() *target.Target {
-	t := &target.Target{
-		Name: "kind:" + s.Profile.Name, Tier: target.TierKind, Profile: s.Profile,
-		Capabilities: map[string]bool{target.CapKube: true, target.CapPods: true},
-		Redactor:     s.redactor, RequestTimeout: 15 * time.Second,
-		Kube: s.kube.Kube, Kubeconfig: s.kube.Kubeconfig,
-	}
-	if s.Profile.MultiUser {
-		t.Capabilities[target.CapMultiUser] = true
-	}
-	if s.kfp != nil {
-		// The stand-in keeps runs; the probe runs from the loaded image against the in-cluster address.
-		t.InClusterAPIURL = s.kfp.URL
-		t.Capabilities[target.CapInCluster], t.Capabilities[target.CapRuns] = true, true
-		t.ProbeImage, t.ProbeAPIURL = s.imageRef, KFPInClusterURL
-	}
-	if s.admission {
-		t.Capabilities[target.CapAdmission] = true
-	}
-	if s.login == nil {
-		// The users' namespaces only: nobody logs in without Dex and the gateway in the cluster.
-		for _, u := range s.Profile.Users {
-			t.Users = append(t.Users, target.User{Email: u.Email, Username: u.Username, Connector: u.Connector, Namespace: u.Namespace})
-		}
-		return t
-	}
-	l := s.login
-	AddLogin(t, LoginAccess{GatewayURL: l.gatewayURL, Issuer: l.issuer, DexGRPCAddr: strings.TrimPrefix(l.dexGRPC.URL, "http://"),
-		TLS: l.tls, Users: l.users})
+	t, _ := target.New(s.Description(), s.Handles())
 	return t
+}
+
+// Handles are the cluster's client, the trust of the gateway's CA where the login pieces run, and the redactor
+// that knows the deployed secrets.
+func (s *Stack) Handles() target.Handles {
+	h := target.Handles{Name: "kind:" + s.Profile.Name, Profile: s.Profile, Kube: s.kube.Kube, Redactor: s.redactor}
+	if s.login != nil {
+		h.TLS = s.login.tls
+	}
+	return h
 }
 
 // LoginAccess is how the runner reaches deployed login pieces.
 type LoginAccess struct {
 	GatewayURL, Issuer, DexGRPCAddr string
-	TLS                             *tls.Config
-	Users                           []profile.User
+	// CAFile holds the CA the gateway's certificate chains to, "" for http.
+	CAFile string
+	Users  []profile.User
 }
 
-// AddLogin offers the login pieces a in t: the gateway (pipeline UI under /pipeline), the issuer, Dex's gRPC API,
-// the profile's capabilities, its users with their passwords and the OOB client where the profile has it.
-func AddLogin(t *target.Target, a LoginAccess) {
-	t.GatewayURL, t.PipelineURL, t.IssuerURL, t.DexGRPCAddr = a.GatewayURL, a.GatewayURL+"/pipeline", a.Issuer, a.DexGRPCAddr
-	if a.TLS != nil {
-		t.TLS = a.TLS.Clone()
+// DescribeLogin puts the login pieces a into the description f: the gateway (pipeline UI under /pipeline), the
+// issuer, Dex's gRPC API, the CA, the users with their passwords and the OOB client where the profile has it.
+func DescribeLogin(f *target.File, p *profile.Profile, a LoginAccess) {
+	f.GatewayURL, f.PipelineURL, f.IssuerURL, f.DexGRPCAddr = a.GatewayURL, a.GatewayURL+"/pipeline", a.Issuer, a.DexGRPCAddr
+	if a.CAFile != "" {
+		f.TLS = &target.TLSConfig{CAFile: a.CAFile}
 	}
-	for _, c := range t.Profile.Capabilities {
-		t.Capabilities[c] = true
-	}
-	t.Users = nil
-	for _, u := range a.Users {
-		t.Users = append(t.Users, target.User{Email: u.Email, Username: u.Username, Password: u.Password,
-			Connector: u.Connector, Namespace: u.Namespace})
-	}
-	if t.Profile.Has(target.CapOOBClient) {
-		t.OOBClientID = "kubeflow-pipelines-sdk"
-	}
+	f.Users = nil
+	embedded.DescribeUsers(f, p, a.Users)
 }
 
 // VersionList says what runs in the cluster beyond the harness's own image.
@@ -345,23 +320,34 @@ func (s *Stack) VersionList() string {
 	return strings.Join(out, ", ")
 }
 
-// Description is the target file of the cluster: its kubeconfig, and where Dex and the gateway are deployed, the
-// gateway's forwarded origin, the issuer and the users (the CA in the stack's directory for an https profile).
+// Description is the target file of the cluster: its kubeconfig, the in-cluster KFP API and the probe's image
+// where the image runs it, and where Dex and the gateway are deployed, the gateway's forwarded origin, the issuer
+// and the users (the CA in the stack's directory for an https profile). Without the login pieces only the users'
+// namespaces are described (no passwords: nobody logs in). It declares what its addresses cannot show: admission
+// where the PodDefault webhook runs, and no runs without the KFP stand-in.
 func (s *Stack) Description() *target.File {
 	f := &target.File{Profile: s.Profile.Name, Tier: target.TierKind, Kubeconfig: s.Cluster.Kubeconfig}
+	declared := target.CapabilitySet{}
 	if s.kfp != nil {
+		// The stand-in keeps runs; the probe runs from the loaded image against the in-cluster address.
 		f.InClusterAPIURL = s.kfp.URL
+		f.ProbeImage, f.ProbeAPIURL = s.imageRef, KFPInClusterURL
+	} else {
+		declared[target.CapRuns] = false
 	}
+	if s.admission {
+		declared[target.CapAdmission] = true
+	}
+	f.Capabilities = declared
 	if s.login == nil {
+		for _, u := range s.Profile.Users {
+			f.Users = append(f.Users, target.UserSpec{Email: u.Email, Username: u.Username, Connector: u.Connector, Namespace: u.Namespace})
+		}
 		return f
 	}
 	l := s.login
-	f.GatewayURL, f.PipelineURL, f.IssuerURL = l.gatewayURL, l.gatewayURL+"/pipeline", l.issuer
-	f.DexGRPCAddr = strings.TrimPrefix(l.dexGRPC.URL, "http://")
-	if l.caFile != "" {
-		f.TLS = &target.TLSConfig{CAFile: l.caFile}
-	}
-	embedded.DescribeUsers(f, s.Profile, l.users)
+	DescribeLogin(f, s.Profile, LoginAccess{GatewayURL: l.gatewayURL, Issuer: l.issuer,
+		DexGRPCAddr: strings.TrimPrefix(l.dexGRPC.URL, "http://"), CAFile: l.caFile, Users: l.users})
 	return f
 }
 

@@ -157,13 +157,16 @@ func testKindLogin(t *testing.T, p *profile.Profile, dexBin, proxyBin string) {
 	s.serve(appsLis, apps, nil)
 	s.serve(gwLis, front, serverTLS)
 
-	tg := &target.Target{Name: "kind-login", Tier: target.TierKind, Profile: p, InClusterAPIURL: "http://" + apiLis.Addr().String(),
-		Capabilities: map[string]bool{target.CapMultiUser: true, target.CapKube: true, target.CapInCluster: true, target.CapRuns: true},
-		Redactor:     redact.New(), RequestTimeout: 15 * time.Second, Kube: client, Kubeconfig: s.Kube.Kubeconfig}
-	kind.AddLogin(tg, kind.LoginAccess{GatewayURL: e.GatewayURL, Issuer: login.Issuer, DexGRPCAddr: e.DexAddrs.GRPC,
-		TLS: clientTLS, Users: login.Users})
+	desc := &target.File{Profile: p.Name, Tier: target.TierKind, InClusterAPIURL: "http://" + apiLis.Addr().String(), Kubeconfig: s.Kube.Kubeconfig}
+	kind.DescribeLogin(desc, p, kind.LoginAccess{GatewayURL: e.GatewayURL, Issuer: login.Issuer, DexGRPCAddr: e.DexAddrs.GRPC,
+		Users: login.Users})
+	red := redact.New()
 	for _, sec := range login.Secrets {
-		tg.Redactor.Add(sec)
+		red.Add(sec)
+	}
+	tg, err := target.New(desc, target.Handles{Name: "kind-login", Profile: p, Kube: client, TLS: clientTLS, Redactor: red})
+	if err != nil {
+		t.Fatal(err)
 	}
 	var list []*checks.Check
 	for _, c := range checks.All() {

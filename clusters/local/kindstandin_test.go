@@ -68,7 +68,7 @@ func TestKindKFPStandInOnKubeAPIServer(t *testing.T) {
 	defer srv.Close()
 
 	tg := &target.Target{Name: "kind-standin", Tier: target.TierKind, Profile: s.Profile, InClusterAPIURL: "http://" + lis.Addr().String(),
-		Capabilities: map[string]bool{target.CapMultiUser: true, target.CapKube: true, target.CapInCluster: true, target.CapRuns: true},
+		Capabilities: target.CapabilitySet{target.CapMultiUser: true, target.CapKube: true, target.CapInCluster: true, target.CapRuns: true},
 		Redactor:     redact.New(), RequestTimeout: 15 * time.Second, Kube: client, Kubeconfig: s.Kube.Kubeconfig}
 	for _, u := range s.Profile.Users { // as the kind tier's Target has them: namespaces, no passwords
 		tg.Users = append(tg.Users, target.User{Email: u.Email, Connector: u.Connector, Namespace: u.Namespace})

@@ -86,21 +86,26 @@ func (s *Stack) stopKube() {
 	}
 }
 
-// targetKube gives the Target the admin kubeconfig, as a kind or live target file does: fixtures, TokenRequest
-// and the SA, RBAC and ISO families.
-func (s *Stack) targetKube(t *target.Target) {
-	if s.kube == nil {
-		return
+// declared are the capabilities the stack's description states: a real kube-apiserver, admission where the
+// PodDefault webhook is registered, no runs with the real KFP API server (no Argo here, so ISO-004/006 are n/a),
+// and no M2M where the profile's mesh has no stand-in in front (a ServiceAccount token would meet oauth2-proxy,
+// which is not the deployment the M2M checks judge). No clock: real programs keep real time.
+func (s *Stack) declared() target.CapabilitySet {
+	d := target.CapabilitySet{}
+	if s.kube != nil {
+		d[target.CapKubeAPI] = true
+		if s.kube.admission {
+			d[target.CapAdmission] = true
+		}
+		if s.Profile.Gateway != nil && s.Profile.Gateway.Mesh != nil && !s.meshed {
+			d[target.CapM2M] = false
+		}
 	}
-	t.Kube, t.Kubeconfig = s.kube.client, s.Kube.Kubeconfig
-	t.Capabilities[target.CapKube] = true
-	t.Capabilities[CapKubeAPI] = true
-	if s.kube.admission {
-		t.Capabilities[target.CapAdmission] = true
+	if s.kfp != nil {
+		d[target.CapRuns] = false
 	}
-	// The M2M path is Kubeflow's Istio mesh: where the front has its stand-in (meshgateway.go) the M2M checks run;
-	// without it a ServiceAccount token would meet oauth2-proxy, which is not the deployment they judge: n/a.
-	if s.Profile.Gateway != nil && s.Profile.Gateway.Mesh != nil && !s.meshed {
-		delete(t.Capabilities, target.CapM2M)
+	if len(d) == 0 {
+		return nil
 	}
+	return d
 }

@@ -39,10 +39,6 @@ import (
 	"github.com/kfp-authcheck/kfp-authcheck/target"
 )
 
-// CapKubeAPI is the capability of a stack with a real kube-apiserver (TokenRequest, TokenReview,
-// SubjectAccessReview, RBAC objects for fixtures).
-const CapKubeAPI = "kube-apiserver"
-
 // Options tune a local stack.
 type Options struct {
 	// Passwords overrides the profile's passwords by email.
@@ -207,6 +203,9 @@ func Start(ctx context.Context, p *profile.Profile, opts Options) (s *Stack, err
 		if err := st.startRealKFP(ctx, p, tools, opts); err != nil {
 			return nil, err
 		}
+	}
+	if _, err := target.New(st.Description(), st.Handles()); err != nil {
+		return nil, fmt.Errorf("the stack's target: %w", err)
 	}
 	st.StartupTime = time.Since(begin)
 	return st, nil
@@ -430,42 +429,26 @@ func (s *Stack) prepareDir(dir string) error {
 	return nil
 }
 
-// Target is the stack as checks see it.
+// Target is the stack as checks see it: its description and handles through the one Target builder. Start has
+// built it once already, so the same inputs build again.
 func (s *Stack) Target() *target.Target {
-	name := "local:" + s.Profile.Name
-	t := &target.Target{
-		Name: name, Tier: target.TierLocal, Profile: s.Profile,
-		GatewayURL: s.GatewayURL, PipelineURL: s.PipelineURL, IssuerURL: s.IssuerURL,
-		InClusterAPIURL: s.InClusterAPIURL, InClusterUIURL: s.InClusterUIURL, DexGRPCAddr: s.DexGRPCAddr,
-		TLS: s.tlsConfig.Clone(), Capabilities: map[string]bool{}, Redactor: s.redactor,
-		RequestTimeout: 15 * time.Second,
-	}
-	for _, c := range s.Profile.Capabilities {
-		t.Capabilities[c] = true
-	}
-	if s.Profile.MultiUser {
-		t.Capabilities[target.CapMultiUser] = true
-	}
-	if s.InClusterAPIURL != "" {
-		t.Capabilities[target.CapInCluster] = true
-	}
-	s.targetKube(t)
-	// No CapClock: real programs keep real time, so the checks that move the clock are n/a here. Runs: the
-	// stand-in keeps them; the real KFP API server here has no Argo to run them (ISO-004/006 are n/a then).
-	if s.kfp == nil {
-		t.Capabilities[target.CapRuns] = true
-	}
-	for _, u := range s.Users {
-		t.Users = append(t.Users, target.User{Email: u.Email, Username: u.Username, Password: u.Password,
-			Connector: u.Connector, Namespace: u.Namespace})
-	}
-	if s.Profile.Has(target.CapOOBClient) {
-		t.OOBClientID = "kubeflow-pipelines-sdk"
-	}
+	t, _ := target.New(s.Description(), s.Handles())
 	return t
 }
 
-// Description is what `serve --tier local` prints: a valid target file for this stack.
+// Handles are the live parts of the stack: kube-apiserver's admin client and the trust of the gateway's CA; the
+// redactor knows every program's secrets.
+func (s *Stack) Handles() target.Handles {
+	h := target.Handles{Name: "local:" + s.Profile.Name, Profile: s.Profile, TLS: s.tlsConfig, Redactor: s.redactor}
+	if s.kube != nil {
+		h.Kube = s.kube.client
+	}
+	return h
+}
+
+// Description is what `serve --tier local` prints: a valid target file for this stack. It declares what its
+// addresses cannot show: a real kube-apiserver (with the PodDefault webhook's admission where registered), no runs
+// with the real KFP API server (no Argo here), and no M2M where the profile's mesh has no stand-in in front.
 func (s *Stack) Description() *target.File {
 	f := &target.File{
 		Profile: s.Profile.Name, Tier: target.TierLocal,
@@ -482,6 +465,7 @@ func (s *Stack) Description() *target.File {
 		f.Kubeconfig = s.Kube.Kubeconfig
 	}
 	embedded.DescribeUsers(f, s.Profile, s.Users)
+	f.Capabilities = s.declared()
 	return f
 }
 

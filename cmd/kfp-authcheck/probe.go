@@ -30,7 +30,11 @@ on stdout and nothing else there. Exit codes: 0 the checks passed, 1 one failed,
 			if err != nil {
 				return usageErr("%v", err)
 			}
-			run := checks.Run(cmd.Context(), p.Target(), p.Checks(), checks.Options{ToolVersion: version, CheckTimeout: 4 * p.RequestTimeout})
+			t, err := p.Target()
+			if err != nil {
+				return usageErr("%v", err)
+			}
+			run := checks.Run(cmd.Context(), t, p.Checks(), checks.Options{ToolVersion: version, CheckTimeout: 4 * p.RequestTimeout})
 			if err := report.WriteJSON(stdout, run); err != nil {
 				return err
 			}
