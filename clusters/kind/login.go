@@ -15,8 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/kfp-authcheck/kfp-authcheck/clusters/embedded"
-	"github.com/kfp-authcheck/kfp-authcheck/clusters/programs"
+	"github.com/kfp-authcheck/kfp-authcheck/clusters/components"
 	"github.com/kfp-authcheck/kfp-authcheck/fixtures"
 	"github.com/kfp-authcheck/kfp-authcheck/internal/selfca"
 	"github.com/kfp-authcheck/kfp-authcheck/profile"
@@ -45,7 +44,7 @@ type LoginEndpoints struct {
 	// GatewayURL is the one origin the runner (browser, SDK) sees: a local port forwarded to the gateway.
 	GatewayURL string
 	// Dex listens on DexAddrs and is reached at DexURL (with its path); LDAPURL is the ldap connector's directory.
-	DexAddrs programs.DexAddrs
+	DexAddrs components.DexAddrs
 	DexURL   string
 	LDAPURL  string
 	// ProxyListen is oauth2-proxy's own address; AppsURL its upstream (the gateway's apps side).
@@ -57,7 +56,7 @@ type LoginEndpoints struct {
 func ClusterEndpoints(gatewayURL string) LoginEndpoints {
 	return LoginEndpoints{
 		GatewayURL:  gatewayURL,
-		DexAddrs:    programs.DexAddrs{Web: "0.0.0.0:5556", GRPC: "0.0.0.0:5557", Telemetry: "0.0.0.0:5558"},
+		DexAddrs:    components.DexAddrs{Web: "0.0.0.0:5556", GRPC: "0.0.0.0:5557", Telemetry: "0.0.0.0:5558"},
 		DexURL:      "http://dex.auth.svc.cluster.local:5556/dex",
 		LDAPURL:     "ldap://127.0.0.1:3890", // ldap-directory beside Dex in its pod (kind-dex.yaml)
 		ProxyListen: "0.0.0.0:4180",
@@ -83,11 +82,11 @@ func BuildLogin(p *profile.Profile, e LoginEndpoints) (*Login, error) {
 	if reason := LoginUnsupported(p); reason != "" {
 		return nil, fmt.Errorf("kind: %s", reason)
 	}
-	l := &Login{Issuer: strings.TrimSuffix(e.GatewayURL, "/") + "/dex", Users: embedded.UsersWithPasswords(p.Users, nil)}
+	l := &Login{Issuer: strings.TrimSuffix(e.GatewayURL, "/") + "/dex", Users: components.UsersWithPasswords(p.Users, nil)}
 	conns := map[string]json.RawMessage{}
 	for _, c := range p.Dex.Connectors {
 		if c.Type == "ldap" {
-			cfg, err := programs.LDAPConnectorConfig(p.Dex.LDAP, e.LDAPURL)
+			cfg, err := components.LDAPConnectorConfig(p.Dex.LDAP, e.LDAPURL)
 			if err != nil {
 				return nil, fmt.Errorf("kind: connector %s: %w", c.ID, err)
 			}
@@ -95,7 +94,7 @@ func BuildLogin(p *profile.Profile, e LoginEndpoints) (*Login, error) {
 			l.Secrets = append(l.Secrets, p.Dex.LDAP.BindPW)
 		}
 	}
-	dex, err := programs.DexConfig(p, l.Issuer, e.GatewayURL, l.Users, e.DexAddrs, conns)
+	dex, err := components.DexConfig(p, l.Issuer, e.GatewayURL, l.Users, e.DexAddrs, conns)
 	if err != nil {
 		return nil, fmt.Errorf("kind: %w", err)
 	}
@@ -109,11 +108,11 @@ func BuildLogin(p *profile.Profile, e LoginEndpoints) (*Login, error) {
 	if p.Gateway.Kind != "oauth2-proxy" {
 		return l, nil // the gateway stand-in is the whole gateway: no oauth2-proxy to configure
 	}
-	cookie, err := programs.NewCookieSecret()
+	cookie, err := components.NewCookieSecret()
 	if err != nil {
 		return nil, err
 	}
-	l.OAuth2Proxy, err = programs.OAuth2ProxyConfig(p, programs.ProxyEndpoints{Listen: e.ProxyListen, GatewayURL: e.GatewayURL,
+	l.OAuth2Proxy, err = components.OAuth2ProxyConfig(p, components.ProxyEndpoints{Listen: e.ProxyListen, GatewayURL: e.GatewayURL,
 		IssuerURL: l.Issuer, DexDirect: e.DexURL, Upstream: e.AppsURL}, cookie)
 	if err != nil {
 		return nil, fmt.Errorf("kind: %w", err)

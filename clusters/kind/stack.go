@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kfp-authcheck/kfp-authcheck/clusters/embedded"
+	"github.com/kfp-authcheck/kfp-authcheck/clusters/components"
 	"github.com/kfp-authcheck/kfp-authcheck/forward"
 	"github.com/kfp-authcheck/kfp-authcheck/internal/image"
 	"github.com/kfp-authcheck/kfp-authcheck/internal/redact"
@@ -113,7 +113,7 @@ func Start(ctx context.Context, p *profile.Profile, opts StackOptions) (*Stack, 
 		// look at the users' own namespaces (SA-010) find them; kind's controller-manager aggregates the roles.
 		actx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 		defer cancel()
-		if err := embedded.ApplyProfileRBAC(actx, kube, p); err != nil {
+		if err := components.ApplyProfileRBAC(actx, kube, p); err != nil {
 			s.Close()
 			return nil, fmt.Errorf("kind: the profile's RBAC in %s: %w", name, err)
 		}
@@ -361,7 +361,7 @@ func (s *Stack) Description() *target.File {
 	if l.caFile != "" {
 		f.TLS = &target.TLSConfig{CAFile: l.caFile}
 	}
-	embedded.DescribeUsers(f, s.Profile, l.users)
+	components.DescribeUsers(f, s.Profile, l.users)
 	return f
 }
 
