@@ -16,7 +16,6 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kfp-authcheck/kfp-authcheck/clusters/components"
-	"github.com/kfp-authcheck/kfp-authcheck/fixtures"
 	"github.com/kfp-authcheck/kfp-authcheck/internal/selfca"
 	"github.com/kfp-authcheck/kfp-authcheck/profile"
 )
@@ -162,12 +161,12 @@ func LoginObjects(p *profile.Profile, l *Login, img LoginImages, tls *selfca.Bun
 	secret := func(ns, name string, data map[string][]byte, typ corev1.SecretType) *corev1.Secret {
 		return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}, Type: typ, Data: data}
 	}
-	if err := add(fixtures.KindDex, map[string]string{"DEX_IMAGE": img.Dex, "IMAGE": img.Harness},
+	if err := add(dexManifest, map[string]string{"DEX_IMAGE": img.Dex, "IMAGE": img.Harness},
 		secret(DexNamespace, dexSecret, map[string][]byte{"config.yaml": l.Dex}, corev1.SecretTypeOpaque)); err != nil {
 		return nil, err
 	}
 	if l.OAuth2Proxy != "" {
-		if err := add(fixtures.KindOAuth2Proxy, map[string]string{"OAUTH2_PROXY_IMAGE": img.OAuth2Proxy},
+		if err := add(oauth2ProxyManifest, map[string]string{"OAUTH2_PROXY_IMAGE": img.OAuth2Proxy},
 			secret(ProxyNamespace, proxySecret, map[string][]byte{"oauth2_proxy.cfg": []byte(l.OAuth2Proxy)}, corev1.SecretTypeOpaque)); err != nil {
 			return nil, err
 		}
@@ -178,7 +177,7 @@ func LoginObjects(p *profile.Profile, l *Login, img LoginImages, tls *selfca.Bun
 			map[string][]byte{corev1.TLSCertKey: tls.CertPEM, corev1.TLSPrivateKeyKey: tls.KeyPEM}, corev1.SecretTypeTLS))
 	}
 	n := len(out)
-	if err := add(fixtures.KindGateway, map[string]string{"IMAGE": img.Harness, "PROFILE": p.Name, "ISSUER": l.Issuer}, certs...); err != nil {
+	if err := add(gatewayManifest, map[string]string{"IMAGE": img.Harness, "PROFILE": p.Name, "ISSUER": l.Issuer}, certs...); err != nil {
 		return nil, err
 	}
 	for _, o := range out[n:] {

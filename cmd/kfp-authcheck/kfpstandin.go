@@ -40,7 +40,7 @@ behind a stand-in for Kubeflow's Istio policy that refuses an identity header se
 routes a browser or a machine token to: ml-pipeline-ui under /pipeline (the API through it) and the central
 dashboard stand-in, believing the identity header the gateway sets (in a mesh only the gateway reaches ml-pipeline-ui
 with one; the kind manifest allows only the gateway's pods to that port). Its store is in memory. The kind tier
-deploys it from the project's image (fixtures/manifests/kind-kfp-standin.yaml). It serves until SIGINT or SIGTERM.`,
+deploys it from the project's image (clusters/kind/manifests/kind-kfp-standin.yaml). It serves until SIGINT or SIGTERM.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			lis, err := net.Listen("tcp", o.Listen)
