@@ -9,6 +9,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/kfp-authcheck/kfp-authcheck/clusters/components"
 	"github.com/kfp-authcheck/kfp-authcheck/clusters/embedded"
 	"github.com/kfp-authcheck/kfp-authcheck/profile"
 	"github.com/kfp-authcheck/kfp-authcheck/result"
@@ -291,7 +292,7 @@ func TestISO001CoversTheUIAddress(t *testing.T) {
 	if r := runCheck(t, env, "ISO-001"); r.Status != result.Pass || !strings.Contains(r.Actual, "ml-pipeline-ui: 403") {
 		t.Fatalf("with the policy: %s %s (%s)", r.Status, r.Reason, r.Actual)
 	}
-	bare, err := embedded.InClusterKFP(env.Target.Profile, env.Target.Kube, true, "test")
+	bare, err := components.InClusterKFP(env.Target.Profile, env.Target.Kube, true, "test")
 	if err != nil {
 		t.Fatal(err)
 	}

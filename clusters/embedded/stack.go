@@ -6,7 +6,6 @@ package embedded
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -15,16 +14,15 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/kfp-authcheck/kfp-authcheck/clusters/components"
 	"github.com/kfp-authcheck/kfp-authcheck/fixtures"
 	"github.com/kfp-authcheck/kfp-authcheck/internal/redact"
 	"github.com/kfp-authcheck/kfp-authcheck/internal/selfca"
 	"github.com/kfp-authcheck/kfp-authcheck/mocks/dex"
-	"github.com/kfp-authcheck/kfp-authcheck/mocks/istiogateway"
 	kfpmock "github.com/kfp-authcheck/kfp-authcheck/mocks/kfpapi"
 	"github.com/kfp-authcheck/kfp-authcheck/mocks/kube"
 	"github.com/kfp-authcheck/kfp-authcheck/mocks/ldapserver"
@@ -91,7 +89,7 @@ func Start(ctx context.Context, p *profile.Profile, opts Options) (s *Stack, err
 	if err := s.prepareDir(opts.Dir); err != nil {
 		return nil, err
 	}
-	s.Users = UsersWithPasswords(p.Users, opts.Passwords)
+	s.Users = components.UsersWithPasswords(p.Users, opts.Passwords)
 
 	listen := opts.Listen
 	if listen == "" {
@@ -122,7 +120,7 @@ func Start(ctx context.Context, p *profile.Profile, opts Options) (s *Stack, err
 	s.PipelineURL = s.GatewayURL + "/pipeline"
 	s.IssuerURL = s.GatewayURL + "/dex"
 
-	kfpCfg := KFPStandInConfig(p, "embedded")
+	kfpCfg := components.KFPStandInConfig(p, "embedded")
 	kfpCfg.Now = s.Clock.Now
 	if p.MultiUser {
 		if err := s.startKube(ctx, p, opts.Dir); err != nil {
@@ -145,7 +143,7 @@ func Start(ctx context.Context, p *profile.Profile, opts Options) (s *Stack, err
 	}
 
 	mux := http.NewServeMux()
-	upstream := Upstream(kfp)
+	upstream := components.Upstream(kfp)
 	if p.Gateway == nil {
 		mux.Handle("/", upstream)
 	} else {
@@ -154,34 +152,32 @@ func Start(ctx context.Context, p *profile.Profile, opts Options) (s *Stack, err
 			gwLis.Close()
 			return nil, err
 		}
-		proxy, err := oauth2proxy.New(GatewayConfig(p, s.GatewayURL, s.IssuerURL, s.tlsConfig, s.Clock.Now))
+		front, err := s.gatewayFront(p, d, upstream)
 		if err != nil {
 			gwLis.Close()
-			return nil, fmt.Errorf("gateway stand-in: %w", err)
+			return nil, err
 		}
-		if p.Gateway.Mesh == nil {
-			mux.Handle("/dex/", d)
-			mux.Handle("/", proxy.Handler(upstream))
-		} else {
-			gw, err := istiogateway.New(MeshConfig(p.Gateway.Mesh, s.IssuerURL, s.kubeJWKSURL(),
-				s.meshHTTPClient(), s.Clock.Now))
-			if err != nil {
-				gwLis.Close()
-				return nil, fmt.Errorf("istio gateway stand-in: %w", err)
-			}
-			// The VirtualServices: /dex/ to Dex, /oauth2/ to oauth2-proxy, everything else to the apps.
-			routes := http.NewServeMux()
-			routes.Handle("/dex/", d)
-			routes.Handle(p.Gateway.ProxyPrefix+"/", proxy.Handler(http.NotFoundHandler()))
-			routes.Handle("/", upstream)
-			mux.Handle("/", gw.Handler(proxy.Handler, routes))
-		}
+		mux.Handle("/", front)
 	}
 	s.serve(gwLis, mux, serverTLS)
 	if _, err := target.New(s.Description(), s.Handles()); err != nil {
 		return nil, fmt.Errorf("the stack's target: %w", err)
 	}
 	return s, nil
+}
+
+// gatewayFront is the gateway stand-in in front of Dex and upstream, with the Istio gateway stand-in before it
+// where the profile has a mesh.
+func (s *Stack) gatewayFront(p *profile.Profile, d, upstream http.Handler) (http.Handler, error) {
+	if p.Gateway.Mesh == nil {
+		return components.StandInFront(p, s.GatewayURL, s.IssuerURL, s.IssuerURL, d, upstream, s.tlsConfig, s.Clock.Now)
+	}
+	proxy, err := oauth2proxy.New(components.GatewayStandInConfig(p, s.GatewayURL, s.IssuerURL, s.tlsConfig, s.Clock.Now))
+	if err != nil {
+		return nil, fmt.Errorf("gateway stand-in: %w", err)
+	}
+	return components.MeshFront(p, d, proxy.Handler, upstream,
+		components.MeshConfig(p.Gateway.Mesh, s.IssuerURL, s.kubeJWKSURL(), s.meshHTTPClient(), s.Clock.Now))
 }
 
 // startKube starts the Kubernetes stand-in on the stack's clock, writes its kubeconfig (0600) and applies the
@@ -205,29 +201,7 @@ func (s *Stack) startKube(ctx context.Context, p *profile.Profile, dir string) e
 		return err
 	}
 	s.kubeClient = client
-	return ApplyProfileRBAC(ctx, client, p)
-}
-
-// ApplyProfileRBAC applies, through client-go, the Kubeflow and KFP ClusterRoles and each Kubeflow Profile of p
-// as RBAC (namespace, default-editor and default-viewer, namespaceAdmin for the owner, a kubeflow-edit
-// RoleBinding per contributor as KFAM makes it): the same fixtures for the Kubernetes stand-in and a real
-// kube-apiserver. They live as long as the cluster (no cleanup).
-func ApplyProfileRBAC(ctx context.Context, client kubernetes.Interface, p *profile.Profile) error {
-	fx := fixtures.NewKube(client)
-	if err := fx.Apply(ctx, fixtures.KubeflowRoles, nil); err != nil {
-		return err
-	}
-	for _, ns := range p.KFP.Namespaces {
-		if err := fx.Profile(ctx, ns.Name, ns.Owner); err != nil {
-			return err
-		}
-		for _, c := range ns.Contributors {
-			if err := fx.Contributor(ctx, ns.Name, c); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return components.ApplyProfileRBAC(ctx, client, p)
 }
 
 // startDex starts the Dex stand-in and its gRPC API, then provisions users and clients through that API.
@@ -260,7 +234,7 @@ func (s *Stack) startDex(ctx context.Context, p *profile.Profile, opts Options) 
 	}
 	s.closers = append(s.closers, func() error { stop(); return nil })
 	s.DexGRPCAddr = addr
-	if err := fixtures.ProvisionDex(ctx, addr, dexUsers(s.Users), DexClients(p, s.GatewayURL)); err != nil {
+	if err := fixtures.ProvisionDex(ctx, addr, dexUsers(s.Users), components.DexClients(p, s.GatewayURL)); err != nil {
 		return nil, err
 	}
 	return d, nil
@@ -323,81 +297,6 @@ func (s *Stack) ldapServer(opts Options) error {
 	return nil
 }
 
-// GatewayConfig is the gateway stand-in's configuration for profile p with the gateway at gatewayURL and Dex at
-// issuerURL: the embedded tier runs it for every profile, the local tier for oidc-authservice (no real program).
-func GatewayConfig(p *profile.Profile, gatewayURL, issuerURL string, tlsConf *tls.Config, now func() time.Time) oauth2proxy.Config {
-	g := p.Gateway
-	secret := make([]byte, 32)
-	_, _ = rand.Read(secret)
-	c := oauth2proxy.Config{
-		ProxyPrefix:            g.ProxyPrefix,
-		StartPath:              g.StartPath,
-		CallbackPath:           g.CallbackPath,
-		RedirectURL:            RedirectURL(g, gatewayURL),
-		RelativeRedirectURL:    !g.AbsoluteRedirectURL,
-		OmitPrompt:             g.OmitPrompt,
-		OIDCNonce:              g.OIDCNonce,
-		ProviderDisplayName:    g.ProviderDisplayName,
-		ClientID:               g.ClientID,
-		ClientSecret:           g.ClientSecret,
-		Scope:                  g.Scope,
-		Prompt:                 g.Prompt,
-		ApprovalPrompt:         g.ApprovalPrompt,
-		CodeChallengeMethod:    g.CodeChallengeMethod,
-		LoginURL:               g.LoginPath,
-		RedeemURL:              issuerURL + "/token",
-		JWKSURL:                issuerURL + "/keys",
-		IssuerURL:              issuerURL,
-		SkipProviderButton:     g.SkipProviderButton,
-		APIRoutes:              g.APIRoutes,
-		DetectAJAX:             g.DetectAJAX,
-		CookieName:             g.CookieName,
-		CookieSecure:           g.CookieSecure,
-		CookieHTTPOnly:         g.CookieHTTPOnly,
-		CookieSameSite:         g.CookieSameSite,
-		CookiePath:             g.CookiePath,
-		WhitelistDomains:       g.WhitelistDomains,
-		CookieExpire:           g.CookieExpire.Duration,
-		CookieSecret:           secret,
-		CSRFCookieName:         g.CSRFCookieName,
-		CSRFPerRequest:         g.CSRFPerRequest,
-		UserIDHeader:           g.UserIDHeader,
-		UserIDClaim:            g.UserIDClaim,
-		SetAuthorizationHeader: g.SetAuthorizationHeader,
-		SkipJWTBearerTokens:    g.SkipJWTBearerTokens,
-		HTTPClient: &http.Client{Timeout: 10 * time.Second,
-			Transport: &http.Transport{TLSClientConfig: tlsConf.Clone()}},
-		Now: now,
-	}
-	if len(g.ExtraAudiencesPaths) == 0 {
-		c.ExtraAudiences = g.ExtraAudiences
-	} else {
-		c.BearerAudiencesByPath = map[string][]string{}
-		for _, prefix := range g.ExtraAudiencesPaths {
-			c.BearerAudiencesByPath[prefix] = g.ExtraAudiences
-		}
-	}
-	return c
-}
-
-// MeshConfig is the Istio gateway stand-in's configuration for a profile's mesh: the Dex rule's keys at
-// issuerURL/keys, every other issuer's at kubeJWKSURL (the cluster's /openid/v1/jwks, which Kubeflow's
-// cluster-jwks-proxy serves to istiod).
-func MeshConfig(m *profile.Mesh, issuerURL, kubeJWKSURL string, client *http.Client, now func() time.Time) istiogateway.Config {
-	c := istiogateway.Config{ExemptPrefixes: m.ExemptPrefixes, HTTPClient: client, Now: now}
-	for _, r := range m.JWTRules {
-		rule := istiogateway.JWTRule{Issuer: r.Issuer, JWKSURI: kubeJWKSURL}
-		if r.Issuer == profile.DexIssuer {
-			rule.Issuer, rule.JWKSURI = issuerURL, issuerURL+"/keys"
-		}
-		for _, h := range r.ClaimToHeaders {
-			rule.OutputClaimToHeaders = append(rule.OutputClaimToHeaders, istiogateway.ClaimToHeader{Header: h.Header, Claim: h.Claim})
-		}
-		c.Rules = append(c.Rules, rule)
-	}
-	return c
-}
-
 // kubeJWKSURL is the Kubernetes stand-in's key set, or "" without one (a rule for it then never verifies).
 func (s *Stack) kubeJWKSURL() string {
 	if s.Kube == nil {
@@ -420,26 +319,6 @@ func (s *Stack) meshHTTPClient() *http.Client {
 	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: conf}}
 }
 
-// RedirectURL is the redirect_uri the gateway sends to Dex: the profile's, resolved against gatewayURL where the
-// distribution configures it absolute (deployKF).
-func RedirectURL(g *profile.Gateway, gatewayURL string) string {
-	if g.AbsoluteRedirectURL && strings.HasPrefix(g.RedirectURL, "/") {
-		return gatewayURL + g.RedirectURL
-	}
-	return g.RedirectURL
-}
-
-// DexClients are the OAuth2 clients Dex holds for profile p: the gateway's own, then the profile's others.
-func DexClients(p *profile.Profile, gatewayURL string) []fixtures.DexClient {
-	g := p.Gateway
-	out := []fixtures.DexClient{{ID: g.ClientID, Name: "Dex Login Application", Secret: g.ClientSecret,
-		RedirectURIs: []string{RedirectURL(g, gatewayURL)}}}
-	for _, c := range p.Dex.Clients {
-		out = append(out, fixtures.DexClient{ID: c.ID, Name: c.Name, Secret: c.Secret, Public: c.Public, RedirectURIs: c.RedirectURIs})
-	}
-	return out
-}
-
 // serveInCluster serves the KFP API on its own port, as ml-pipeline:8888 is reached inside the cluster, behind
 // a stand-in for Kubeflow's Istio policy on ml-pipeline: a request that carries the identity header and did not
 // come through the gateway is refused (kubeflow#6702).
@@ -449,7 +328,7 @@ func (s *Stack) serveInCluster(kfp *kfpmock.Server) error {
 		return fmt.Errorf("in-cluster API listen: %w", err)
 	}
 	s.InClusterAPIURL = "http://" + lis.Addr().String()
-	s.serve(lis, InClusterHandler(s.Profile, kfp), nil)
+	s.serve(lis, components.InClusterHandler(s.Profile, kfp), nil)
 	if s.Profile.KFP.UIPolicy == "" {
 		return nil
 	}
@@ -458,140 +337,14 @@ func (s *Stack) serveInCluster(kfp *kfpmock.Server) error {
 		return fmt.Errorf("in-cluster UI listen: %w", err)
 	}
 	s.InClusterUIURL = "http://" + ui.Addr().String()
-	s.serve(ui, InClusterUIHandler(s.Profile, kfp.UIHandler()), nil)
+	s.serve(ui, components.InClusterUIHandler(s.Profile, kfp.UIHandler()), nil)
 	return nil
 }
 
 // InClusterUIHandler is ml-pipeline-ui:80 as pods reach it, behind a stand-in for Kubeflow's Istio
-// AuthorizationPolicy on it (WIRE-FACTS.md 1.3): with "authorization-without-userid" (1.9+) a request passes when
-// it carries an Authorization header and no identity header; with "gateway-only" (1.8) none does, since only the
-// ingress gateway's namespace is allowed. A refused request gets Envoy's 403 "RBAC: access denied". The UI passes
-// /apis/ on to the API with the caller's headers.
-func InClusterUIHandler(p *profile.Profile, ui http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		allowed := false
-		if p.KFP.UIPolicy == "authorization-without-userid" {
-			allowed = r.Header.Get("Authorization") != "" && (p.KFP.UserIDHeader == "" || r.Header.Get(p.KFP.UserIDHeader) == "")
-		}
-		if !allowed {
-			envoyDenied(w)
-			return
-		}
-		ui.ServeHTTP(w, r)
-	})
-}
-
-// envoyDenied is Envoy's answer when an Istio AuthorizationPolicy denies a request.
-func envoyDenied(w http.ResponseWriter) {
-	w.Header().Set("Content-Type", "text/plain")
-	w.WriteHeader(http.StatusForbidden)
-	_, _ = w.Write([]byte("RBAC: access denied"))
-}
-
-// InClusterHandler is the KFP API as ml-pipeline:8888 answers inside the cluster, behind a stand-in for
-// Kubeflow's Istio policy on ml-pipeline: a request that carries the identity header and did not come through
-// the gateway is refused (kubeflow#6702).
-func InClusterHandler(p *profile.Profile, kfp *kfpmock.Server) http.Handler {
-	return IstioPolicyStandIn(p, kfp.APIHandler())
-}
-
-// KFPStandInConfig is the KFP API stand-in's configuration for profile p (who it trusts, how it answers, which
-// fixes of later KFP releases it has), reporting commit as its commit_sha; the caller adds how it authenticates
-// and authorizes.
-func KFPStandInConfig(p *profile.Profile, commit string) kfpmock.Config {
-	return kfpmock.Config{
-		MultiUser: p.MultiUser, UserIDHeader: p.KFP.UserIDHeader, UserIDPrefix: p.KFP.UserIDPrefix,
-		ErrorFormat: p.KFP.ErrorFormat, TagName: p.KFP.Version, CommitSHA: commit,
-		AuthorizePipelineReferences: p.KFP.AuthorizePipelineReferences,
-		AuthorizeServiceAccounts:    p.KFP.AuthorizeServiceAccounts,
-		AllowedServiceAccounts:      p.KFP.AllowedServiceAccounts,
-	}
-}
-
-// InClusterKFP is the KFP API stand-in of profile p as ml-pipeline answers in a cluster whose API kube is: bearer
-// tokens through TokenReviews, every request through SubjectAccessReviews (multi-user profiles), behind the Istio
-// policy stand-in unless noMesh. `kfp-authcheck kfp-standin` serves it; the kind tier runs that in a pod.
-func InClusterKFP(p *profile.Profile, kube kubernetes.Interface, noMesh bool, commit string) (http.Handler, error) {
-	kfp, err := NewInClusterKFP(p, kube, commit)
-	if err != nil {
-		return nil, err
-	}
-	if noMesh {
-		return kfp.APIHandler(), nil
-	}
-	return InClusterHandler(p, kfp), nil
-}
-
-// NewInClusterKFP is the KFP API stand-in of profile p that authenticates and authorizes against kube (a
-// multi-user profile's TokenReviews and SubjectAccessReviews), for the handlers a cluster serves it through.
-func NewInClusterKFP(p *profile.Profile, kube kubernetes.Interface, commit string) (*kfpmock.Server, error) {
-	cfg := KFPStandInConfig(p, commit)
-	if p.MultiUser {
-		cfg.Authorizer, cfg.TokenReviewer = kfpmock.KubeAuthorizer{Client: kube}, kfpmock.KubeTokenReviewer{Client: kube}
-	}
-	return kfpmock.New(cfg)
-}
-
-// IstioPolicyStandIn stands in for Kubeflow 1.9's Istio AuthorizationPolicy on ml-pipeline in front of api (the
-// stand-in or the real KFP API server): a request that carries the identity header and did not come through the
-// gateway gets Envoy's 403 "RBAC: access denied". The KFP API server itself trusts the header from anyone.
-func IstioPolicyStandIn(p *profile.Profile, api http.Handler) http.Handler {
-	header := p.KFP.UserIDHeader
-	if !p.MultiUser || header == "" {
-		return api
-	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get(header) != "" {
-			envoyDenied(w)
-			return
-		}
-		api.ServeHTTP(w, r)
-	})
-}
-
-// Upstream is what the gateway guards: the pipeline UI (and the API through it) under /pipeline, and a stand-in
-// for the central dashboard everywhere else.
-func Upstream(kfp *kfpmock.Server) *http.ServeMux {
-	upstream := http.NewServeMux()
-	upstream.Handle("/pipeline/", http.StripPrefix("/pipeline", kfp.UIHandler()))
-	upstream.Handle("/pipeline", http.RedirectHandler("/pipeline/", http.StatusMovedPermanently))
-	upstream.HandleFunc("/", dashboard)
-	return upstream
-}
 
 func (s *Stack) serve(lis net.Listener, h http.Handler, tlsConf *tls.Config) {
-	s.closers = append(s.closers, Serve(lis, h, tlsConf))
-}
-
-// Serve serves h on lis (TLS when tlsConf is given; its errors are not logged: they surface as unreachable in
-// the checks) and returns the function that stops it, gracefully within 5 seconds, then hard. Both tiers' stacks
-// serve their listeners with it.
-func Serve(lis net.Listener, h http.Handler, tlsConf *tls.Config) func() error {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, TLSConfig: tlsConf, ErrorLog: QuietLog()}
-	go func() {
-		if tlsConf != nil {
-			_ = srv.ServeTLS(lis, "", "")
-		} else {
-			_ = srv.Serve(lis)
-		}
-	}()
-	return func() error { return Stop(srv) }
-}
-
-// StopGrace is how long Stop lets requests in flight finish. An HTTP/2 client's idle connection (client-go's, a
-// TLS gateway's) counts as active until the server's GOAWAY has had its second to drain, so a full graceful
-// shutdown cost a second or more per server: 4 to 9 s of the 5.5 to 10.7 s `make run` took, after its summary.
-const StopGrace = 250 * time.Millisecond
-
-// Stop shuts srv down, giving requests in flight StopGrace to finish, then closes what is left (the stand-ins'
-// clients are done by the time a stack closes).
-func Stop(srv *http.Server) error {
-	ctx, cancel := context.WithTimeout(context.Background(), StopGrace)
-	defer cancel()
-	if err := srv.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return srv.Close()
-	}
-	return nil
+	s.closers = append(s.closers, components.Serve(lis, h, tlsConf))
 }
 
 // Close stops everything the stack started and removes its temporary files.
@@ -669,35 +422,8 @@ func (s *Stack) Description() *target.File {
 	if s.CAFile != "" {
 		f.TLS = &target.TLSConfig{CAFile: s.CAFile}
 	}
-	DescribeUsers(f, s.Profile, s.Users)
+	components.DescribeUsers(f, s.Profile, s.Users)
 	return f
-}
-
-// DescribeUsers puts users (with their passwords) into a target file as its users section, an LDAP user's
-// username where it is not the email, and the OOB client where profile p has it.
-func DescribeUsers(f *target.File, p *profile.Profile, users []profile.User) {
-	for _, u := range users {
-		us := target.UserSpec{Email: u.Email, Password: u.Password, Connector: u.Connector, Namespace: u.Namespace}
-		if u.Connector == "ldap" && u.Username != u.Email {
-			us.Username = u.Username
-		}
-		f.Users = append(f.Users, us)
-	}
-	if p.Has(target.CapOOBClient) {
-		f.OOBClientID = p.OOBClientID()
-	}
-}
-
-// UsersWithPasswords copies the profile's users with the passwords in override (by email) put in.
-func UsersWithPasswords(users []profile.User, override map[string]string) []profile.User {
-	out := make([]profile.User, len(users))
-	copy(out, users)
-	for i := range out {
-		if pw, ok := override[out[i].Email]; ok {
-			out[i].Password = pw
-		}
-	}
-	return out
 }
 
 func dexUsers(users []profile.User) []fixtures.DexUser {
@@ -709,20 +435,4 @@ func dexUsers(users []profile.User) []fixtures.DexUser {
 		out = append(out, fixtures.DexUser{Email: u.Email, Username: u.Username, UserID: u.UserID, Password: u.Password})
 	}
 	return out
-}
-
-// ProfileAuthorizer stands in for SubjectAccessReview with the profile's Kubeflow Profiles (owners and
-// contributors).
-func ProfileAuthorizer(p *profile.Profile) kfpmock.Authorizer {
-	members := map[string][]string{}
-	for _, ns := range p.KFP.Namespaces {
-		members[ns.Name] = append([]string{ns.Owner}, ns.Contributors...)
-	}
-	return &kfpmock.ProfileAuthorizer{Members: members}
-}
-
-// dashboard stands in for the central dashboard behind the gateway.
-func dashboard(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	_, _ = w.Write([]byte("<!doctype html><title>Kubeflow Central Dashboard</title><h1>Kubeflow</h1>"))
 }

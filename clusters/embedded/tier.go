@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/kfp-authcheck/kfp-authcheck/clusters"
+	"github.com/kfp-authcheck/kfp-authcheck/clusters/components"
 	"github.com/kfp-authcheck/kfp-authcheck/profile"
 	"github.com/kfp-authcheck/kfp-authcheck/target"
 )
@@ -66,7 +67,7 @@ func (Tier) Plan(p *profile.Profile, o clusters.Options) (*clusters.Plan, error)
 	if p.MultiUser {
 		s.Kubeconfig = clusters.Placeholder("the Kubernetes stand-in's kubeconfig")
 	}
-	s.Users = UsersWithPasswords(p.Users, nil)
+	s.Users = components.UsersWithPasswords(p.Users, nil)
 	return &clusters.Plan{Description: s.Description(), Name: "embedded:" + p.Name,
 		Offers: target.Offers{Kube: p.MultiUser, Clock: true}, Fixtures: planFixtures(p)}, nil
 }

@@ -60,9 +60,10 @@ func (c *Cluster) LoadImage(tarball string) error {
 	return nil
 }
 
-// Objects decodes a manifest of fixtures/manifests with its placeholders filled, in document order.
+// Objects decodes one of the kind tier's manifests (clusters/kind/manifests) with its placeholders filled, in
+// document order.
 func Objects(file string, vars map[string]string) ([]runtime.Object, error) {
-	docs, err := fixtures.Render(file, vars)
+	docs, err := render(file, vars)
 	if err != nil {
 		return nil, err
 	}
@@ -128,7 +129,7 @@ func describe(o runtime.Object) string {
 // nodes already) and waits, at most timeout, until its Deployment is available; a Deployment that never gets
 // there is an error that says what its pods are waiting for.
 func DeployKFPStandIn(ctx context.Context, c kubernetes.Interface, image, profile string, timeout time.Duration) error {
-	objs, err := Objects(fixtures.KindKFPStandIn, map[string]string{"IMAGE": image, "PROFILE": profile})
+	objs, err := Objects(kfpStandInManifest, map[string]string{"IMAGE": image, "PROFILE": profile})
 	if err != nil {
 		return err
 	}
@@ -197,7 +198,7 @@ func DeployPodDefaults(ctx context.Context, c kubernetes.Interface, image string
 	}
 	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: podDefaultHookSecret, Namespace: KFPNamespace},
 		Type: corev1.SecretTypeTLS, Data: map[string][]byte{corev1.TLSCertKey: ca.CertPEM, corev1.TLSPrivateKeyKey: ca.KeyPEM}}
-	objs, err := Objects(fixtures.KindPodDefaultHook, map[string]string{"IMAGE": image})
+	objs, err := Objects(podDefaultHookManifest, map[string]string{"IMAGE": image})
 	if err != nil {
 		return err
 	}

@@ -15,9 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/kfp-authcheck/kfp-authcheck/clusters/embedded"
-	"github.com/kfp-authcheck/kfp-authcheck/clusters/programs"
-	"github.com/kfp-authcheck/kfp-authcheck/fixtures"
+	"github.com/kfp-authcheck/kfp-authcheck/clusters/components"
 	"github.com/kfp-authcheck/kfp-authcheck/internal/selfca"
 	"github.com/kfp-authcheck/kfp-authcheck/profile"
 )
@@ -45,7 +43,7 @@ type LoginEndpoints struct {
 	// GatewayURL is the one origin the runner (browser, SDK) sees: a local port forwarded to the gateway.
 	GatewayURL string
 	// Dex listens on DexAddrs and is reached at DexURL (with its path); LDAPURL is the ldap connector's directory.
-	DexAddrs programs.DexAddrs
+	DexAddrs components.DexAddrs
 	DexURL   string
 	LDAPURL  string
 	// ProxyListen is oauth2-proxy's own address; AppsURL its upstream (the gateway's apps side).
@@ -57,7 +55,7 @@ type LoginEndpoints struct {
 func ClusterEndpoints(gatewayURL string) LoginEndpoints {
 	return LoginEndpoints{
 		GatewayURL:  gatewayURL,
-		DexAddrs:    programs.DexAddrs{Web: "0.0.0.0:5556", GRPC: "0.0.0.0:5557", Telemetry: "0.0.0.0:5558"},
+		DexAddrs:    components.DexAddrs{Web: "0.0.0.0:5556", GRPC: "0.0.0.0:5557", Telemetry: "0.0.0.0:5558"},
 		DexURL:      "http://dex.auth.svc.cluster.local:5556/dex",
 		LDAPURL:     "ldap://127.0.0.1:3890", // ldap-directory beside Dex in its pod (kind-dex.yaml)
 		ProxyListen: "0.0.0.0:4180",
@@ -83,11 +81,11 @@ func BuildLogin(p *profile.Profile, e LoginEndpoints) (*Login, error) {
 	if reason := LoginUnsupported(p); reason != "" {
 		return nil, fmt.Errorf("kind: %s", reason)
 	}
-	l := &Login{Issuer: strings.TrimSuffix(e.GatewayURL, "/") + "/dex", Users: embedded.UsersWithPasswords(p.Users, nil)}
+	l := &Login{Issuer: strings.TrimSuffix(e.GatewayURL, "/") + "/dex", Users: components.UsersWithPasswords(p.Users, nil)}
 	conns := map[string]json.RawMessage{}
 	for _, c := range p.Dex.Connectors {
 		if c.Type == "ldap" {
-			cfg, err := programs.LDAPConnectorConfig(p.Dex.LDAP, e.LDAPURL)
+			cfg, err := components.LDAPConnectorConfig(p.Dex.LDAP, e.LDAPURL)
 			if err != nil {
 				return nil, fmt.Errorf("kind: connector %s: %w", c.ID, err)
 			}
@@ -95,7 +93,7 @@ func BuildLogin(p *profile.Profile, e LoginEndpoints) (*Login, error) {
 			l.Secrets = append(l.Secrets, p.Dex.LDAP.BindPW)
 		}
 	}
-	dex, err := programs.DexConfig(p, l.Issuer, e.GatewayURL, l.Users, e.DexAddrs, conns)
+	dex, err := components.DexConfig(p, l.Issuer, e.GatewayURL, l.Users, e.DexAddrs, conns)
 	if err != nil {
 		return nil, fmt.Errorf("kind: %w", err)
 	}
@@ -109,11 +107,11 @@ func BuildLogin(p *profile.Profile, e LoginEndpoints) (*Login, error) {
 	if p.Gateway.Kind != "oauth2-proxy" {
 		return l, nil // the gateway stand-in is the whole gateway: no oauth2-proxy to configure
 	}
-	cookie, err := programs.NewCookieSecret()
+	cookie, err := components.NewCookieSecret()
 	if err != nil {
 		return nil, err
 	}
-	l.OAuth2Proxy, err = programs.OAuth2ProxyConfig(p, programs.ProxyEndpoints{Listen: e.ProxyListen, GatewayURL: e.GatewayURL,
+	l.OAuth2Proxy, err = components.OAuth2ProxyConfig(p, components.ProxyEndpoints{Listen: e.ProxyListen, GatewayURL: e.GatewayURL,
 		IssuerURL: l.Issuer, DexDirect: e.DexURL, Upstream: e.AppsURL}, cookie)
 	if err != nil {
 		return nil, fmt.Errorf("kind: %w", err)
@@ -163,12 +161,12 @@ func LoginObjects(p *profile.Profile, l *Login, img LoginImages, tls *selfca.Bun
 	secret := func(ns, name string, data map[string][]byte, typ corev1.SecretType) *corev1.Secret {
 		return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}, Type: typ, Data: data}
 	}
-	if err := add(fixtures.KindDex, map[string]string{"DEX_IMAGE": img.Dex, "IMAGE": img.Harness},
+	if err := add(dexManifest, map[string]string{"DEX_IMAGE": img.Dex, "IMAGE": img.Harness},
 		secret(DexNamespace, dexSecret, map[string][]byte{"config.yaml": l.Dex}, corev1.SecretTypeOpaque)); err != nil {
 		return nil, err
 	}
 	if l.OAuth2Proxy != "" {
-		if err := add(fixtures.KindOAuth2Proxy, map[string]string{"OAUTH2_PROXY_IMAGE": img.OAuth2Proxy},
+		if err := add(oauth2ProxyManifest, map[string]string{"OAUTH2_PROXY_IMAGE": img.OAuth2Proxy},
 			secret(ProxyNamespace, proxySecret, map[string][]byte{"oauth2_proxy.cfg": []byte(l.OAuth2Proxy)}, corev1.SecretTypeOpaque)); err != nil {
 			return nil, err
 		}
@@ -179,7 +177,7 @@ func LoginObjects(p *profile.Profile, l *Login, img LoginImages, tls *selfca.Bun
 			map[string][]byte{corev1.TLSCertKey: tls.CertPEM, corev1.TLSPrivateKeyKey: tls.KeyPEM}, corev1.SecretTypeTLS))
 	}
 	n := len(out)
-	if err := add(fixtures.KindGateway, map[string]string{"IMAGE": img.Harness, "PROFILE": p.Name, "ISSUER": l.Issuer}, certs...); err != nil {
+	if err := add(gatewayManifest, map[string]string{"IMAGE": img.Harness, "PROFILE": p.Name, "ISSUER": l.Issuer}, certs...); err != nil {
 		return nil, err
 	}
 	for _, o := range out[n:] {

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kfp-authcheck/kfp-authcheck/clusters/embedded"
+	"github.com/kfp-authcheck/kfp-authcheck/clusters/components"
 	"github.com/kfp-authcheck/kfp-authcheck/forward"
 	"github.com/kfp-authcheck/kfp-authcheck/internal/image"
 	"github.com/kfp-authcheck/kfp-authcheck/internal/redact"
@@ -113,7 +113,7 @@ func Start(ctx context.Context, p *profile.Profile, opts StackOptions) (*Stack, 
 		// look at the users' own namespaces (SA-010) find them; kind's controller-manager aggregates the roles.
 		actx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 		defer cancel()
-		if err := embedded.ApplyProfileRBAC(actx, kube, p); err != nil {
+		if err := components.ApplyProfileRBAC(actx, kube, p); err != nil {
 			s.Close()
 			return nil, fmt.Errorf("kind: the profile's RBAC in %s: %w", name, err)
 		}
@@ -308,7 +308,7 @@ func DescribeLogin(f *target.File, p *profile.Profile, a LoginAccess) {
 		f.TLS = &target.TLSConfig{CAFile: a.CAFile}
 	}
 	f.Users = nil
-	embedded.DescribeUsers(f, p, a.Users)
+	components.DescribeUsers(f, p, a.Users)
 }
 
 // VersionList says what runs in the cluster beyond the harness's own image.

@@ -30,7 +30,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/kfp-authcheck/kfp-authcheck/clusters/embedded"
+	"github.com/kfp-authcheck/kfp-authcheck/clusters/components"
 	"github.com/kfp-authcheck/kfp-authcheck/internal/atomicfile"
 	kfpmock "github.com/kfp-authcheck/kfp-authcheck/mocks/kfpapi"
 	"github.com/kfp-authcheck/kfp-authcheck/profile"
@@ -120,13 +120,13 @@ func (s *Stack) prepareKFP(opts *Options) error {
 func (s *Stack) inClusterHandler(p *profile.Profile, kfp *kfpmock.Server) http.Handler {
 	switch {
 	case s.kfp == nil:
-		return embedded.InClusterHandler(p, kfp)
+		return components.InClusterHandler(p, kfp)
 	case s.kfp.noMesh:
 		s.Versions["in-cluster policy"] = "none (no mesh: the bare KFP API server)"
 		return s.kfp
 	}
 	s.Versions["in-cluster policy"] = "Istio AuthorizationPolicy stand-in"
-	return embedded.IstioPolicyStandIn(p, s.kfp)
+	return components.IstioPolicyStandIn(p, s.kfp)
 }
 
 // uiBackend is what ml-pipeline-ui serves in the cluster: the stand-in's UI, with /apis/ going to the real
@@ -143,7 +143,7 @@ func (s *Stack) uiBackend(kfp *kfpmock.Server) http.Handler {
 
 // upstream is what the gateway guards: with the real server, /pipeline/apis/ goes to it.
 func (s *Stack) upstream(kfp *kfpmock.Server) http.Handler {
-	up := embedded.Upstream(kfp)
+	up := components.Upstream(kfp)
 	if s.kfp == nil {
 		return up
 	}
@@ -245,7 +245,7 @@ func (s *Stack) startRealKFP(ctx context.Context, p *profile.Profile, tools stri
 		Rewrite: func(r *httputil.ProxyRequest) { r.SetURL(target); r.Out.Host = r.In.Host },
 		Transport: &http.Transport{ResponseHeaderTimeout: 30 * time.Second, DisableCompression: true,
 			DialContext: (&net.Dialer{Timeout: 5 * time.Second}).DialContext},
-		ErrorLog: embedded.QuietLog(),
+		ErrorLog: components.QuietLog(),
 	})
 	s.KFP = srv
 	s.Versions["kfp-apiserver"] = ToolVersion(tools, "kfp-apiserver")

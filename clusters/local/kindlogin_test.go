@@ -18,9 +18,8 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/kfp-authcheck/kfp-authcheck/checks"
-	"github.com/kfp-authcheck/kfp-authcheck/clusters/embedded"
+	"github.com/kfp-authcheck/kfp-authcheck/clusters/components"
 	"github.com/kfp-authcheck/kfp-authcheck/clusters/kind"
-	"github.com/kfp-authcheck/kfp-authcheck/clusters/programs"
 	"github.com/kfp-authcheck/kfp-authcheck/fixtures"
 	"github.com/kfp-authcheck/kfp-authcheck/internal/atomicfile"
 	"github.com/kfp-authcheck/kfp-authcheck/internal/redact"
@@ -53,7 +52,7 @@ func staticTool(t *testing.T, name string) string {
 // TestKindLoginOnLoopback proves the kind tier's login composition without Docker: the static Dex and oauth2-proxy
 // that make image puts in the kind tier's images run with the configs clusters/kind writes (kind.BuildLogin; only
 // the addresses are loopback ones instead of the cluster's), the fixture directory is served the way the
-// ldap-directory container serves it, the gateway is programs.Gateway as `kfp-authcheck gateway` builds it (its
+// ldap-directory container serves it, the gateway is components.Gateway as `kfp-authcheck gateway` builds it (its
 // mesh reading the real kube-apiserver's keys), and ml-pipeline-ui is kfp-standin's gateway side, authorizing
 // against that kube-apiserver. A Target built with kind.AddLogin, as the kind tier's, then runs the login, cookie,
 // OOB, LDAP and M2M families: every check gets the profile's expected verdict, and those families are not n/a.
@@ -78,7 +77,7 @@ func testKindLogin(t *testing.T, p *profile.Profile, dexBin, proxyBin string) {
 	defer cancel()
 	client := s.kube.client
 	var err error
-	if err = embedded.ApplyProfileRBAC(ctx, client, p); err != nil {
+	if err = components.ApplyProfileRBAC(ctx, client, p); err != nil {
 		t.Fatal(err)
 	}
 	listen := func() net.Listener {
@@ -111,7 +110,7 @@ func testKindLogin(t *testing.T, p *profile.Profile, dexBin, proxyBin string) {
 	var login *kind.Login
 	var dexDirect string
 	_, _, err = s.procs.launch(ctx, "dex-static", dexBin, s.dir, 3, func(ports []int) ([]string, []string, func(context.Context) error, error) {
-		e.DexAddrs = programs.DexAddrs{Web: loopback(ports[0]), GRPC: loopback(ports[1]), Telemetry: loopback(ports[2])}
+		e.DexAddrs = components.DexAddrs{Web: loopback(ports[0]), GRPC: loopback(ports[1]), Telemetry: loopback(ports[2])}
 		l, err := kind.BuildLogin(p, e)
 		if err != nil {
 			return nil, nil, nil, err
@@ -133,12 +132,12 @@ func testKindLogin(t *testing.T, p *profile.Profile, dexBin, proxyBin string) {
 		proxyURL = launchKindOAuth2Proxy(t, ctx, s, p, e, proxyBin)
 	}
 	// kfp-standin's two sides and the gateway, as the commands assemble them.
-	kfp, err := embedded.NewInClusterKFP(p, client, "test")
+	kfp, err := components.NewInClusterKFP(p, client, "test")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.serve(uiLis, embedded.Upstream(kfp), nil)
-	s.serve(apiLis, embedded.InClusterHandler(p, kfp), nil)
+	s.serve(uiLis, components.Upstream(kfp), nil)
+	s.serve(apiLis, components.InClusterHandler(p, kfp), nil)
 	// The mesh reads the ServiceAccount keys with the credentials it is given, as the gateway's pod with its own token.
 	rc, err := target.KubeRESTConfig(s.Kube.Kubeconfig, "", 10*time.Second)
 	if err != nil {
@@ -149,7 +148,7 @@ func testKindLogin(t *testing.T, p *profile.Profile, dexBin, proxyBin string) {
 		t.Fatal(err)
 	}
 	keys.Timeout = 10 * time.Second
-	front, apps, err := programs.Gateway(p, programs.GatewayConfig{Issuer: login.Issuer, Dex: dexDirect, OAuth2Proxy: proxyURL,
+	front, apps, err := components.Gateway(p, components.GatewayConfig{Issuer: login.Issuer, Dex: dexDirect, OAuth2Proxy: proxyURL,
 		Apps: "http://" + uiLis.Addr().String(), KubeAPI: rc.Host, KubeClient: keys})
 	if err != nil {
 		t.Fatal(err)

@@ -11,7 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kfp-authcheck/kfp-authcheck/checks"
-	"github.com/kfp-authcheck/kfp-authcheck/clusters/embedded"
+	"github.com/kfp-authcheck/kfp-authcheck/clusters/components"
 	"github.com/kfp-authcheck/kfp-authcheck/clusters/kind"
 	"github.com/kfp-authcheck/kfp-authcheck/internal/redact"
 	"github.com/kfp-authcheck/kfp-authcheck/result"
@@ -55,7 +55,7 @@ func TestKindKFPStandInOnKubeAPIServer(t *testing.T) {
 		t.Errorf("waiting without a controller-manager: %v", err)
 	}
 
-	h, err := embedded.InClusterKFP(s.Profile, client, false, "test")
+	h, err := components.InClusterKFP(s.Profile, client, false, "test")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,7 @@ import (
 
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/kfp-authcheck/kfp-authcheck/clusters/embedded"
+	"github.com/kfp-authcheck/kfp-authcheck/clusters/components"
 	kfpmock "github.com/kfp-authcheck/kfp-authcheck/mocks/kfpapi"
 	"github.com/kfp-authcheck/kfp-authcheck/profile"
 	"github.com/kfp-authcheck/kfp-authcheck/target"
@@ -53,7 +53,7 @@ func (s *Stack) startKubeAPI(ctx context.Context, p *profile.Profile, tools stri
 	}
 	applyCtx, cancel := context.WithTimeout(ctx, opts.StartTimeout)
 	defer cancel()
-	if err := embedded.ApplyProfileRBAC(applyCtx, client, p); err != nil {
+	if err := components.ApplyProfileRBAC(applyCtx, client, p); err != nil {
 		return fmt.Errorf("kube-apiserver: the profile's RBAC: %w", err)
 	}
 	if err := agg.Sync(applyCtx); err != nil {
@@ -72,7 +72,7 @@ func (s *Stack) startKubeAPI(ctx context.Context, p *profile.Profile, tools stri
 // the real server does in a cluster; without one, the profile's Kubeflow Profiles and no bearer tokens.
 func (s *Stack) kfpAuth(p *profile.Profile) (kfpmock.Authorizer, kfpmock.TokenReviewer) {
 	if s.kube == nil || !p.MultiUser {
-		return embedded.ProfileAuthorizer(p), nil
+		return components.ProfileAuthorizer(p), nil
 	}
 	return kfpmock.KubeAuthorizer{Client: s.kube.client}, kfpmock.KubeTokenReviewer{Client: s.kube.client}
 }

@@ -9,7 +9,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/kfp-authcheck/kfp-authcheck/clusters/embedded"
+	"github.com/kfp-authcheck/kfp-authcheck/clusters/components"
 	"github.com/kfp-authcheck/kfp-authcheck/mocks/istiogateway"
 	"github.com/kfp-authcheck/kfp-authcheck/profile"
 )
@@ -22,7 +22,7 @@ func (s *Stack) meshConfig(ctx context.Context, p *profile.Profile) (*istiogatew
 	if err := s.allowIssuerDiscovery(ctx); err != nil {
 		return nil, err
 	}
-	c := embedded.MeshConfig(p.Gateway.Mesh, s.IssuerURL, s.Kube.URL+"/openid/v1/jwks", s.Kube.HTTPClient(), time.Now)
+	c := components.MeshConfig(p.Gateway.Mesh, s.IssuerURL, s.Kube.URL+"/openid/v1/jwks", s.Kube.HTTPClient(), time.Now)
 	s.meshed = true
 	return &c, nil
 }

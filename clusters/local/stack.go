@@ -25,8 +25,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kfp-authcheck/kfp-authcheck/clusters/components"
 	"github.com/kfp-authcheck/kfp-authcheck/clusters/embedded"
-	"github.com/kfp-authcheck/kfp-authcheck/clusters/programs"
 	"github.com/kfp-authcheck/kfp-authcheck/fixtures"
 	"github.com/kfp-authcheck/kfp-authcheck/internal/atomicfile"
 	"github.com/kfp-authcheck/kfp-authcheck/internal/redact"
@@ -132,7 +132,7 @@ func Start(ctx context.Context, p *profile.Profile, opts Options) (s *Stack, err
 	if err := st.prepareKFP(&opts); err != nil {
 		return nil, err
 	}
-	st.Users = embedded.UsersWithPasswords(p.Users, opts.Passwords)
+	st.Users = components.UsersWithPasswords(p.Users, opts.Passwords)
 	for _, u := range st.Users {
 		st.redactor.Add(u.Password)
 	}
@@ -169,7 +169,7 @@ func Start(ctx context.Context, p *profile.Profile, opts Options) (s *Stack, err
 		}
 	}
 	authz, reviewer := st.kfpAuth(p)
-	kfpCfg := embedded.KFPStandInConfig(p, "local")
+	kfpCfg := components.KFPStandInConfig(p, "local")
 	kfpCfg.Authorizer, kfpCfg.TokenReviewer = authz, reviewer
 	kfp, err := kfpmock.New(kfpCfg)
 	if err != nil {
@@ -190,7 +190,7 @@ func Start(ctx context.Context, p *profile.Profile, opts Options) (s *Stack, err
 			return nil, fmt.Errorf("in-cluster UI listen: %w", err)
 		}
 		st.InClusterUIURL = "http://" + uiLis.Addr().String()
-		st.serve(uiLis, embedded.InClusterUIHandler(p, st.uiBackend(kfp)), nil)
+		st.serve(uiLis, components.InClusterUIHandler(p, st.uiBackend(kfp)), nil)
 	}
 
 	front, err := st.startGateway(ctx, p, kfp, tools, opts)
@@ -233,7 +233,7 @@ func (s *Stack) startGateway(ctx context.Context, p *profile.Profile, kfp *kfpmo
 		if err != nil {
 			return nil, fmt.Errorf("upstream listen: %w", err)
 		}
-		s.serve(upLis, programs.IdentityFromGateway(p, upstream), nil)
+		s.serve(upLis, components.IdentityFromGateway(p, upstream), nil)
 		proxyURL, err := s.startOAuth2Proxy(ctx, p, tools, dexDirect, "http://"+upLis.Addr().String()+"/", opts)
 		if err != nil {
 			return nil, err
@@ -245,12 +245,12 @@ func (s *Stack) startGateway(ctx context.Context, p *profile.Profile, kfp *kfpmo
 				return nil, err
 			}
 		}
-		return programs.Front(p, programs.ReverseProxy(dexURL), programs.ReverseProxy(u), upstream, mesh)
+		return components.Front(p, components.ReverseProxy(dexURL), components.ReverseProxy(u), upstream, mesh)
 	default:
 		// No real program for this gateway (oidc-authservice) is built here: the embedded stand-in runs in
 		// front of the real Dex, so Dex's side of the flow (approval screen included) is still the real one.
 		s.GatewayStandIn = p.Gateway.Kind + " (embedded stand-in: no real program on the local tier)"
-		return programs.StandInFront(p, s.GatewayURL, s.IssuerURL, s.IssuerURL, programs.ReverseProxy(dexURL), upstream, s.tlsConfig, time.Now)
+		return components.StandInFront(p, s.GatewayURL, s.IssuerURL, s.IssuerURL, components.ReverseProxy(dexURL), upstream, s.tlsConfig, time.Now)
 	}
 }
 
@@ -267,7 +267,7 @@ func (s *Stack) wireLDAP(ctx context.Context, p *profile.Profile, opts *Options)
 				return err
 			}
 		}
-		cfg, err := programs.LDAPConnectorConfig(p.Dex.LDAP, s.LDAPURL)
+		cfg, err := components.LDAPConnectorConfig(p.Dex.LDAP, s.LDAPURL)
 		if err != nil {
 			return fmt.Errorf("connector %s: %w", c.ID, err)
 		}
@@ -319,7 +319,7 @@ func (s *Stack) startDex(ctx context.Context, p *profile.Profile, tools string, 
 	cfgPath := filepath.Join(s.dir, "dex.yaml")
 	var direct string
 	_, ports, err := s.procs.launch(ctx, "dex", bin, s.dir, 3, func(ports []int) ([]string, []string, func(context.Context) error, error) {
-		cfg, err := programs.DexConfig(p, s.IssuerURL, s.GatewayURL, s.Users, programs.DexAddrs{Web: loopback(ports[0]),
+		cfg, err := components.DexConfig(p, s.IssuerURL, s.GatewayURL, s.Users, components.DexAddrs{Web: loopback(ports[0]),
 			GRPC: loopback(ports[1]), Telemetry: loopback(ports[2])},
 			opts.ConnectorConfig)
 		if err != nil {
@@ -351,7 +351,7 @@ func (s *Stack) startOAuth2Proxy(ctx context.Context, p *profile.Profile, tools,
 		return "", err
 	}
 	s.Versions["oauth2-proxy"] = ToolVersion(tools, "oauth2-proxy")
-	secret, err := programs.NewCookieSecret()
+	secret, err := components.NewCookieSecret()
 	if err != nil {
 		return "", err
 	}
@@ -360,7 +360,7 @@ func (s *Stack) startOAuth2Proxy(ctx context.Context, p *profile.Profile, tools,
 	cfgPath := filepath.Join(s.dir, "oauth2_proxy.cfg")
 	var base string
 	_, _, err = s.procs.launch(ctx, "oauth2-proxy", bin, s.dir, 1, func(ports []int) ([]string, []string, func(context.Context) error, error) {
-		cfg, err := programs.OAuth2ProxyConfig(p, programs.ProxyEndpoints{Listen: loopback(ports[0]), GatewayURL: s.GatewayURL, IssuerURL: s.IssuerURL,
+		cfg, err := components.OAuth2ProxyConfig(p, components.ProxyEndpoints{Listen: loopback(ports[0]), GatewayURL: s.GatewayURL, IssuerURL: s.IssuerURL,
 			DexDirect: dexDirect, Upstream: upstream}, secret)
 		if err != nil {
 			return nil, nil, nil, err
@@ -380,7 +380,7 @@ func (s *Stack) startOAuth2Proxy(ctx context.Context, p *profile.Profile, tools,
 }
 
 func (s *Stack) serve(lis net.Listener, h http.Handler, tlsConf *tls.Config) {
-	s.closers = append(s.closers, embedded.Serve(lis, h, tlsConf))
+	s.closers = append(s.closers, components.Serve(lis, h, tlsConf))
 }
 
 // Close stops every program and server the stack started and removes its temporary directory.
@@ -464,7 +464,7 @@ func (s *Stack) Description() *target.File {
 	if s.Kube != nil {
 		f.Kubeconfig = s.Kube.Kubeconfig
 	}
-	embedded.DescribeUsers(f, s.Profile, s.Users)
+	components.DescribeUsers(f, s.Profile, s.Users)
 	f.Capabilities = s.declared()
 	return f
 }

@@ -11,8 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/rest"
 
-	"github.com/kfp-authcheck/kfp-authcheck/clusters/embedded"
-	"github.com/kfp-authcheck/kfp-authcheck/clusters/programs"
+	"github.com/kfp-authcheck/kfp-authcheck/clusters/components"
 	"github.com/kfp-authcheck/kfp-authcheck/profile"
 )
 
@@ -72,7 +71,7 @@ profile). It serves until SIGINT or SIGTERM.`,
 			}
 			fmt.Fprintf(stderr, "gateway: profile %s on %s (issuer %s, Dex %s, oauth2-proxy %s); oauth2-proxy's upstream on %s -> %s\n",
 				o.Profile, lis.Addr(), o.Issuer, o.Dex, o.OAuth2Proxy, appsLis.Addr(), o.Apps)
-			stop := embedded.Serve(appsLis, apps, nil)
+			stop := components.Serve(appsLis, apps, nil)
 			defer stop()
 			return serveUntilDone(cmd.Context(), lis, front, tlsConf)
 		},
@@ -109,7 +108,7 @@ func (o gatewayCmd) handlers() (front, apps http.Handler, err error) {
 		}
 		keys.Timeout, kubeAPI = o.Timeout, rc.Host
 	}
-	front, apps, err = programs.Gateway(p, programs.GatewayConfig{Issuer: o.Issuer, Dex: o.Dex, OAuth2Proxy: o.OAuth2Proxy,
+	front, apps, err = components.Gateway(p, components.GatewayConfig{Issuer: o.Issuer, Dex: o.Dex, OAuth2Proxy: o.OAuth2Proxy,
 		Apps: o.Apps, KubeAPI: kubeAPI, KubeClient: keys})
 	if err != nil {
 		return nil, nil, usageErr("%v", err)

@@ -12,7 +12,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
-	"github.com/kfp-authcheck/kfp-authcheck/clusters/embedded"
+	"github.com/kfp-authcheck/kfp-authcheck/clusters/components"
 	"github.com/kfp-authcheck/kfp-authcheck/target"
 )
 
@@ -58,7 +58,7 @@ func (c clusterFlags) restConfig() (*rest.Config, error) {
 // serveUntilDone serves h on lis (TLS with tlsConf where given) the way the stacks serve their listeners, until
 // ctx ends (SIGINT or SIGTERM), then stops it gracefully.
 func serveUntilDone(ctx context.Context, lis net.Listener, h http.Handler, tlsConf *tls.Config) error {
-	stop := embedded.Serve(lis, h, tlsConf)
+	stop := components.Serve(lis, h, tlsConf)
 	<-ctx.Done()
 	return stop()
 }

@@ -10,7 +10,7 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/kfp-authcheck/kfp-authcheck/clusters/embedded"
+	"github.com/kfp-authcheck/kfp-authcheck/clusters/components"
 	"github.com/kfp-authcheck/kfp-authcheck/profile"
 )
 
@@ -40,7 +40,7 @@ behind a stand-in for Kubeflow's Istio policy that refuses an identity header se
 routes a browser or a machine token to: ml-pipeline-ui under /pipeline (the API through it) and the central
 dashboard stand-in, believing the identity header the gateway sets (in a mesh only the gateway reaches ml-pipeline-ui
 with one; the kind manifest allows only the gateway's pods to that port). Its store is in memory. The kind tier
-deploys it from the project's image (fixtures/manifests/kind-kfp-standin.yaml). It serves until SIGINT or SIGTERM.`,
+deploys it from the project's image (clusters/kind/manifests/kind-kfp-standin.yaml). It serves until SIGINT or SIGTERM.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			lis, err := net.Listen("tcp", o.Listen)
@@ -82,18 +82,18 @@ func (o kfpStandIn) serve(ctx context.Context, lis, gwLis net.Listener, stderr i
 			return usageErr("%v", err)
 		}
 	}
-	kfp, err := embedded.NewInClusterKFP(p, kube, "kfp-standin")
+	kfp, err := components.NewInClusterKFP(p, kube, "kfp-standin")
 	if err != nil {
 		return err
 	}
-	h, mesh := embedded.InClusterHandler(p, kfp), "behind the Istio policy stand-in"
+	h, mesh := components.InClusterHandler(p, kfp), "behind the Istio policy stand-in"
 	if o.NoMesh || !p.MultiUser {
 		h, mesh = kfp.APIHandler(), "without the Istio policy stand-in"
 	}
 	fmt.Fprintf(stderr, "kfp-standin: the KFP API stand-in of profile %s (KFP %s) on %s, %s\n", p.Name, p.KFP.Version, lis.Addr(), mesh)
 	if gwLis != nil {
 		fmt.Fprintf(stderr, "kfp-standin: ml-pipeline-ui and the dashboard, for the gateway, on %s\n", gwLis.Addr())
-		stop := embedded.Serve(gwLis, embedded.Upstream(kfp), nil)
+		stop := components.Serve(gwLis, components.Upstream(kfp), nil)
 		defer stop()
 	}
 	return serveUntilDone(ctx, lis, h, nil)

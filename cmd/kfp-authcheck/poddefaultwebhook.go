@@ -30,7 +30,7 @@ func newPodDefaultWebhookCmd(stderr io.Writer) *cobra.Command {
 it answers kube-apiserver's AdmissionReviews for pods with the JSONPatch that applies the namespace's matching
 PodDefaults (kubeflow.org/v1alpha1), read from the cluster it runs in (in-cluster credentials; --kubeconfig to use
 another). It serves TLS with the given certificate, which the MutatingWebhookConfiguration's caBundle must trust.
-The kind tier deploys it from the project's image (fixtures/manifests/kind-poddefault-webhook.yaml). It serves
+The kind tier deploys it from the project's image (clusters/kind/manifests/kind-poddefault-webhook.yaml). It serves
 until SIGINT or SIGTERM.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

@@ -1,4 +1,4 @@
-package programs
+package components
 
 import (
 	"crypto/rand"
@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/kfp-authcheck/kfp-authcheck/clusters/embedded"
 	"github.com/kfp-authcheck/kfp-authcheck/profile"
 )
 
@@ -48,7 +47,7 @@ func OAuth2ProxyConfig(p *profile.Profile, e ProxyEndpoints, cookieSecret string
 		"upstreams":                []string{e.Upstream},
 		"reverse_proxy":            true,
 		"proxy_prefix":             g.ProxyPrefix,
-		"redirect_url":             embedded.RedirectURL(g, e.GatewayURL),
+		"redirect_url":             RedirectURL(g, e.GatewayURL),
 		"relative_redirect_url":    !g.AbsoluteRedirectURL,
 		"skip_provider_button":     g.SkipProviderButton,
 		"skip_auth_routes":         []string{"^/dex/"},

@@ -1,4 +1,4 @@
-package programs
+package components
 
 import (
 	"encoding/json"
@@ -7,7 +7,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/kfp-authcheck/kfp-authcheck/clusters/embedded"
+	"github.com/kfp-authcheck/kfp-authcheck/fixtures"
 	"github.com/kfp-authcheck/kfp-authcheck/profile"
 )
 
@@ -140,7 +140,7 @@ func DexConfig(p *profile.Profile, issuerURL, gatewayURL string, users []profile
 		c.StaticPasswords = append(c.StaticPasswords, dexPassword{Email: u.Email, Hash: string(hash),
 			Username: orDefault(u.Username, u.Email), UserID: orDefault(u.UserID, u.Email)})
 	}
-	for _, cl := range embedded.DexClients(p, gatewayURL) {
+	for _, cl := range DexClients(p, gatewayURL) {
 		c.StaticClients = append(c.StaticClients, dexClient{ID: cl.ID, Name: cl.Name, Secret: cl.Secret,
 			Public: cl.Public, RedirectURIs: cl.RedirectURIs})
 	}
@@ -188,3 +188,17 @@ func orDefault(v, d string) string {
 	}
 	return v
 }
+
+// DexClients are the OAuth2 clients Dex holds for profile p: the gateway's own, then the profile's others.
+func DexClients(p *profile.Profile, gatewayURL string) []fixtures.DexClient {
+	g := p.Gateway
+	out := []fixtures.DexClient{{ID: g.ClientID, Name: "Dex Login Application", Secret: g.ClientSecret,
+		RedirectURIs: []string{RedirectURL(g, gatewayURL)}}}
+	for _, c := range p.Dex.Clients {
+		out = append(out, fixtures.DexClient{ID: c.ID, Name: c.Name, Secret: c.Secret, Public: c.Public, RedirectURIs: c.RedirectURIs})
+	}
+	return out
+}
+
+// serveInCluster serves the KFP API on its own port, as ml-pipeline:8888 is reached inside the cluster, behind
+// a stand-in for Kubeflow's Istio policy on ml-pipeline: a request that carries the identity header and did not

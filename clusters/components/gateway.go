@@ -1,6 +1,7 @@
-package programs
+package components
 
 import (
+	"crypto/rand"
 	"crypto/tls"
 	"fmt"
 	"net"
@@ -10,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kfp-authcheck/kfp-authcheck/clusters/embedded"
 	"github.com/kfp-authcheck/kfp-authcheck/mocks/istiogateway"
 	"github.com/kfp-authcheck/kfp-authcheck/mocks/oauth2proxy"
 	"github.com/kfp-authcheck/kfp-authcheck/profile"
@@ -27,19 +27,30 @@ func Front(p *profile.Profile, dex, oauth2Proxy, apps http.Handler, mesh *istiog
 		return nil, fmt.Errorf("profile %s has no gateway", p.Name)
 	}
 	viaProxy := AudienceByPath(p.Gateway, oauth2Proxy)
-	routes := http.NewServeMux()
-	routes.Handle("/dex/", dex)
 	if mesh == nil {
+		routes := http.NewServeMux()
+		routes.Handle("/dex/", dex)
 		routes.Handle("/", viaProxy)
 		return routes, nil
 	}
-	gw, err := istiogateway.New(*mesh)
+	return MeshFront(p, dex, func(http.Handler) http.Handler { return viaProxy }, apps, *mesh)
+}
+
+// MeshFront is the Istio gateway stand-in configured by mesh in front of Kubeflow 1.9's VirtualServices: /dex/ to
+// dex, the gateway's prefix to the gateway (proxy, which guards the handler it is given), everything else to apps.
+// A request with an Authorization header is judged by jwt_authn and skips the gateway; any other goes through
+// proxy first. The embedded tier's front (the gateway stand-in as proxy) and Front (a real oauth2-proxy) share it.
+func MeshFront(p *profile.Profile, dex http.Handler, proxy func(next http.Handler) http.Handler, apps http.Handler,
+	mesh istiogateway.Config) (http.Handler, error) {
+	gw, err := istiogateway.New(mesh)
 	if err != nil {
 		return nil, fmt.Errorf("istio gateway stand-in: %w", err)
 	}
-	routes.Handle(p.Gateway.ProxyPrefix+"/", viaProxy)
+	routes := http.NewServeMux()
+	routes.Handle("/dex/", dex)
+	routes.Handle(p.Gateway.ProxyPrefix+"/", proxy(http.NotFoundHandler()))
 	routes.Handle("/", apps)
-	return gw.Handler(func(http.Handler) http.Handler { return viaProxy }, routes), nil
+	return gw.Handler(proxy, routes), nil
 }
 
 // GatewayConfig says where the pieces behind `kfp-authcheck gateway` answer.
@@ -95,7 +106,7 @@ func Gateway(p *profile.Profile, c GatewayConfig) (front, apps http.Handler, err
 		if c.Now == nil {
 			c.Now = time.Now
 		}
-		m := embedded.MeshConfig(p.Gateway.Mesh, c.Issuer, strings.TrimSuffix(c.KubeAPI, "/")+"/openid/v1/jwks", c.KubeClient, c.Now)
+		m := MeshConfig(p.Gateway.Mesh, c.Issuer, strings.TrimSuffix(c.KubeAPI, "/")+"/openid/v1/jwks", c.KubeClient, c.Now)
 		for i := range m.Rules {
 			if m.Rules[i].Issuer == c.Issuer {
 				m.Rules[i].JWKSURI = strings.TrimSuffix(c.Dex, "/") + "/keys"
@@ -123,7 +134,7 @@ func StandInFront(p *profile.Profile, gatewayURL, issuer, backChannel string, de
 	if tlsConf == nil {
 		tlsConf = &tls.Config{MinVersion: tls.VersionTLS12}
 	}
-	cfg := embedded.GatewayConfig(p, gatewayURL, issuer, tlsConf, now)
+	cfg := GatewayStandInConfig(p, gatewayURL, issuer, tlsConf, now)
 	cfg.RedeemURL, cfg.JWKSURL = strings.TrimSuffix(backChannel, "/")+"/token", strings.TrimSuffix(backChannel, "/")+"/keys"
 	proxy, err := oauth2proxy.New(cfg)
 	if err != nil {
@@ -166,6 +177,72 @@ func ReverseProxy(to *url.URL) http.Handler {
 		},
 		Transport: &http.Transport{ResponseHeaderTimeout: 30 * time.Second, DisableCompression: true,
 			DialContext: (&net.Dialer{Timeout: 5 * time.Second}).DialContext},
-		ErrorLog: embedded.QuietLog(),
+		ErrorLog: QuietLog(),
 	}
+}
+
+// GatewayStandInConfig is the gateway stand-in's configuration for profile p with the gateway at gatewayURL and Dex at
+// issuerURL: the embedded tier runs it for every profile, the local tier for oidc-authservice (no real program).
+func GatewayStandInConfig(p *profile.Profile, gatewayURL, issuerURL string, tlsConf *tls.Config, now func() time.Time) oauth2proxy.Config {
+	g := p.Gateway
+	secret := make([]byte, 32)
+	_, _ = rand.Read(secret)
+	c := oauth2proxy.Config{
+		ProxyPrefix:            g.ProxyPrefix,
+		StartPath:              g.StartPath,
+		CallbackPath:           g.CallbackPath,
+		RedirectURL:            RedirectURL(g, gatewayURL),
+		RelativeRedirectURL:    !g.AbsoluteRedirectURL,
+		OmitPrompt:             g.OmitPrompt,
+		OIDCNonce:              g.OIDCNonce,
+		ProviderDisplayName:    g.ProviderDisplayName,
+		ClientID:               g.ClientID,
+		ClientSecret:           g.ClientSecret,
+		Scope:                  g.Scope,
+		Prompt:                 g.Prompt,
+		ApprovalPrompt:         g.ApprovalPrompt,
+		CodeChallengeMethod:    g.CodeChallengeMethod,
+		LoginURL:               g.LoginPath,
+		RedeemURL:              issuerURL + "/token",
+		JWKSURL:                issuerURL + "/keys",
+		IssuerURL:              issuerURL,
+		SkipProviderButton:     g.SkipProviderButton,
+		APIRoutes:              g.APIRoutes,
+		DetectAJAX:             g.DetectAJAX,
+		CookieName:             g.CookieName,
+		CookieSecure:           g.CookieSecure,
+		CookieHTTPOnly:         g.CookieHTTPOnly,
+		CookieSameSite:         g.CookieSameSite,
+		CookiePath:             g.CookiePath,
+		WhitelistDomains:       g.WhitelistDomains,
+		CookieExpire:           g.CookieExpire.Duration,
+		CookieSecret:           secret,
+		CSRFCookieName:         g.CSRFCookieName,
+		CSRFPerRequest:         g.CSRFPerRequest,
+		UserIDHeader:           g.UserIDHeader,
+		UserIDClaim:            g.UserIDClaim,
+		SetAuthorizationHeader: g.SetAuthorizationHeader,
+		SkipJWTBearerTokens:    g.SkipJWTBearerTokens,
+		HTTPClient: &http.Client{Timeout: 10 * time.Second,
+			Transport: &http.Transport{TLSClientConfig: tlsConf.Clone()}},
+		Now: now,
+	}
+	if len(g.ExtraAudiencesPaths) == 0 {
+		c.ExtraAudiences = g.ExtraAudiences
+	} else {
+		c.BearerAudiencesByPath = map[string][]string{}
+		for _, prefix := range g.ExtraAudiencesPaths {
+			c.BearerAudiencesByPath[prefix] = g.ExtraAudiences
+		}
+	}
+	return c
+}
+
+// RedirectURL is the redirect_uri the gateway sends to Dex: the profile's, resolved against gatewayURL where the
+// distribution configures it absolute (deployKF).
+func RedirectURL(g *profile.Gateway, gatewayURL string) string {
+	if g.AbsoluteRedirectURL && strings.HasPrefix(g.RedirectURL, "/") {
+		return gatewayURL + g.RedirectURL
+	}
+	return g.RedirectURL
 }

@@ -1,4 +1,4 @@
-package programs
+package components
 
 import (
 	"encoding/base64"
@@ -6,7 +6,9 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
+	"github.com/kfp-authcheck/kfp-authcheck/mocks/istiogateway"
 	"github.com/kfp-authcheck/kfp-authcheck/profile"
 )
 
@@ -62,4 +64,22 @@ func bearerAudience(header string) ([]string, bool) {
 		return many, true
 	}
 	return nil, false
+}
+
+// MeshConfig is the Istio gateway stand-in's configuration for a profile's mesh: the Dex rule's keys at
+// issuerURL/keys, every other issuer's at kubeJWKSURL (the cluster's /openid/v1/jwks, which Kubeflow's
+// cluster-jwks-proxy serves to istiod).
+func MeshConfig(m *profile.Mesh, issuerURL, kubeJWKSURL string, client *http.Client, now func() time.Time) istiogateway.Config {
+	c := istiogateway.Config{ExemptPrefixes: m.ExemptPrefixes, HTTPClient: client, Now: now}
+	for _, r := range m.JWTRules {
+		rule := istiogateway.JWTRule{Issuer: r.Issuer, JWKSURI: kubeJWKSURL}
+		if r.Issuer == profile.DexIssuer {
+			rule.Issuer, rule.JWKSURI = issuerURL, issuerURL+"/keys"
+		}
+		for _, h := range r.ClaimToHeaders {
+			rule.OutputClaimToHeaders = append(rule.OutputClaimToHeaders, istiogateway.ClaimToHeader{Header: h.Header, Claim: h.Claim})
+		}
+		c.Rules = append(c.Rules, rule)
+	}
+	return c
 }
