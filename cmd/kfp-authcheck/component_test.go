@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kfp-authcheck/kfp-authcheck/fixtures"
@@ -164,4 +166,59 @@ func TestManifestsCallComponentsByTheirSpelling(t *testing.T) {
 			t.Errorf("no manifest runs component %q", name)
 		}
 	}
+}
+
+// TestOperatorCommandsHaveExamplesThatParse: the operator's main commands show examples, and every example line of
+// every command names a command that exists with flags it has.
+func TestOperatorCommandsHaveExamplesThatParse(t *testing.T) {
+	root := newRootCmd(io.Discard, io.Discard)
+	for _, path := range [][]string{{"run"}, {"serve"}, {"list"}, {"report", "merge"}, {"cleanup"}, {"login"}} {
+		cmd, _, err := root.Find(path)
+		if err != nil || cmd.Example == "" {
+			t.Errorf("kfp-authcheck %s has no Example (%v)", strings.Join(path, " "), err)
+		}
+	}
+	for _, cmd := range allCommands(root) {
+		for _, line := range strings.Split(cmd.Example, "\n") {
+			line = strings.TrimSpace(line)
+			if line == "" || strings.HasPrefix(line, "#") {
+				continue
+			}
+			i := strings.Index(line, "kfp-authcheck ")
+			if i < 0 {
+				t.Errorf("%s: example %q does not run kfp-authcheck", cmd.CommandPath(), line)
+				continue
+			}
+			line, _, _ = strings.Cut(line[i:], " > ") // a shell redirection
+			line = strings.TrimSuffix(line, ")")      // a shell command substitution
+			args := strings.Fields(line)[1:]
+			found, rest, err := root.Find(args)
+			if err == nil {
+				err = found.ParseFlags(rest)
+			}
+			if err != nil || found == root {
+				t.Errorf("%s: example %q: %v", cmd.CommandPath(), line, err)
+			}
+		}
+	}
+}
+
+// TestEveryFlagIsDocumented: every flag of every command, the components' included, has a description.
+func TestEveryFlagIsDocumented(t *testing.T) {
+	for _, cmd := range allCommands(newRootCmd(io.Discard, io.Discard)) {
+		cmd.Flags().VisitAll(func(f *pflag.Flag) {
+			if strings.TrimSpace(f.Usage) == "" {
+				t.Errorf("%s --%s has no description", cmd.CommandPath(), f.Name)
+			}
+		})
+	}
+}
+
+// allCommands are cmd and its descendants, hidden ones included.
+func allCommands(cmd *cobra.Command) []*cobra.Command {
+	out := []*cobra.Command{cmd}
+	for _, c := range cmd.Commands() {
+		out = append(out, allCommands(c)...)
+	}
+	return out
 }
