@@ -181,8 +181,8 @@ const (
 )
 
 // DeployPodDefaults makes the cluster mutate pods as a Kubeflow cluster does, with the project's image (already in
-// the nodes): the PodDefault kind, the webhook stand-in (`kfp-authcheck poddefault-webhook`) with a certificate
-// from a throwaway CA for its Service's names, registered as a MutatingWebhookConfiguration with Kubeflow's
+// the nodes): the PodDefault kind, the webhook stand-in (`kfp-authcheck component poddefault-webhook`) with a
+// certificate from a throwaway CA for its Service's names, registered as a MutatingWebhookConfiguration with Kubeflow's
 // settings and that CA, and the profile's PodDefault for KFP's token in each given namespace. The namespace
 // kubeflow must exist (DeployKFPStandIn makes it).
 func DeployPodDefaults(ctx context.Context, c kubernetes.Interface, image string, namespaces []string, pd *profile.PodDefault, timeout time.Duration) error {

@@ -211,7 +211,7 @@ func (s *Stack) deployLogin(ctx context.Context) (err error) {
 	if standIn := GatewayStandIn(p); standIn != "" {
 		s.versions = append(s.versions, "gateway: "+standIn)
 	} else {
-		s.versions = append(s.versions, "oauth2-proxy "+proxyRef, "gateway: the project's ingress stand-in (kfp-authcheck gateway)")
+		s.versions = append(s.versions, "oauth2-proxy "+proxyRef, "gateway: the project's ingress stand-in (kfp-authcheck component gateway)")
 	}
 	s.progress("kind: the gateway at %s (forwarded to %s/%s), Dex's gRPC API at %s", ls.gatewayURL, GatewayNamespace, GatewayService,
 		strings.TrimPrefix(ls.dexGRPC.URL, "http://"))

@@ -32,6 +32,11 @@ whose cluster went away mid-run (the run's JSON names its run_id under fixtures)
 
 Exit codes: 0 nothing left; 1 an object could not be listed or deleted; 2 usage or configuration error; 3 the
 cluster could not be reached.`,
+		Example: `  # what every run left in the target file's cluster, removing nothing
+  kfp-authcheck cleanup --target my-kubeflow.yaml --dry-run
+
+  # remove one run's objects (fixtures.run_id in its run JSON)
+  kfp-authcheck cleanup --kubeconfig ~/.kube/config --context kind-kfp --run 3f9a1c2e`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			client, where, err := cleanupClient(targetFile, kubeconfig, kubeContext, cmd.Flags().Changed("context"))

@@ -15,7 +15,7 @@ import (
 	"github.com/kfp-authcheck/kfp-authcheck/profile"
 )
 
-// gatewayCmd is what `kfp-authcheck gateway` serves.
+// gatewayCmd is what `kfp-authcheck component gateway` serves.
 type gatewayCmd struct {
 	Profile                  string
 	Listen, AppsListen       string

@@ -22,13 +22,13 @@ func TestGatewayUsageErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"gateway", "--profile", "nope"}, "nope"},
-		{append([]string{"gateway", "--profile", "standalone"}, ok...), "no gateway"},
-		{[]string{"gateway", "--profile", "deploykf", "--dex", "http://127.0.0.1:2/dex", "--oauth2-proxy", "http://127.0.0.1:3", "--apps", "http://127.0.0.1:4"}, `issuer ""`},
-		{append([]string{"gateway", "--profile", "deploykf", "--apps", "dex.auth:5556"}, ok[:6]...), `apps "dex.auth:5556"`},
-		{append([]string{"gateway", "--profile", "kubeflow"}, ok...), "the mesh needs the cluster's keys"},
-		{append([]string{"gateway", "--profile", "deploykf", "--listen", "not-an-address"}, ok...), "--listen not-an-address"},
-		{append([]string{"gateway", "--profile", "deploykf", "--tls-cert-file", "/nonexistent"}, ok...), "--tls-cert-file"},
+		{[]string{"component", "gateway", "--profile", "nope"}, "nope"},
+		{append([]string{"component", "gateway", "--profile", "standalone"}, ok...), "no gateway"},
+		{[]string{"component", "gateway", "--profile", "deploykf", "--dex", "http://127.0.0.1:2/dex", "--oauth2-proxy", "http://127.0.0.1:3", "--apps", "http://127.0.0.1:4"}, `issuer ""`},
+		{append([]string{"component", "gateway", "--profile", "deploykf", "--apps", "dex.auth:5556"}, ok[:6]...), `apps "dex.auth:5556"`},
+		{append([]string{"component", "gateway", "--profile", "kubeflow"}, ok...), "the mesh needs the cluster's keys"},
+		{append([]string{"component", "gateway", "--profile", "deploykf", "--listen", "not-an-address"}, ok...), "--listen not-an-address"},
+		{append([]string{"component", "gateway", "--profile", "deploykf", "--tls-cert-file", "/nonexistent"}, ok...), "--tls-cert-file"},
 	} {
 		var out, errOut bytes.Buffer
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -88,7 +88,7 @@ func TestLDAPDirectoryUsageError(t *testing.T) {
 	var out, errOut bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if code := execute(ctx, []string{"ldap-directory", "--listen", "not-an-address"}, &out, &errOut); code != exitUsage ||
+	if code := execute(ctx, []string{"component", "ldap-directory", "--listen", "not-an-address"}, &out, &errOut); code != exitUsage ||
 		!strings.Contains(errOut.String(), "--listen not-an-address") {
 		t.Errorf("exit %d, stderr %q", code, errOut.String())
 	}

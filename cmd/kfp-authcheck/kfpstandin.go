@@ -14,7 +14,7 @@ import (
 	"github.com/kfp-authcheck/kfp-authcheck/profile"
 )
 
-// kfpStandIn is what `kfp-authcheck kfp-standin` serves.
+// kfpStandIn is what `kfp-authcheck component kfp-standin` serves.
 type kfpStandIn struct {
 	Profile string
 	Listen  string

@@ -66,8 +66,8 @@ func TestKFPStandInAgainstAKubernetesAPI(t *testing.T) {
 
 func TestKFPStandInUsageErrors(t *testing.T) {
 	for _, args := range [][]string{
-		{"kfp-standin", "--profile", "nope"},
-		{"kfp-standin", "--listen", "not-an-address"},
+		{"component", "kfp-standin", "--profile", "nope"},
+		{"component", "kfp-standin", "--listen", "not-an-address"},
 	} {
 		var out, errOut bytes.Buffer
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -17,7 +17,9 @@ func newListCmd(stdout io.Writer) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List the check catalogue",
-		Args:  cobra.NoArgs,
+		Example: `  kfp-authcheck list
+  kfp-authcheck list --format json`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			all := checks.All()
 			switch format {

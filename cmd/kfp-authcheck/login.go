@@ -43,6 +43,11 @@ refresh grant is tried; only when that fails is the interactive login run. Use t
 "Authorization: Bearer <id_token>" on the pipeline URL (the KFP SDK: existing_token=<id_token>).
 
 Exit codes: 0 a token is cached (or printed); 2 usage or configuration error; 1 the login failed.`,
+		Example: `  # log in once; the token is cached in ~/.config/kfp/dkf_credentials.json and reused or refreshed
+  kfp-authcheck login --issuer https://deploykf.example.com:8443/dex
+
+  # issuer, TLS and client from a target file; the ID token on stdout for another program
+  TOKEN=$(kfp-authcheck login --target my-deploykf.yaml --print)`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runLogin(cmd.Context(), o, stdout, stderr) },
 	}

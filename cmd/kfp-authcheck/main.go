@@ -80,15 +80,20 @@ why the others fail, and writes the result as a compatibility matrix.
 
 With no target it starts in-process stand-ins of Dex, oauth2-proxy and the KFP API for each server profile
 (kubeflow, kubeflow-1.8, deploykf, standalone) and runs the checks against them. With --target it runs them
-against a live deployment.`,
+against a live deployment.
+
+The programs the project's image runs in a cluster's pods (the KFP API stand-in, the gateway, the probe...) are
+listed by kfp-authcheck component --help.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newRunCmd(stdout, stderr), newListCmd(stdout), newServeCmd(stdout, stderr), newProbeCmd(stdout, stderr),
-		newReportCmd(stdout), newVersionCmd(stdout), newLoginCmd(stdout, stderr), newFidelityCmd(stdout, stderr),
-		newCleanupCmd(stdout, stderr), newKFPStandInCmd(stderr), newPodDefaultWebhookCmd(stderr), newGatewayCmd(stderr), newLDAPDirectoryCmd(stderr))
+	root.AddCommand(newRunCmd(stdout, stderr), newListCmd(stdout), newServeCmd(stdout, stderr), newReportCmd(stdout),
+		newVersionCmd(stdout), newLoginCmd(stdout, stderr), newFidelityCmd(stdout, stderr), newCleanupCmd(stdout, stderr))
+	// What runs in a cluster's pods, hidden from this help: kfp-authcheck component --help.
+	root.AddCommand(newComponentCmd(stdout, stderr))
+	root.AddCommand(legacyComponentCmds(stdout, stderr)...)
 	return root
 }
 

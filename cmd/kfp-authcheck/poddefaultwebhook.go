@@ -13,7 +13,7 @@ import (
 	"github.com/kfp-authcheck/kfp-authcheck/mocks/poddefault"
 )
 
-// podDefaultWebhook is what `kfp-authcheck poddefault-webhook` serves.
+// podDefaultWebhook is what `kfp-authcheck component poddefault-webhook` serves.
 type podDefaultWebhook struct {
 	Listen, CertFile, KeyFile string
 	clusterFlags

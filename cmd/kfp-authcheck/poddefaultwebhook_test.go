@@ -86,7 +86,7 @@ func TestPodDefaultWebhookCommandLocalTier(t *testing.T) {
 
 func TestPodDefaultWebhookUsageErrors(t *testing.T) {
 	dir := t.TempDir()
-	code, _, stderr := runCLI(t, "poddefault-webhook", "--tls-cert-file", filepath.Join(dir, "none.crt"), "--tls-key-file", filepath.Join(dir, "none.key"))
+	code, _, stderr := runCLI(t, "component", "poddefault-webhook", "--tls-cert-file", filepath.Join(dir, "none.crt"), "--tls-key-file", filepath.Join(dir, "none.key"))
 	if code != exitUsage || !strings.Contains(stderr, "--tls-cert-file") {
 		t.Errorf("missing certificate files: exit %d, %s", code, stderr)
 	}

@@ -53,7 +53,7 @@ func TestProbeWithAMintedToken(t *testing.T) {
 		{"another namespace", other, tokenFile, exitUnexpected, result.Fail, result.K8sRBAC},
 		{"no token file", own, filepath.Join(t.TempDir(), "absent"), exitUnexpected, result.Fail, result.NoCredentials},
 	} {
-		code, stdout, stderr := runCLI(t, "probe", "--api-url", tg.InClusterAPIURL, "--namespace", c.ns, "--token-path", c.tokenPath)
+		code, stdout, stderr := runCLI(t, "component", "probe", "--api-url", tg.InClusterAPIURL, "--namespace", c.ns, "--token-path", c.tokenPath)
 		if strings.Contains(stdout+stderr, m.Token) {
 			t.Errorf("%s: the token reached the output", c.name)
 		}
@@ -67,7 +67,7 @@ func TestProbeWithAMintedToken(t *testing.T) {
 			t.Errorf("%s: exit %d, results %+v; want exit %d, SA-001 %s %s", c.name, code, run.Results, c.code, c.status, c.reason)
 		}
 	}
-	if code, _, stderr := runCLI(t, "probe", "--api-url", tg.InClusterAPIURL); code != exitUsage || !strings.Contains(stderr, "--namespace") {
+	if code, _, stderr := runCLI(t, "component", "probe", "--api-url", tg.InClusterAPIURL); code != exitUsage || !strings.Contains(stderr, "--namespace") {
 		// Outside a pod there is no namespace file: a usage error that says which flag to give.
 		t.Errorf("probe outside a pod without --namespace: exit %d, %s", code, stderr)
 	}

@@ -19,6 +19,11 @@ func newReportCmd(stdout io.Writer) *cobra.Command {
 		Long: `Merge run JSON files (from run --format json, --out or an archive's runs/) into one matrix on stdout:
 a column per run, a row per check. --format html gives one self-contained page (kfp-authcheck report merge
 a.json b.json --format html > matrix.html).`,
+		Example: `  # two deployments' runs side by side (run --format json --out DIR writes DIR/kfp-authcheck.json)
+  kfp-authcheck report merge prod/kfp-authcheck.json staging/kfp-authcheck.json
+
+  # one self-contained page
+  kfp-authcheck report merge prod/kfp-authcheck.json staging/kfp-authcheck.json --format html > matrix.html`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
 			var runs []*result.Run

@@ -87,6 +87,17 @@ With --target FILE, a live deployment described by a target file (see docs/targe
 
 Exit codes: 0 nothing unexpected failed; 1 an unexpected failure (or an aborted run); 2 usage or
 configuration error; 3 the target could not be reached at all.`,
+		Example: `  # every built-in profile on the in-process stand-ins; the matrix on stdout
+  kfp-authcheck run
+
+  # two profiles, the Dex login checks only, every report format into out/
+  kfp-authcheck run --profile kubeflow,deploykf --only SETUP,DEX-LOCAL --format text,md,json,junit,html --out out
+
+  # a live deployment described by a target file (docs/target-file.md), its known deviations excused
+  kfp-authcheck run --target my-kubeflow.yaml --expected expected-deviations.yaml
+
+  # the real Dex and oauth2-proxy on loopback (make tools builds them)
+  kfp-authcheck run --tier local --profile deploykf`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg.Profiles = splitList(profiles)

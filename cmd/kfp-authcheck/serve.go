@@ -35,6 +35,14 @@ PodDefault webhook, Dex, oauth2-proxy and the gateway deployed into it and the g
 The stack's description is printed to stdout as one JSON object and, with --ready-file, written to that file
 (mode 0600: it holds the users' passwords). The description is itself a valid target file: keys profile,
 gateway_url, pipeline_url, issuer_url, in_cluster_api_url, dex_grpc_addr, tls, users, oob_client_id.`,
+		Example: `  # the kubeflow stand-ins until Ctrl-C; the description, a target file, also in kubeflow.json
+  kfp-authcheck serve --profile kubeflow --ready-file kubeflow.json
+
+  # from another shell: the checks against it
+  kfp-authcheck run --target kubeflow.json
+
+  # deployKF's real Dex and oauth2-proxy on loopback, with a real kube-apiserver
+  kfp-authcheck serve --tier local --profile deploykf --kube`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := clusters.CheckTier(tier); err != nil {
