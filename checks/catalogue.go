@@ -35,9 +35,19 @@ type Check struct {
 	References []string
 	// Needs lists the target capabilities the check requires; without them the result is n/a.
 	Needs []target.Capability
+	// Applies, where set, decides from the target's description alone (its profile, users and addresses; never
+	// by asking the target) whether the check applies: a non-nil answer makes the result n/a with its reason, in
+	// the plan (--dry-run) and in the run alike.
+	Applies func(t *target.Target) *Inapplicable
 	// Exclusive checks change shared state (the stack's clock) and run alone, after the others.
 	Exclusive bool
 	Run       func(ctx context.Context, env *Env) result.Result
+}
+
+// Inapplicable says why a check does not apply to a target.
+type Inapplicable struct {
+	Reason  result.Reason
+	Message string
 }
 
 var registry = map[string]*Check{}

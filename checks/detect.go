@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/kfp-authcheck/kfp-authcheck/profile"
+	"github.com/kfp-authcheck/kfp-authcheck/result"
 	"github.com/kfp-authcheck/kfp-authcheck/target"
 )
 
@@ -82,9 +83,10 @@ func DetectProfile(ctx context.Context, t *target.Target) (*Detection, error) {
 // Planned is what a run would do with one check, decided without touching the target.
 type Planned struct {
 	Check *Check
-	// Runs is false where the result would be n/a; Why says which capabilities are missing.
-	Runs bool
-	Why  string
+	// Runs is false where the result would be n/a; Reason and Why are the n/a's, as the run reports them.
+	Runs   bool
+	Reason result.Reason
+	Why    string
 	// Expected is what a conforming deployment of the target's profile gets (ExpectedStatus).
 	Expected string
 }
@@ -95,9 +97,12 @@ func Plan(t *target.Target, list []*Check) []Planned {
 	out := make([]Planned, 0, len(list))
 	for _, c := range list {
 		p := Planned{Check: c, Runs: true, Expected: string(ExpectedStatus(t, c))}
-		if missing := env.missing(c.Needs); len(missing) > 0 {
-			p.Runs = false
-			p.Why = env.naReason(missing)
+		missing, na := env.gate(c)
+		switch {
+		case len(missing) > 0:
+			p.Runs, p.Reason, p.Why = false, result.MissingCapability, env.naReason(missing)
+		case na != nil:
+			p.Runs, p.Reason, p.Why = false, na.Reason, na.Message
 		}
 		out = append(out, p)
 	}

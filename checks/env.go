@@ -79,6 +79,18 @@ func (e *Env) CloseFixtures() *result.FixtureCleanup {
 // fixtureCleanupTimeout bounds the removal of a run's fixtures at its end (also after Ctrl-C).
 const fixtureCleanupTimeout = 60 * time.Second
 
+// gate is what decides, before a check runs and in the plan, whether it runs: the capabilities it needs, then its
+// own Applies. missing lists the capabilities the target lacks; where there are none, na is Applies' answer.
+func (e *Env) gate(c *Check) (missing []target.Capability, na *Inapplicable) {
+	if missing = e.missing(c.Needs); len(missing) > 0 {
+		return missing, nil
+	}
+	if c.Applies != nil {
+		return nil, c.Applies(e.Target)
+	}
+	return nil, nil
+}
+
 func (e *Env) missing(needs []target.Capability) []target.Capability {
 	var out []target.Capability
 	for _, n := range needs {

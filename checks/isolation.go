@@ -15,6 +15,7 @@ func init() {
 	register(&Check{ID: "ISO-001", Family: "ISO", Severity: Must, Needs: []target.Capability{target.CapMultiUser, target.CapInCluster},
 		Title:      "a forged kubeflow-userid sent straight to the in-cluster API (and ml-pipeline-ui), with no token, is refused",
 		References: []string{"kubeflow#6702", "pipelines PR#7032", "pipelines#6228", "pipelines#4440"},
+		Applies:    namesOwner,
 		Run:        checkForgedHeaderInCluster})
 	register(&Check{ID: "ISO-007", Family: "ISO", Severity: Must, Needs: []target.Capability{target.CapMultiUser},
 		Title:      "no credential from outside gives 401/302/403 on every /pipeline/apis path, never 200",
@@ -46,6 +47,16 @@ func rawGetHeaders(ctx context.Context, env *Env, url string, header http.Header
 	return resp.StatusCode, resp.Header, string(b), nil
 }
 
+// namesOwner is ISO-001's Applies: it impersonates a user of the target who owns a namespace.
+func namesOwner(t *target.Target) *Inapplicable {
+	for _, u := range t.Users {
+		if u.Namespace != "" {
+			return nil
+		}
+	}
+	return &Inapplicable{Reason: result.MissingCapability, Message: "the target names no user with a namespace to impersonate"}
+}
+
 // checkForgedHeaderInCluster is ISO-001: the KFP API server trusts kubeflow-userid from anyone; only the mesh
 // policy in front of it (Kubeflow 1.9's AuthorizationPolicy on ml-pipeline) stops a pod from claiming to be the
 // namespace owner.
@@ -57,9 +68,6 @@ func checkForgedHeaderInCluster(ctx context.Context, env *Env) result.Result {
 			owner, ns = u.Email, u.Namespace
 			break
 		}
-	}
-	if owner == "" {
-		return na(result.MissingCapability, "the target names no user with a namespace to impersonate")
 	}
 	header := "kubeflow-userid"
 	if t.Profile != nil && t.Profile.KFP.UserIDHeader != "" {

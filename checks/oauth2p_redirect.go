@@ -18,7 +18,16 @@ func init() {
 		Needs:      []target.Capability{target.CapGateway, target.CapDex, target.CapDexLocal, target.CapCookieSession},
 		Title:      "/oauth2/start?rd= with an absolute URL to another host does not send the browser there after the login",
 		References: []string{"CHECKS.md additions", "oauth2-proxy pkg/app/redirect", "oauth2-proxy whitelist_domains"},
+		Applies:    takesRD,
 		Run:        checkOpenRedirect})
+}
+
+// takesRD is OAUTH2P-006's Applies: oidc-authservice has no start endpoint that takes rd.
+func takesRD(t *target.Target) *Inapplicable {
+	if t.Profile != nil && t.Profile.Gateway != nil && t.Profile.Gateway.Kind == "oidc-authservice" {
+		return &Inapplicable{Reason: result.NotSupported, Message: "oidc-authservice has no start endpoint that takes rd: it returns to the URL the login started from"}
+	}
+	return nil
 }
 
 // foreignHost is the host OAUTH2P-006 asks to be sent to: a reserved name (RFC 6761 .invalid) that resolves
@@ -35,9 +44,6 @@ func checkOpenRedirect(ctx context.Context, env *Env) result.Result {
 	var g *profile.Gateway
 	if t.Profile != nil {
 		g = t.Profile.Gateway
-	}
-	if g != nil && g.Kind == "oidc-authservice" {
-		return na(result.NotSupported, "oidc-authservice has no start endpoint that takes rd: it returns to the URL the login started from")
 	}
 	prefix, callback := "/oauth2", "/oauth2/callback"
 	if g != nil {

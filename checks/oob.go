@@ -40,7 +40,7 @@ func init() {
 			Needs:      []target.Capability{target.CapClock}, Exclusive: true, Run: checkOOBRefreshRotation},
 		{ID: "OOB-007", Title: "a refresh past the idle or absolute limit fails cleanly and the client logs in again",
 			References: []string{"deployKF docs \"Refresh Token Expiry\"", "default_values"},
-			Needs:      []target.Capability{target.CapClock}, Exclusive: true, Run: checkOOBRefreshExpiry},
+			Needs:      []target.Capability{target.CapClock}, Exclusive: true, Applies: hasRefreshLimits, Run: checkOOBRefreshExpiry},
 		{ID: "OOB-008", Title: "the credential cache keeps other issuers, has mode 0600 and stays valid JSON under concurrent writers",
 			References: []string{"deployKF reference impl _write_credentials bug (this research)"}, Run: checkOOBCacheFile},
 		{ID: "OOB-009", Title: "two concurrent refreshers: one refresh, no interactive fallback, no cache corruption",
@@ -409,12 +409,17 @@ func checkOOBRefreshRotation(ctx context.Context, env *Env) result.Result {
 		"new tokens, then 400 for the old refresh token", fmt.Sprintf("400 %s", te.Code))
 }
 
+// hasRefreshLimits is OOB-007's Applies: a profile that sets no refresh-token limit has nothing to expire.
+func hasRefreshLimits(t *target.Target) *Inapplicable {
+	if t.Profile == nil || t.Profile.Dex == nil || (t.Profile.Dex.RefreshIdle.Duration == 0 && t.Profile.Dex.RefreshAbsolute.Duration == 0) {
+		return &Inapplicable{Reason: result.NotSupported, Message: "the profile sets no refresh-token idle or absolute limit"}
+	}
+	return nil
+}
+
 // checkOOBRefreshExpiry is OOB-007.
 func checkOOBRefreshExpiry(ctx context.Context, env *Env) result.Result {
 	t := env.Target
-	if t.Profile == nil || t.Profile.Dex == nil || (t.Profile.Dex.RefreshIdle.Duration == 0 && t.Profile.Dex.RefreshAbsolute.Duration == 0) {
-		return na(result.NotSupported, "the profile sets no refresh-token idle or absolute limit")
-	}
 	idle, abs := t.Profile.Dex.RefreshIdle.Duration, t.Profile.Dex.RefreshAbsolute.Duration
 	dir, err := os.MkdirTemp("", "kfp-authcheck-oob-")
 	if err != nil {

@@ -26,10 +26,11 @@ func init() {
 		Title: "every profile namespace has a PodDefault that projects KFP's token, and it mutates StatefulSet (Notebook), Deployment and Job pods",
 		References: []string{"kubeflow#6507", "kubeflow#5842", "kubeflow PR#6052", "canonical#1066", "plural#144",
 			"deployKF#188"},
-		Run: checkPodDefaultMutation})
+		Applies: needsProfileNamespace, Run: checkPodDefaultMutation})
 	register(&Check{ID: "SA-010", Family: "SA", Severity: Must, Needs: []target.Capability{target.CapMultiUser, target.CapKube},
 		Title:      "each profile namespace's default-editor has the runtime RBAC pipeline pods need (pods get/watch/patch, pods/log, workflowtaskresults)",
 		References: []string{"deployKF#186"},
+		Applies:    needsProfileNamespace,
 		Run:        checkProfileRuntimeRBAC})
 }
 
@@ -47,8 +48,12 @@ func profileNamespaces(t *target.Target) []string {
 	return out
 }
 
-func noProfileNamespace() result.Result {
-	return na(result.ConfigError, "no user of the target names a profile namespace (users[].namespace in the target file)")
+// needsProfileNamespace is the Applies of the checks that look into the users' profile namespaces.
+func needsProfileNamespace(t *target.Target) *Inapplicable {
+	if len(profileNamespaces(t)) == 0 {
+		return &Inapplicable{Reason: result.ConfigError, Message: "no user of the target names a profile namespace (users[].namespace in the target file)"}
+	}
+	return nil
 }
 
 // workloadPods are pods shaped as the controllers of a Notebook's StatefulSet, a Deployment and a Job create
@@ -163,9 +168,6 @@ func tokenMountProblem(pod *corev1.Pod) string {
 // persists nothing, so no image is pulled and nothing is left behind.
 func checkPodDefaultMutation(ctx context.Context, env *Env) result.Result {
 	namespaces := profileNamespaces(env.Target)
-	if len(namespaces) == 0 {
-		return noProfileNamespace()
-	}
 	kube := env.Target.Kube
 	rc := kube.Discovery().RESTClient()
 	const want = "a PodDefault projecting KFP's token in every profile namespace, applied to StatefulSet, Deployment and Job pods"
@@ -239,9 +241,6 @@ func attrString(a authzv1.ResourceAttributes) string {
 // before its Profile never got the profile controller's RoleBindings (deployKF#186).
 func checkProfileRuntimeRBAC(ctx context.Context, env *Env) result.Result {
 	namespaces := profileNamespaces(env.Target)
-	if len(namespaces) == 0 {
-		return noProfileNamespace()
-	}
 	kube := env.Target.Kube
 	const want = "default-editor may get/watch/patch pods, read pod logs and create/patch workflowtaskresults in every profile namespace"
 	var problems []string

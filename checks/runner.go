@@ -98,13 +98,17 @@ func runOne(ctx context.Context, env *Env, c *Check, timeout time.Duration) (res
 	if err := ctx.Err(); err != nil {
 		return errorf(result.Interrupted, "not run: %v", err)
 	}
-	if missing := env.missing(c.Needs); len(missing) > 0 {
+	missing, inapplicable := env.gate(c)
+	if len(missing) > 0 {
 		if err := env.Target.InClusterErr; err != nil && slices.Contains(missing, target.CapInCluster) {
 			// The target file asked for the in-cluster API and the port-forward failed: not a capability the
 			// setup lacks, a run that could not do what it was told.
 			return errorf(reasonOf(err), "the in-cluster KFP API could not be reached: %v", err)
 		}
 		return na(result.MissingCapability, "%s", env.naReason(missing))
+	}
+	if inapplicable != nil {
+		return na(inapplicable.Reason, "%s", inapplicable.Message)
 	}
 	cctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -162,7 +166,7 @@ func RunOne(ctx context.Context, env *Env, c *Check, timeout time.Duration) resu
 func ExpectedStatus(t *target.Target, c *Check) result.Status {
 	// A check the target cannot run is n/a whatever the profile expects of it where it can (ISO-004 is a warn
 	// on the modelled KFP versions, n/a on the real KFP server of the local tier, which cannot create runs).
-	if len(NewEnv(t).missing(c.Needs)) > 0 {
+	if missing, na := NewEnv(t).gate(c); len(missing) > 0 || na != nil {
 		return result.NA
 	}
 	if t.Profile != nil {

@@ -22,6 +22,7 @@ func init() {
 		ID: "SETUP-002", Family: "SETUP", Severity: Must,
 		Title:      "API version probe: v2beta1 and v1beta1 healthz",
 		References: []string{"CHECKS.md additions", "pipelines#9940", "deployKF#177", "kubeflow#6327"},
+		Applies:    canLogIn,
 		Run:        checkAPIVersions,
 	})
 }
@@ -120,6 +121,14 @@ func probeNamespace(t *target.Target) string {
 		}
 	}
 	return "kubeflow-user-example-com"
+}
+
+// canLogIn is SETUP-002's Applies: behind a gateway it logs in as the first local user.
+func canLogIn(t *target.Target) *Inapplicable {
+	if t.Has(target.CapGateway) && len(t.UsersFor("local")) == 0 {
+		return &Inapplicable{Reason: result.NoCredentials, Message: "the gateway needs a login and the target has no local user"}
+	}
+	return nil
 }
 
 // checkAPIVersions is SETUP-002: which of /apis/v2beta1/healthz and /apis/v1beta1/healthz the deployment serves

@@ -14,7 +14,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/kfp-authcheck/kfp-authcheck/checks"
 	"github.com/kfp-authcheck/kfp-authcheck/profile"
 	"github.com/kfp-authcheck/kfp-authcheck/target"
 )
@@ -43,9 +42,9 @@ type Options struct {
 	Listen string
 	// Progress gets a line per program as a tier starts it; nil is quiet.
 	Progress io.Writer
-	// Checks are the checks the run will have: a tier starts only what they need (the local tier's
-	// kube-apiserver).
-	Checks []*checks.Check
+	// Needs are the capabilities the run's checks need, together: a tier starts only what they use (the local
+	// tier's kube-apiserver). nil: every check of the catalogue may run.
+	Needs []target.Capability
 	// Settings are the tier's own settings by name, as given (a flag, or its environment variable).
 	Settings map[string]string
 }

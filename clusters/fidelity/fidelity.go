@@ -17,7 +17,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/kfp-authcheck/kfp-authcheck/checks"
-	"github.com/kfp-authcheck/kfp-authcheck/clusters"
+	"github.com/kfp-authcheck/kfp-authcheck/internal/harness"
 	"github.com/kfp-authcheck/kfp-authcheck/profile"
 	"github.com/kfp-authcheck/kfp-authcheck/result"
 	"github.com/kfp-authcheck/kfp-authcheck/target"
@@ -115,17 +115,16 @@ func Compare(ctx context.Context, profiles []string, list []*checks.Check, opts 
 }
 
 func runTier(ctx context.Context, tier string, p *profile.Profile, list []*checks.Check, opts Options) (*result.Run, time.Duration, error) {
-	begin := time.Now()
-	s, err := clusters.Start(ctx, tier, p, clusters.Options{Kube: clusters.NeedsKube(p, list)})
+	session, err := harness.Prepare(ctx, harness.Config{Tier: tier, Profiles: []*profile.Profile{p}, Checks: list})
+	defer session.Close()
 	if err != nil {
-		return nil, 0, fmt.Errorf("start the %s %s stack: %w", tier, p.Name, err)
+		return nil, 0, err
 	}
-	defer s.Close()
-	took := time.Since(begin)
+	took := session.StartupTime
 	if opts.Progress != nil {
 		fmt.Fprintf(opts.Progress, "fidelity: %s on %s up in %s; running %d check(s)\n", p.Name, tier, took.Round(time.Millisecond), len(list))
 	}
-	run := checks.Run(ctx, s.Target(), list, checks.Options{Parallel: opts.Parallel, CheckTimeout: opts.CheckTimeout})
+	run := session.Run(ctx, list, harness.RunOptions{Parallel: opts.Parallel, CheckTimeout: opts.CheckTimeout})[0]
 	if run.Aborted != "" {
 		return nil, 0, fmt.Errorf("%s on %s: %s", p.Name, tier, run.Aborted)
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/kfp-authcheck/kfp-authcheck/checks"
 	"github.com/kfp-authcheck/kfp-authcheck/clusters"
 	"github.com/kfp-authcheck/kfp-authcheck/clusters/components"
 	"github.com/kfp-authcheck/kfp-authcheck/profile"
@@ -61,19 +60,11 @@ func (t Tier) kfp(o clusters.Options) (string, error) {
 // RBAC and ISO families), or the real KFP API server runs (it needs one). It costs a few seconds per profile, in
 // parallel with the other profiles (docs/fidelity.md has the figures), so a run over the whole catalogue always
 // pays it and a run of other families never does.
-func needsKube(p *profile.Profile, list []*checks.Check, kfp string) bool {
+func needsKube(p *profile.Profile, needs []target.Capability, kfp string) bool {
 	if kfp == KFPReal || kfp == KFPRealNoMesh {
 		return true
 	}
-	if !p.MultiUser {
-		return false
-	}
-	for _, c := range list {
-		if slices.Contains(c.Needs, target.CapKube) || slices.Contains(c.Needs, target.CapKubeAPI) {
-			return true
-		}
-	}
-	return false
+	return p.MultiUser && (needs == nil || slices.Contains(needs, target.CapKube) || slices.Contains(needs, target.CapKubeAPI))
 }
 
 // Start brings the stack up; programs not built and MariaDB not installed are missing prerequisites.
@@ -82,7 +73,7 @@ func (t Tier) Start(ctx context.Context, p *profile.Profile, o clusters.Options)
 	if err != nil {
 		return nil, err
 	}
-	s, err := Start(ctx, p, Options{Kube: needsKube(p, o.Checks, kfp), KFP: kfp, Progress: o.Progress})
+	s, err := Start(ctx, p, Options{Kube: needsKube(p, o.Needs, kfp), KFP: kfp, Progress: o.Progress})
 	switch {
 	case errors.Is(err, ErrToolsMissing):
 		return nil, &clusters.MissingError{Tier: t.Name(), What: "the real programs built from their pins", Fix: "run `make tools`", Err: err}
@@ -120,7 +111,7 @@ func (t Tier) Plan(p *profile.Profile, o clusters.Options) (*clusters.Plan, erro
 	if p.HTTPS {
 		s.CAFile = clusters.Placeholder("the stack's CA bundle")
 	}
-	kube := needsKube(p, o.Checks, kfp)
+	kube := needsKube(p, o.Needs, kfp)
 	if kube {
 		s.Kube = &Kube{Kubeconfig: clusters.Placeholder("kube-apiserver's admin kubeconfig")}
 		s.kube = &kubeWiring{admission: p.MultiUser}

@@ -10,24 +10,35 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kfp-authcheck/kfp-authcheck/checks"
+	"github.com/kfp-authcheck/kfp-authcheck/profile"
+	"github.com/kfp-authcheck/kfp-authcheck/target"
 )
 
 func newListCmd(stdout io.Writer) *cobra.Command {
 	var format string
+	var capabilities bool
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List the check catalogue",
 		Example: `  kfp-authcheck list
-  kfp-authcheck list --format json`,
+  kfp-authcheck list --format json
+  kfp-authcheck list --capabilities`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if capabilities {
+				return listCapabilities(stdout, format)
+			}
 			all := checks.All()
 			switch format {
 			case "text":
 				tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 				fmt.Fprintln(tw, "ID\tSEVERITY\tNEEDS\tTITLE")
 				for _, c := range all {
-					needs := strings.Join(c.Needs, ",")
+					var names []string
+					for _, n := range c.Needs {
+						names = append(names, string(n))
+					}
+					needs := strings.Join(names, ",")
 					if needs == "" {
 						needs = "-"
 					}
@@ -36,12 +47,12 @@ func newListCmd(stdout io.Writer) *cobra.Command {
 				return tw.Flush()
 			case "json":
 				type entry struct {
-					ID         string   `json:"id"`
-					Family     string   `json:"family"`
-					Severity   string   `json:"severity"`
-					Title      string   `json:"title"`
-					Needs      []string `json:"needs,omitempty"`
-					References []string `json:"references,omitempty"`
+					ID         string              `json:"id"`
+					Family     string              `json:"family"`
+					Severity   string              `json:"severity"`
+					Title      string              `json:"title"`
+					Needs      []target.Capability `json:"needs,omitempty"`
+					References []string            `json:"references,omitempty"`
 				}
 				out := make([]entry, 0, len(all))
 				for _, c := range all {
@@ -55,5 +66,24 @@ func newListCmd(stdout io.Writer) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
+	cmd.Flags().BoolVar(&capabilities, "capabilities", false, "list the capability vocabulary instead: what a check may need, a server profile may declare (declarable) and a target file may state under capabilities")
 	return cmd
+}
+
+func listCapabilities(stdout io.Writer, format string) error {
+	vocab := profile.Vocabulary()
+	switch format {
+	case "text":
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "CAPABILITY\tDECLARABLE\tMEANING")
+		for _, c := range vocab {
+			fmt.Fprintf(tw, "%s\t%t\t%s\n", c.Name, c.Declarable, c.Doc)
+		}
+		return tw.Flush()
+	case "json":
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(vocab)
+	}
+	return usageErr("--format %q: want text or json", format)
 }

@@ -3,53 +3,43 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
-	"k8s.io/client-go/rest"
 
-	"github.com/kfp-authcheck/kfp-authcheck/auth/browser"
 	"github.com/kfp-authcheck/kfp-authcheck/checks"
-	"github.com/kfp-authcheck/kfp-authcheck/clusters"
-	"github.com/kfp-authcheck/kfp-authcheck/clusters/kind"
-	"github.com/kfp-authcheck/kfp-authcheck/clusters/local"
 	"github.com/kfp-authcheck/kfp-authcheck/deviation"
-	"github.com/kfp-authcheck/kfp-authcheck/forward"
-	"github.com/kfp-authcheck/kfp-authcheck/internal/image"
+	"github.com/kfp-authcheck/kfp-authcheck/internal/harness"
 	"github.com/kfp-authcheck/kfp-authcheck/profile"
 	"github.com/kfp-authcheck/kfp-authcheck/report"
 	"github.com/kfp-authcheck/kfp-authcheck/result"
 	"github.com/kfp-authcheck/kfp-authcheck/target"
-	"github.com/kfp-authcheck/kfp-authcheck/versions"
 )
 
 // runConfig is the effective configuration of `run`: one struct bound to the flags and, with --target, to the
 // target file (Hydrophone's model: the file gives profile, checks and expected; a flag given on the command line
 // overrides it). It is printed (secrets redacted) before anything runs, by --dry-run, and into the archive.
 type runConfig struct {
-	TargetFile   string        `json:"target_file,omitempty"`
-	Profiles     []string      `json:"profiles,omitempty"`
-	Tier         string        `json:"tier"`
-	KFP          string        `json:"kfp,omitempty"`
-	Only         []string      `json:"only,omitempty"`
-	Formats      []string      `json:"formats"`
-	OutDir       string        `json:"out_dir,omitempty"`
-	Expected     string        `json:"expected,omitempty"`
-	Parallel     int           `json:"parallel"`
-	CheckTimeout time.Duration `json:"-"`
+	TargetFile string   `json:"target_file,omitempty"`
+	Profiles   []string `json:"profiles,omitempty"`
+	Tier       string   `json:"tier"`
+	// Settings are the tier's own settings as given (--kfp, --keep, --kind-image: clusters.Tier.Settings).
+	Settings     map[string]string `json:"settings,omitempty"`
+	Only         []string          `json:"only,omitempty"`
+	Formats      []string          `json:"formats"`
+	OutDir       string            `json:"out_dir,omitempty"`
+	Expected     string            `json:"expected,omitempty"`
+	Parallel     int               `json:"parallel"`
+	CheckTimeout time.Duration     `json:"-"`
 	// CheckTimeoutText is CheckTimeout as people write it ("2m0s"), for printing.
 	CheckTimeoutText string `json:"check_timeout"`
 	Progress         string `json:"progress"`
 	DryRun           bool   `json:"dry_run,omitempty"`
-	Keep             bool   `json:"keep,omitempty"`
-	KindImage        string `json:"kind_image,omitempty"`
 	Archive          string `json:"archive,omitempty"`
 	// Sources says where profile, only and expected came from: "flag", "target file" or "default".
 	Sources map[string]string `json:"sources,omitempty"`
@@ -57,6 +47,9 @@ type runConfig struct {
 	Target *target.File `json:"target,omitempty"`
 	// ProfileChoice records what profile auto chose and why, once it has.
 	ProfileChoice []string `json:"profile_choice,omitempty"`
+
+	// profiles are the server profiles resolved from Profiles (built-in names or profile files).
+	profiles []*profile.Profile
 }
 
 // printable is the configuration with every secret redacted: what --dry-run prints and the archive holds.
@@ -76,6 +69,7 @@ var stdoutFormats = []string{"text", "md", "json"}
 func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 	cfg := runConfig{}
 	var profiles, only, formats string
+	var settings *tierFlags
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Run the checks and print the matrix",
@@ -103,6 +97,7 @@ configuration error; 3 the target could not be reached at all.`,
 			cfg.Profiles = splitList(profiles)
 			cfg.Only = splitList(only)
 			cfg.Formats = splitList(formats)
+			cfg.Settings = settings.given(cmd.Flags().Changed)
 			if err := cfg.bindFile(cmd.Flags().Changed); err != nil {
 				return err
 			}
@@ -111,11 +106,9 @@ configuration error; 3 the target could not be reached at all.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&cfg.TargetFile, "target", "", "target file (YAML or JSON) describing a live deployment")
-	f.StringVar(&profiles, "profile", "", "profiles to run, comma-separated (default: all built-in); with --target, the one profile to compare against")
-	f.StringVar(&cfg.Tier, "tier", "embedded", "where the stacks run without --target: embedded (in-process stand-ins), local (the real programs on loopback, built by make tools) or kind (a kind cluster per profile; needs a Docker engine)")
-	f.BoolVar(&cfg.Keep, "keep", false, "with --tier kind: keep the clusters after the run (their names and kubeconfigs are printed)")
-	f.StringVar(&cfg.KindImage, "kind-image", "", "with --tier kind: the project's image tarball (make image) to load into the nodes; it runs the KFP API stand-in as ml-pipeline.kubeflow:8888, the in-cluster probe and the gateway stand-in, and dex-image.tar and oauth2-proxy-image.tar beside it run Dex and oauth2-proxy")
-	f.StringVar(&cfg.KFP, "kfp", "", "on --tier local, the KFP API: stand-in, real (the real KFP API server with MariaDB, built by make tools) or real-no-mesh (its in-cluster address without the Istio policy stand-in); default $KFP_AUTHCHECK_LOCAL_KFP, else stand-in")
+	f.StringVar(&profiles, "profile", "", "server profiles to run, comma-separated: built-in names or profile files (*.yaml; default: all built-in); with --target, the one profile to compare against")
+	f.StringVar(&cfg.Tier, "tier", "embedded", "where the stacks run without --target: "+tierHelp())
+	settings = addTierFlags(f)
 	f.StringVar(&only, "only", "", "check IDs, families or globs to run, comma-separated (e.g. SETUP,DEX-LOCAL-00*)")
 	f.StringVar(&formats, "format", "text", "report formats, comma-separated: "+strings.Join(knownFormats, ", "))
 	f.StringVar(&cfg.OutDir, "out", "", "directory for report files (kfp-authcheck.<ext>); without it, text goes to stdout, json to stdout")
@@ -187,34 +180,25 @@ func (c *runConfig) validate() error {
 			return usageErr("--format %s writes a file: give --out DIR (stdout takes %s)", c.Formats[0], strings.Join(stdoutFormats, ", "))
 		}
 	}
-	if err := clusters.CheckTier(c.Tier); err != nil {
-		return usageErr("--tier: %v", err)
-	}
-	if c.TargetFile != "" && c.Tier != target.TierEmbedded {
-		return usageErr("--tier starts a stack; with --target the deployment is already running (give one or the other)")
-	}
-	if err := checkKFPFlag(c.KFP, c.Tier); err != nil {
-		return err
-	}
-	if err := checkKindImage(c.KindImage, c.Tier); err != nil {
-		return err
-	}
 	if c.DryRun && len(c.Formats) == 1 && !contains([]string{"text", "json"}, c.Formats[0]) {
 		return usageErr("--dry-run prints text or json, not %s", c.Formats[0])
 	}
 	if c.TargetFile != "" && len(c.Profiles) > 1 {
 		return usageErr("with --target, --profile names the one profile to compare against")
 	}
+	c.profiles = nil
 	for _, p := range c.Profiles {
 		if p == target.ProfileAuto && c.TargetFile != "" {
 			continue
 		}
-		if _, err := profile.Get(p); err != nil {
+		prof, err := resolveProfile(p)
+		if err != nil {
 			if c.Sources["profile"] == "target file" {
 				return usageErr("target file %s: profile: %v", c.TargetFile, err)
 			}
 			return usageErr("--profile: %v", err)
 		}
+		c.profiles = append(c.profiles, prof)
 	}
 	if c.Parallel < 1 {
 		return usageErr("--parallel must be at least 1")
@@ -230,7 +214,24 @@ func (c *runConfig) validate() error {
 	if _, err := checks.Select(c.Only); err != nil {
 		return usageErr("%v", err)
 	}
+	if err := harness.Validate(c.harness(nil, nil)); err != nil {
+		return usageErr("%v", err)
+	}
 	return nil
+}
+
+// harness is the run's configuration as the harness takes it.
+func (c *runConfig) harness(list []*checks.Check, stderr io.Writer) harness.Config {
+	hc := harness.Config{Tier: c.Tier, File: c.Target, FileName: c.TargetFile, Checks: list, Settings: c.Settings, Log: stderr}
+	if c.Target == nil {
+		hc.Profiles = c.profiles
+	} else if len(c.profiles) == 1 {
+		hc.FileProfile = c.profiles[0]
+	}
+	if c.Progress != "never" {
+		hc.Progress = stderr
+	}
+	return hc
 }
 
 func runChecks(ctx context.Context, cfg runConfig, stdout, stderr io.Writer) error {
@@ -249,12 +250,26 @@ func runChecks(ctx context.Context, cfg runConfig, stdout, stderr io.Writer) err
 		return dryRun(cfg, list, stdout)
 	}
 	wallStart := time.Now()
-	targets, stacks, cleanup, err := prepareTargets(ctx, &cfg, list, stderr)
-	defer cleanup()
-	if err != nil {
+	hc := cfg.harness(list, stderr)
+	if cfg.Tier == target.TierEmbedded {
+		hc.Progress = nil
+	}
+	session, err := harness.Prepare(ctx, hc)
+	defer session.Close()
+	switch {
+	case harness.IsUnreachable(err):
+		return &exitError{code: exitUnreachable, err: err}
+	case harness.IsConfig(err):
+		return usageErr("%v", err)
+	case err != nil:
 		return err
 	}
-	printEffectiveConfig(stderr, cfg, targets, stacks, len(list))
+	cfg.ProfileChoice = session.ProfileChoice
+	if cfg.Tier == target.TierLocal {
+		fmt.Fprintf(stderr, "kfp-authcheck: local tier up in %s (%d stack(s))\n", session.StartupTime.Round(time.Millisecond), len(session.Targets))
+	}
+	targets := session.Targets
+	printEffectiveConfig(stderr, cfg, session, len(list))
 
 	progress := cfg.Progress == "always" || (cfg.Progress == "auto" && isTerminal(stderr))
 	var printMu sync.Mutex
@@ -265,36 +280,26 @@ func runChecks(ctx context.Context, cfg runConfig, stdout, stderr io.Writer) err
 			"(a second Ctrl-C quits at once; `kfp-authcheck cleanup` then removes what is left)")
 	})
 	defer stopWatch()
-	runs := make([]*result.Run, len(targets))
-	var wg sync.WaitGroup
+	labels := make([]string, len(targets))
 	for i, t := range targets {
-		wg.Add(1)
-		go func(i int, t *target.Target) {
-			defer wg.Done()
-			label := t.ProfileName()
-			if label == "" {
-				label = t.Name
-			}
-			runs[i] = checks.Run(ctx, t, list, checks.Options{
-				Parallel: cfg.Parallel, CheckTimeout: cfg.CheckTimeout, ToolVersion: version,
-				OnResult: func(r result.Result) {
-					if !progress {
-						return
-					}
-					printMu.Lock()
-					defer printMu.Unlock()
-					fmt.Fprintf(stderr, "  %-13s %-14s %-5s %6dms %s\n", label, r.ID, r.Status, r.DurationMS, r.Reason)
-				},
-			})
-			if stacks != nil {
-				attachLogs(runs[i], stacks[i])
-			}
-			if dev != nil {
-				dev.Apply(runs[i])
-			}
-		}(i, t)
+		if labels[i] = t.ProfileName(); labels[i] == "" {
+			labels[i] = t.Name
+		}
 	}
-	wg.Wait()
+	runs := session.Run(ctx, list, harness.RunOptions{Parallel: cfg.Parallel, CheckTimeout: cfg.CheckTimeout, ToolVersion: version,
+		OnResult: func(i int, r result.Result) {
+			if !progress {
+				return
+			}
+			printMu.Lock()
+			defer printMu.Unlock()
+			fmt.Fprintf(stderr, "  %-13s %-14s %-5s %6dms %s\n", labels[i], r.ID, r.Status, r.DurationMS, r.Reason)
+		}})
+	if dev != nil {
+		for _, r := range runs {
+			dev.Apply(r)
+		}
+	}
 	for _, r := range runs {
 		printFixtures(stderr, r)
 	}
@@ -303,7 +308,7 @@ func runChecks(ctx context.Context, cfg runConfig, stdout, stderr io.Writer) err
 		return err
 	}
 	if cfg.Archive != "" {
-		if err := writeArchive(ctx, cfg, targets, runs); err != nil {
+		if err := writeArchive(ctx, cfg, session, runs); err != nil {
 			return err
 		}
 		fmt.Fprintln(stderr, "wrote", cfg.Archive)
@@ -362,194 +367,16 @@ func printSummary(w io.Writer, runs []*result.Run, wall time.Duration) {
 }
 
 // writeArchive collects the versions each target shows and writes the results archive.
-func writeArchive(ctx context.Context, cfg runConfig, targets []*target.Target, runs []*result.Run) error {
-	seen := make([]versions.Seen, len(targets))
-	var wg sync.WaitGroup
-	for i, t := range targets {
-		wg.Add(1)
-		go func(i int, t *target.Target) {
-			defer wg.Done()
-			seen[i] = versions.Collect(ctx, t)
-		}(i, t)
-	}
-	wg.Wait()
-	if err := report.WriteArchive(cfg.Archive, report.Archive{Runs: runs, Config: cfg.printable(), Versions: seen}); err != nil {
+func writeArchive(ctx context.Context, cfg runConfig, session *harness.Session, runs []*result.Run) error {
+	if err := report.WriteArchive(cfg.Archive, report.Archive{Runs: runs, Config: cfg.printable(), Versions: session.Versions(ctx)}); err != nil {
 		return fmt.Errorf("--archive: %w", err)
 	}
 	return nil
 }
 
-// prepareTargets starts a stack per profile on the chosen tier, or loads the target file (and, for profile auto,
-// asks the gateway which profile it behaves like). stacks is nil for a target file, else parallel to targets.
-// cleanup stops what started.
-func prepareTargets(ctx context.Context, cfg *runConfig, list []*checks.Check, stderr io.Writer) ([]*target.Target, []clusters.Stack, func(), error) {
-	if cfg.Target != nil {
-		t, err := target.FromFile(cfg.Target, nil)
-		if err != nil {
-			return nil, nil, func() {}, usageErr("target file %s: %v", cfg.TargetFile, err)
-		}
-		if err := preflight(ctx, t); err != nil {
-			return nil, nil, func() {}, &exitError{code: exitUnreachable, err: err}
-		}
-		cleanup := func() {}
-		if svc := cfg.Target.InClusterAPI; svc != nil {
-			cleanup = forwardInCluster(ctx, t, svc, stderr)
-		}
-		if t.AutoProfile {
-			d, err := checks.DetectProfile(ctx, t)
-			if err != nil {
-				return nil, nil, cleanup, &exitError{code: exitUnreachable, err: err}
-			}
-			fmt.Fprintln(stderr, "kfp-authcheck:", d.Describe())
-			cfg.ProfileChoice = append(cfg.ProfileChoice, d.Describe())
-			t.SetProfile(d.Chosen)
-		}
-		return []*target.Target{t}, nil, cleanup, nil
-	}
-	if len(cfg.Profiles) == 0 {
-		cfg.Profiles = profile.Names()
-	}
-	begin := time.Now()
-	stacks := make([]clusters.Stack, len(cfg.Profiles))
-	errs := make([]error, len(cfg.Profiles))
-	var progress io.Writer
-	if cfg.Tier != target.TierEmbedded && cfg.Progress != "never" {
-		progress = &lockedWriter{w: stderr}
-	}
-	var wg sync.WaitGroup
-	for i, name := range cfg.Profiles {
-		wg.Add(1)
-		go func(i int, name string) {
-			defer wg.Done()
-			p, err := profile.Get(name)
-			if err == nil {
-				stacks[i], err = clusters.Start(ctx, cfg.Tier, p, clusters.Options{Kube: clusters.NeedsKube(p, list), KFP: cfg.KFP, Progress: progress, Keep: cfg.Keep, KindImage: cfg.KindImage})
-			}
-			errs[i] = err
-		}(i, name)
-	}
-	wg.Wait()
-	// The stacks stop in parallel, as they started: each waits for its servers' grace and programs' exits (a
-	// kind cluster's deletion, on that tier), which add up when taken one after another.
-	cleanup := func() {
-		var wg sync.WaitGroup
-		var mu sync.Mutex
-		for _, s := range stacks {
-			if s == nil {
-				continue
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				if err := s.Close(); err != nil {
-					mu.Lock()
-					fmt.Fprintln(stderr, "kfp-authcheck: stopping a stack:", err)
-					mu.Unlock()
-				}
-			}()
-		}
-		wg.Wait()
-	}
-	var targets []*target.Target
-	for i, s := range stacks {
-		if errs[i] != nil {
-			if errors.Is(errs[i], local.ErrToolsMissing) || errors.Is(errs[i], local.ErrMariaDBMissing) || errors.Is(errs[i], kind.ErrNoDocker) {
-				return nil, nil, cleanup, usageErr("start the %s %s stack: %v", cfg.Tier, cfg.Profiles[i], errs[i])
-			}
-			return nil, nil, cleanup, fmt.Errorf("start the %s %s stack: %w", cfg.Tier, cfg.Profiles[i], errs[i])
-		}
-		targets = append(targets, s.Target())
-	}
-	if cfg.Tier == target.TierLocal {
-		fmt.Fprintf(stderr, "kfp-authcheck: local tier up in %s (%d stack(s))\n", time.Since(begin).Round(time.Millisecond), len(stacks))
-	}
-	return targets, stacks, cleanup, nil
-}
-
-// forwardTimeout bounds the start of the port-forward to the in-cluster KFP API.
-const forwardTimeout = 30 * time.Second
-
-// forwardInCluster starts the port-forward to the file's in_cluster_api and points the target's in-cluster URL
-// at it; a failure is kept in the target (the in-cluster checks become errors with its reason) and printed.
-// It returns the function that stops the forward.
-func forwardInCluster(ctx context.Context, t *target.Target, svc *target.ServiceRef, stderr io.Writer) func() {
-	ref := forward.Service{Namespace: svc.Namespace, Name: svc.Name, Port: svc.Port}
-	var f *forward.Forward
-	err := t.KubeErr
-	if err == nil {
-		var rc *rest.Config
-		if rc, err = target.KubeRESTConfig(t.Kubeconfig, t.Context, t.RequestTimeout); err == nil {
-			f, err = forward.Start(ctx, rc, t.Kube, ref, forwardTimeout)
-		}
-	}
-	if err != nil {
-		t.InClusterErr = err
-		fmt.Fprintf(stderr, "kfp-authcheck: in_cluster_api %s: %v\n", ref, err)
-		return func() {}
-	}
-	t.InClusterAPIURL = f.URL
-	t.SetProfile(t.Profile) // the in-cluster capability follows the URL
-	fmt.Fprintf(stderr, "kfp-authcheck: in_cluster_api %s: forwarding %s to pod %s port %d\n", ref, f.URL, f.Backend.Pod, f.Backend.Port)
-	return func() {
-		if err := f.Close(); err != nil {
-			fmt.Fprintln(stderr, "kfp-authcheck: stopping the port-forward:", err)
-		}
-	}
-}
-
-// attachLogs puts the end of the stack's program logs into every result that failed or errored, so a reader of
-// the run sees what Dex or oauth2-proxy said.
-func attachLogs(run *result.Run, s clusters.Stack) {
-	l, ok := s.(clusters.Logged)
-	if !ok {
-		return
-	}
-	var tails string
-	for i := range run.Results {
-		r := &run.Results[i]
-		if r.Status != result.Fail && r.Status != result.Error {
-			continue
-		}
-		if tails == "" {
-			tails = l.LogTails(2 << 10)
-		}
-		r.Logs = tails
-	}
-}
-
-// lockedWriter serialises progress lines from stacks starting in parallel.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
-}
-
-// preflight asks the gateway once; if nothing answers at all, the run would be all errors, so stop with exit 3.
-func preflight(ctx context.Context, t *target.Target) error {
-	ctx, cancel := context.WithTimeout(ctx, t.RequestTimeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, t.GatewayURL+"/", nil)
-	if err != nil {
-		return err
-	}
-	client := &http.Client{Transport: &http.Transport{TLSClientConfig: t.TLS.Clone()},
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := client.Do(req)
-	if err != nil {
-		return fmt.Errorf("the gateway %s could not be reached (%s): %w", t.GatewayURL, browser.Classify(err), err)
-	}
-	resp.Body.Close()
-	return nil
-}
-
-func printEffectiveConfig(w io.Writer, cfg runConfig, targets []*target.Target, stacks []clusters.Stack, nChecks int) {
-	fmt.Fprintf(w, "kfp-authcheck %s: %d check(s) against %d target(s)\n", version, nChecks, len(targets))
-	for i, t := range targets {
+func printEffectiveConfig(w io.Writer, cfg runConfig, session *harness.Session, nChecks int) {
+	fmt.Fprintf(w, "kfp-authcheck %s: %d check(s) against %d target(s)\n", version, nChecks, len(session.Targets))
+	for i, t := range session.Targets {
 		users := make([]string, 0, len(t.Users))
 		for _, u := range t.Users {
 			users = append(users, fmt.Sprintf("%s (%s, password [REDACTED])", u.Email, u.Connector))
@@ -558,8 +385,8 @@ func printEffectiveConfig(w io.Writer, cfg runConfig, targets []*target.Target, 
 			orNone(t.ProfileName()), t.GatewayURL, t.IssuerURL)
 		fmt.Fprintf(w, "    users: %s\n", orNone(strings.Join(users, ", ")))
 		fmt.Fprintf(w, "    capabilities: %s\n", orNone(strings.Join(t.CapabilityList(), ", ")))
-		if stacks != nil {
-			fmt.Fprintf(w, "    programs: %s\n", orNone(clusters.Programs(stacks[i])))
+		if session.Stacks != nil {
+			fmt.Fprintf(w, "    programs: %s\n", orNone(session.Programs(i)))
 		}
 	}
 	fmt.Fprintf(w, "  formats %s; out %s; parallel %d; check timeout %s; expected deviations %s\n",
@@ -617,39 +444,4 @@ func orNone(s string) string {
 		return "none"
 	}
 	return s
-}
-
-// checkKFPFlag checks --kfp: stand-in or real, and real only where a local stack starts.
-// checkKindImage checks --kind-image before any cluster is made: only with --tier kind, an image tarball, with
-// Dex's and oauth2-proxy's beside it.
-func checkKindImage(path, tier string) error {
-	if path == "" {
-		return nil
-	}
-	if tier != target.TierKind {
-		return usageErr("--kind-image is for --tier kind")
-	}
-	if _, err := image.RefOf(path); err != nil {
-		return usageErr("--kind-image: %v (make image builds bin/kfp-authcheck-image.tar)", err)
-	}
-	dex, proxy := kind.LoginImageFiles(path)
-	for _, f := range []string{dex, proxy} {
-		if _, err := image.RefOf(f); err != nil {
-			return usageErr("--kind-image: the login images are read from beside it: %v (make image builds them)", err)
-		}
-	}
-	return nil
-}
-
-func checkKFPFlag(kfp, tier string) error {
-	switch kfp {
-	case "", local.KFPStandIn:
-		return nil
-	case local.KFPReal, local.KFPRealNoMesh:
-		if tier != target.TierLocal {
-			return usageErr("--kfp %s runs the real KFP API server on --tier local only", kfp)
-		}
-		return nil
-	}
-	return usageErr("--kfp %s: want %s, %s or %s", kfp, local.KFPStandIn, local.KFPReal, local.KFPRealNoMesh)
 }

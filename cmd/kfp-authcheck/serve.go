@@ -1,25 +1,24 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/kfp-authcheck/kfp-authcheck/clusters"
-	"github.com/kfp-authcheck/kfp-authcheck/clusters/kind"
-	"github.com/kfp-authcheck/kfp-authcheck/clusters/local"
 	"github.com/kfp-authcheck/kfp-authcheck/internal/atomicfile"
+	"github.com/kfp-authcheck/kfp-authcheck/internal/harness"
 	"github.com/kfp-authcheck/kfp-authcheck/profile"
 	"github.com/kfp-authcheck/kfp-authcheck/target"
 )
 
 func newServeCmd(stdout, stderr io.Writer) *cobra.Command {
 	var profileName, listen, readyFile, tier string
-	var kube, keep bool
-	var kfp, kindImage string
+	var kube bool
+	var settings *tierFlags
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Start a stand-in deployment on loopback to develop an auth script against",
@@ -45,33 +44,31 @@ gateway_url, pipeline_url, issuer_url, in_cluster_api_url, dex_grpc_addr, tls, u
   kfp-authcheck serve --tier local --profile deploykf --kube`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := clusters.CheckTier(tier); err != nil {
-				return usageErr("--tier: %v", err)
-			}
-			if err := checkKFPFlag(kfp, tier); err != nil {
-				return err
-			}
-			if kube && tier != target.TierLocal {
-				return usageErr("--kube starts a real kube-apiserver, on --tier local only")
-			}
-			if err := checkKindImage(kindImage, tier); err != nil {
-				return err
-			}
-			if keep && tier != target.TierKind {
-				return usageErr("--keep is for --tier kind")
-			}
-			p, err := profile.Get(profileName)
+			p, err := resolveProfile(profileName)
 			if err != nil {
 				return usageErr("--profile: %v", err)
 			}
+			tierSettings := settings.given(cmd.Flags().Changed)
+			// --kube asks the local tier for its kube-apiserver whatever checks might run later: serve runs none.
+			needs := []target.Capability{}
+			if kube {
+				if tier != target.TierLocal {
+					return usageErr("--kube starts a real kube-apiserver, on --tier local only")
+				}
+				needs = nil
+			}
+			hc := harness.Config{Tier: tier, Profiles: []*profile.Profile{p}, Listen: listen, Settings: tierSettings,
+				Progress: stderr, Log: stderr}
+			if err := harness.Validate(hc); err != nil {
+				return usageErr("%v", err)
+			}
 			start := time.Now()
-			stack, err := clusters.Start(cmd.Context(), tier, p, clusters.Options{Listen: listen, Kube: kube, KFP: kfp, Progress: stderr,
-				KindImage: kindImage, Keep: keep})
-			if errors.Is(err, local.ErrToolsMissing) || errors.Is(err, local.ErrMariaDBMissing) || errors.Is(err, kind.ErrNoDocker) {
+			stack, err := harness.StartOne(cmd.Context(), hc, needs)
+			if harness.IsConfig(err) {
 				return usageErr("%v", err)
 			}
 			if err != nil {
-				return fmt.Errorf("start the %s %s stack: %w", tier, p.Name, err)
+				return err
 			}
 			defer stack.Close()
 			desc, err := stack.Description().Marshal()
@@ -88,20 +85,18 @@ gateway_url, pipeline_url, issuer_url, in_cluster_api_url, dex_grpc_addr, tls, u
 				return err
 			}
 			fmt.Fprintf(stderr, "kfp-authcheck: %s %s stack up in %s at %s (%s); Ctrl-C to stop\n", tier, p.Name,
-				time.Since(start).Round(time.Millisecond), stack.Target().GatewayURL, clusters.Programs(stack))
+				time.Since(start).Round(time.Millisecond), stack.Description().GatewayURL, clusters.Programs(stack))
 			<-cmd.Context().Done()
 			fmt.Fprintln(stderr, "kfp-authcheck: stopping")
 			return nil
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&profileName, "profile", "kubeflow", "profile to serve: kubeflow, kubeflow-1.8, deploykf, standalone")
+	f.StringVar(&profileName, "profile", "kubeflow", "server profile to serve: a built-in name ("+strings.Join(profile.Names(), ", ")+") or a profile file (*.yaml)")
 	f.StringVar(&listen, "listen", "127.0.0.1:0", "gateway listen address (port 0: a free port)")
 	f.StringVar(&readyFile, "ready-file", "", "also write the stack's description to this file once it is ready")
-	f.StringVar(&tier, "tier", "embedded", "where the stack runs: embedded (in-process stand-ins), local (the real programs on loopback) or kind (a kind cluster; needs Docker)")
-	f.StringVar(&kindImage, "kind-image", "", "on --tier kind, the project's image tarball (make image), with dex-image.tar and oauth2-proxy-image.tar beside it: the KFP API, the webhook and the login pieces run from them")
-	f.BoolVar(&keep, "keep", false, "on --tier kind, leave the cluster running on exit (its name and kubeconfig are printed)")
-	f.StringVar(&kfp, "kfp", "", "on --tier local, the KFP API: stand-in, real (the real KFP API server with MariaDB and kube-apiserver) or real-no-mesh (without the Istio policy stand-in in-cluster); default $KFP_AUTHCHECK_LOCAL_KFP, else stand-in")
-	f.BoolVar(&kube, "kube", false, "on --tier local, also start etcd and kube-apiserver, which the KFP API stand-in authorizes against (kubeconfig in the description)")
+	f.StringVar(&tier, "tier", "embedded", "where the stack runs: "+tierHelp())
+	settings = addTierFlags(f)
+	f.BoolVar(&kube, "kube", false, "on --tier local, also start etcd, kube-apiserver and kube-controller-manager, which the KFP API stand-in authorizes against (kubeconfig in the description)")
 	return cmd
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/kfp-authcheck/kfp-authcheck/checks"
 	"github.com/kfp-authcheck/kfp-authcheck/clusters"
+	"github.com/kfp-authcheck/kfp-authcheck/internal/harness"
 	"github.com/kfp-authcheck/kfp-authcheck/profile"
 	"github.com/kfp-authcheck/kfp-authcheck/result"
 	"github.com/kfp-authcheck/kfp-authcheck/target"
@@ -53,13 +54,13 @@ func DescribeChecks(families ...string) bool {
 			var env *checks.Env
 			var stack clusters.Stack
 			BeforeAll(func(ctx SpecContext) {
-				Expect(clusters.CheckTier(tier)).To(Succeed())
 				p, err := profile.Get(name)
 				Expect(err).NotTo(HaveOccurred())
-				stack, err = clusters.Start(ctx, tier, p, clusters.Options{Kube: clusters.NeedsKube(p, list)})
+				session, err := harness.Prepare(ctx, harness.Config{Tier: tier, Profiles: []*profile.Profile{p}, Checks: list})
+				DeferCleanup(session.Close)
 				Expect(err).NotTo(HaveOccurred(), "start the %s %s stack", tier, name)
-				DeferCleanup(stack.Close)
-				env = checks.NewEnv(stack.Target())
+				stack = session.Stacks[0]
+				env = checks.NewEnv(session.Targets[0])
 				// the run's fixture session ends with the suite, as checks.Run ends it with a run (before the
 				// stack stops: DeferCleanup runs last-in first-out)
 				DeferCleanup(func() {
