@@ -14,6 +14,10 @@ import (
 //go:embed manifests/*.yaml
 var manifests embed.FS
 
+// Manifests are the kind tier's manifest templates, under manifests/ (tests read them to check the commands
+// they run).
+var Manifests = manifests
+
 // Manifest file names.
 const (
 	kfpStandInManifest     = "kind-kfp-standin.yaml"

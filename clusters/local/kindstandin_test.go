@@ -39,7 +39,7 @@ func TestKindKFPStandInOnKubeAPIServer(t *testing.T) {
 		t.Fatalf("the kind tier's KFP manifest on kube-apiserver: %v", err)
 	}
 	d, err := client.AppsV1().Deployments(kind.KFPNamespace).Get(ctx, kind.KFPService, metav1.GetOptions{})
-	if err != nil || d.Spec.Template.Spec.Containers[0].Args[2] != "kubeflow" {
+	if err != nil || d.Spec.Template.Spec.Containers[0].Args[3] != "kubeflow" {
 		t.Fatalf("the Deployment as stored: %v", err)
 	}
 	// The PodDefault webhook stand-in's manifest too (its Secret is made by the code, not the manifest).

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"io"
+	"io/fs"
 	"path"
 	"regexp"
 	"slices"
@@ -14,6 +15,7 @@ import (
 	"github.com/spf13/pflag"
 	"sigs.k8s.io/yaml"
 
+	"github.com/kfp-authcheck/kfp-authcheck/clusters/kind"
 	"github.com/kfp-authcheck/kfp-authcheck/fixtures"
 )
 
@@ -111,14 +113,24 @@ func TestComponentsRunByTheirNewAndOldSpelling(t *testing.T) {
 func TestManifestsCallComponentsByTheirSpelling(t *testing.T) {
 	const harness = "kfp-authcheck.test/harness"
 	placeholder := regexp.MustCompile(`\$\{([A-Z0-9_]+)\}`)
-	entries, err := fixtures.Manifests.ReadDir("manifests")
-	if err != nil {
-		t.Fatal(err)
-	}
 	root := newRootCmd(io.Discard, io.Discard)
 	called := map[string]bool{}
-	for _, e := range entries {
-		raw, err := fixtures.Manifests.ReadFile(path.Join("manifests", e.Name()))
+	type manifest struct {
+		fsys fs.FS
+		name string
+	}
+	var all []manifest
+	for _, fsys := range []fs.FS{fixtures.Manifests, kind.Manifests} {
+		entries, err := fs.ReadDir(fsys, "manifests")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			all = append(all, manifest{fsys, e.Name()})
+		}
+	}
+	for _, e := range all {
+		raw, err := fs.ReadFile(e.fsys, path.Join("manifests", e.name))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -142,13 +154,13 @@ func TestManifestsCallComponentsByTheirSpelling(t *testing.T) {
 				}
 			}
 			if err := yaml.Unmarshal(doc, &obj); err != nil {
-				t.Fatalf("%s document %d: %v", e.Name(), i, err)
+				t.Fatalf("%s document %d: %v", e.name, i, err)
 			}
 			for _, c := range append(obj.Spec.Template.Spec.Containers, obj.Spec.Template.Spec.InitContainers...) {
 				if c.Image != harness {
 					continue
 				}
-				where := e.Name() + " container " + c.Name
+				where := e.name + " container " + c.Name
 				cmd, rest, err := root.Find(c.Args)
 				if err != nil || cmd.Parent() == nil || cmd.Parent().Name() != "component" || len(c.Args) < 2 || c.Args[0] != "component" {
 					t.Errorf("%s: args %v do not call a component as `component <name>` (found %q, %v)", where, c.Args, cmd.CommandPath(), err)

@@ -55,7 +55,7 @@ func TestKindImageFlag(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"run", "--tier", "local", "--kind-image", notImage}, "--kind-image is for --tier kind"},
+		{[]string{"run", "--tier", "local", "--kind-image", notImage}, "--kind-image is a setting of --tier kind"},
 		{[]string{"run", "--tier", "kind", "--kind-image", notImage}, "make image builds"},
 		{[]string{"run", "--tier", "kind", "--kind-image", filepath.Join(t.TempDir(), "missing.tar")}, "no such file"},
 		{[]string{"run", "--tier", "kind", "--kind-image", alone}, "the login images are read from beside it"},
@@ -73,9 +73,9 @@ func TestServeKindFlags(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"serve", "--tier", "local", "--kind-image", "x.tar"}, "--kind-image is for --tier kind"},
+		{[]string{"serve", "--tier", "local", "--kind-image", "x.tar"}, "--kind-image is a setting of --tier kind"},
 		{[]string{"serve", "--tier", "kind", "--kind-image", filepath.Join(t.TempDir(), "missing.tar")}, "no such file"},
-		{[]string{"serve", "--keep"}, "--keep is for --tier kind"},
+		{[]string{"serve", "--keep"}, "--keep is a setting of --tier kind"},
 	} {
 		code, _, stderr := runCLI(t, c.args...)
 		if code != exitUsage || !strings.Contains(stderr, c.want) {
