@@ -14,7 +14,7 @@ import (
 
 	"github.com/kfp-authcheck/kfp-authcheck/auth/satoken"
 	"github.com/kfp-authcheck/kfp-authcheck/fixtures"
-	kfpmock "github.com/kfp-authcheck/kfp-authcheck/mocks/kfpapi"
+	"github.com/kfp-authcheck/kfp-authcheck/internal/kfpsar"
 	"github.com/kfp-authcheck/kfp-authcheck/mocks/kube"
 	"github.com/kfp-authcheck/kfp-authcheck/result"
 	"github.com/kfp-authcheck/kfp-authcheck/target"
@@ -265,10 +265,10 @@ func checkVerbMatrix(ctx context.Context, env *Env) result.Result {
 // allowed: a RoleBinding reaches kube-apiserver's authorizer through its informers a moment after the write.
 // Past the deadline it returns nil and the caller reports what the cluster and KFP say.
 func awaitSAR(ctx context.Context, env *Env, user, ns, verb string, allowed bool) error {
-	authz := kfpmock.KubeAuthorizer{Client: env.Target.Kube}
+	authz := kfpsar.KubeAuthorizer{Client: env.Target.Kube}
 	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, bindSettleTimeout, true, func(ctx context.Context) (bool, error) {
-		got, _, err := authz.Authorize(ctx, user, kfpmock.ResourceAttributes{Namespace: ns, Verb: verb,
-			Group: kfpmock.RBACGroup, Version: kfpmock.RBACVersion, Resource: "experiments"})
+		got, _, err := authz.Authorize(ctx, user, kfpsar.ResourceAttributes{Namespace: ns, Verb: verb,
+			Group: kfpsar.RBACGroup, Version: kfpsar.RBACVersion, Resource: "experiments"})
 		return got == allowed, err
 	})
 	if err != nil && ctx.Err() == nil && wait.Interrupted(err) {

@@ -20,8 +20,8 @@ import (
 	"github.com/kfp-authcheck/kfp-authcheck/auth/satoken"
 	"github.com/kfp-authcheck/kfp-authcheck/fixtures"
 	"github.com/kfp-authcheck/kfp-authcheck/internal/atomicfile"
+	"github.com/kfp-authcheck/kfp-authcheck/internal/kfpsar"
 	"github.com/kfp-authcheck/kfp-authcheck/kfpapi"
-	kfpmock "github.com/kfp-authcheck/kfp-authcheck/mocks/kfpapi"
 	"github.com/kfp-authcheck/kfp-authcheck/result"
 	"github.com/kfp-authcheck/kfp-authcheck/target"
 )
@@ -125,7 +125,7 @@ func (f *saFixture) bind(ctx context.Context, manifest string) error {
 	}
 	user := "system:serviceaccount:" + f.ns2 + ":default-editor"
 	err := wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, bindSettleTimeout, true, func(ctx context.Context) (bool, error) {
-		return f.sar(ctx, user, fixtures.MatrixRow{Group: kfpmock.RBACGroup, Resource: "experiments", Verb: "list"})
+		return f.sar(ctx, user, fixtures.MatrixRow{Group: kfpsar.RBACGroup, Resource: "experiments", Verb: "list"})
 	})
 	if err != nil && ctx.Err() == nil && wait.Interrupted(err) {
 		return nil // never allowed: the check's own calls will say so
@@ -139,8 +139,8 @@ const bindSettleTimeout = 10 * time.Second
 // sar asks the cluster whether user may do row's verb in ns1, with the SubjectAccessReview KFP sends (spec.user
 // only, no groups).
 func (f *saFixture) sar(ctx context.Context, user string, row fixtures.MatrixRow) (bool, error) {
-	allowed, _, err := kfpmock.KubeAuthorizer{Client: f.env.Target.Kube}.Authorize(ctx, user, kfpmock.ResourceAttributes{
-		Namespace: f.ns1, Verb: row.Verb, Group: row.Group, Version: kfpmock.RBACVersion, Resource: row.Resource,
+	allowed, _, err := kfpsar.KubeAuthorizer{Client: f.env.Target.Kube}.Authorize(ctx, user, kfpsar.ResourceAttributes{
+		Namespace: f.ns1, Verb: row.Verb, Group: row.Group, Version: kfpsar.RBACVersion, Resource: row.Resource,
 		Subresource: row.Subresource})
 	return allowed, err
 }
