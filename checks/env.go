@@ -10,6 +10,7 @@ import (
 	"github.com/kfp-authcheck/kfp-authcheck/auth/browser"
 	"github.com/kfp-authcheck/kfp-authcheck/auth/dexlogin"
 	"github.com/kfp-authcheck/kfp-authcheck/fixtures"
+	"github.com/kfp-authcheck/kfp-authcheck/internal/targetclient"
 	"github.com/kfp-authcheck/kfp-authcheck/kfpapi"
 	"github.com/kfp-authcheck/kfp-authcheck/result"
 	"github.com/kfp-authcheck/kfp-authcheck/target"
@@ -104,31 +105,16 @@ func (e *Env) missing(needs []target.Capability) []target.Capability {
 // Browser returns a fresh scripted browser (empty cookie jar) that trusts the target's TLS settings and redacts
 // with its redactor: every login attempt gets its own, as DEX-LOCAL-007 demands.
 func (e *Env) Browser() (*browser.Browser, error) {
-	return browser.New(browser.Options{
-		Timeout:   e.Target.RequestTimeout,
-		TLSConfig: e.Target.TLS,
-		Redactor:  e.Target.Redactor,
-	})
+	return targetclient.Browser(e.Target)
 }
 
 // Login runs the Dex login flow for u in a fresh browser.
 func (e *Env) Login(ctx context.Context, u target.User) (*dexlogin.Session, *browser.Browser, error) {
-	b, err := e.Browser()
-	if err != nil {
-		return nil, nil, err
-	}
-	s, err := dexlogin.Login(ctx, b, e.loginOptions(u))
-	return s, b, err
+	return targetclient.Login(ctx, e.Target, u)
 }
 
 func (e *Env) loginOptions(u target.User) dexlogin.Options {
-	return dexlogin.Options{
-		StartURL:  e.Target.PipelineURL + "/",
-		Username:  u.LoginName(),
-		Password:  u.Password,
-		Connector: u.Connector,
-		Approve:   true,
-	}
+	return targetclient.LoginOptions(e.Target, u)
 }
 
 // SharedLogin logs u in once per run and hands the same recorded login (session and the browser that made it)
@@ -182,13 +168,7 @@ func (e *Env) API(s *dexlogin.Session) *kfpapi.Client {
 // HTTPClient is a plain client for the target that does not follow redirects, so a check sees each answer as
 // the gateway gave it.
 func (e *Env) HTTPClient() *http.Client {
-	return &http.Client{
-		Timeout:   e.Target.RequestTimeout,
-		Transport: &http.Transport{TLSClientConfig: e.Target.TLS.Clone(), Proxy: http.ProxyFromEnvironment},
-		CheckRedirect: func(*http.Request, []*http.Request) error {
-			return http.ErrUseLastResponse
-		},
-	}
+	return targetclient.HTTPClient(e.Target)
 }
 
 // FirstUser returns the first user for a connector, or an error that says none is configured.

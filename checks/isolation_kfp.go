@@ -10,8 +10,8 @@ import (
 
 	"github.com/kfp-authcheck/kfp-authcheck/auth/satoken"
 	"github.com/kfp-authcheck/kfp-authcheck/fixtures"
+	"github.com/kfp-authcheck/kfp-authcheck/internal/kfpsar"
 	"github.com/kfp-authcheck/kfp-authcheck/kfpapi"
-	kfpmock "github.com/kfp-authcheck/kfp-authcheck/mocks/kfpapi"
 	"github.com/kfp-authcheck/kfp-authcheck/result"
 	"github.com/kfp-authcheck/kfp-authcheck/target"
 )
@@ -249,8 +249,8 @@ func checkRunServiceAccount(ctx context.Context, env *Env) result.Result {
 		actual := fmt.Sprintf("create with serviceAccountName %s: 200; stored service_account %q", runServiceAccount, got.ServiceAccount)
 		if got.ServiceAccount == runServiceAccount {
 			// Legitimate where the caller may "use" the ServiceAccount (a fixed KFP with it allow-listed).
-			mayUse, _, err := kfpmock.KubeAuthorizer{Client: env.Target.Kube}.Authorize(ctx, "system:serviceaccount:"+f.ns1+":default-editor",
-				kfpmock.ResourceAttributes{Namespace: f.ns1, Verb: "use", Version: "v1", Resource: "serviceaccounts", Name: runServiceAccount})
+			mayUse, _, err := kfpsar.KubeAuthorizer{Client: env.Target.Kube}.Authorize(ctx, "system:serviceaccount:"+f.ns1+":default-editor",
+				kfpsar.ResourceAttributes{Namespace: f.ns1, Verb: "use", Version: "v1", Resource: "serviceaccounts", Name: runServiceAccount})
 			if err == nil && mayUse {
 				return expecting(pass("a run naming %s was accepted; the caller may use that ServiceAccount", runServiceAccount), want, actual)
 			}

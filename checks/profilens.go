@@ -13,7 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/kfp-authcheck/kfp-authcheck/auth/satoken"
-	"github.com/kfp-authcheck/kfp-authcheck/mocks/poddefault"
+	"github.com/kfp-authcheck/kfp-authcheck/fixtures"
 	"github.com/kfp-authcheck/kfp-authcheck/result"
 	"github.com/kfp-authcheck/kfp-authcheck/target"
 )
@@ -97,7 +97,7 @@ var workloadOrder = []string{"StatefulSet", "Deployment", "Job"}
 // tokenPodDefault is the first PodDefault that projects a token with KFP's audience and sets
 // KF_PIPELINES_SA_TOKEN_PATH: any name will do (Kubeflow's access-ml-pipeline, deployKF's
 // kubeflow-pipelines-api-token, a distribution's own).
-func tokenPodDefault(pds []poddefault.PodDefault) *poddefault.PodDefault {
+func tokenPodDefault(pds []fixtures.PodDefault) *fixtures.PodDefault {
 	for i := range pds {
 		pd := &pds[i]
 		hasEnv := false
@@ -173,7 +173,7 @@ func checkPodDefaultMutation(ctx context.Context, env *Env) result.Result {
 	const want = "a PodDefault projecting KFP's token in every profile namespace, applied to StatefulSet, Deployment and Job pods"
 	var seen []string
 	for _, ns := range namespaces {
-		pds, err := poddefault.ListIn(ctx, rc, ns)
+		pds, err := fixtures.ListPodDefaults(ctx, rc, ns)
 		if apierrors.IsNotFound(err) {
 			actual := "the cluster serves no PodDefault kind (kubeflow.org/v1alpha1)"
 			return expecting(fail(result.PodDefaultMissing, "%s: Kubeflow's admission-webhook is not installed", actual), want, actual)

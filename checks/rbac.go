@@ -7,15 +7,11 @@ import (
 	"strings"
 	"time"
 
-	rbacv1 "k8s.io/api/rbac/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/kfp-authcheck/kfp-authcheck/auth/satoken"
 	"github.com/kfp-authcheck/kfp-authcheck/fixtures"
-	kfpmock "github.com/kfp-authcheck/kfp-authcheck/mocks/kfpapi"
-	"github.com/kfp-authcheck/kfp-authcheck/mocks/kube"
+	"github.com/kfp-authcheck/kfp-authcheck/internal/kfpsar"
 	"github.com/kfp-authcheck/kfp-authcheck/result"
 	"github.com/kfp-authcheck/kfp-authcheck/target"
 )
@@ -160,44 +156,11 @@ func checkRevocation(ctx context.Context, env *Env) result.Result {
 	return expecting(pass("revoked on the next call"), want, actual)
 }
 
-// aggregatedRules is what the clusterrole-aggregation controller makes of name: its own rules, or the rules of
-// every role its selectors match, followed through chains of aggregation.
-func aggregatedRules(roles []rbacv1.ClusterRole, name string, seen map[string]bool) ([]rbacv1.PolicyRule, error) {
-	if seen[name] {
-		return nil, nil
-	}
-	seen[name] = true
-	for _, cr := range roles {
-		if cr.Name != name {
-			continue
-		}
-		if cr.AggregationRule == nil {
-			return cr.Rules, nil
-		}
-		var rules []rbacv1.PolicyRule
-		for _, sel := range cr.AggregationRule.ClusterRoleSelectors {
-			s, err := metav1.LabelSelectorAsSelector(&sel)
-			if err != nil {
-				return nil, err
-			}
-			for _, other := range roles {
-				if other.Name != name && s.Matches(labels.Set(other.Labels)) {
-					r, err := aggregatedRules(roles, other.Name, seen)
-					if err != nil {
-						return nil, err
-					}
-					rules = append(rules, r...)
-				}
-			}
-		}
-		return rules, nil
-	}
-	return nil, fmt.Errorf("ClusterRole %s is not in the fixture", name)
-}
-
 // checkVerbMatrix is RBAC-003: for each row, the SubjectAccessReview KFP would send (user only) for a
-// ServiceAccount bound to kubeflow-edit, to kubeflow-view and to nothing, against what RBAC computes from the
-// fixture's ClusterRoles. Where the cluster runs Kubeflow's own roles, a difference shows their drift.
+// ServiceAccount bound to kubeflow-edit, to kubeflow-view and to nothing, against what RBAC makes of the fixture's
+// objects (its ClusterRoles, the two Profiles' bindings and the column's RoleBinding), as the independent
+// evaluator rbaceval computes it (Kubernetes' own rule comparison, not the stand-in's). Where the cluster runs
+// Kubeflow's own roles, a difference shows their drift.
 func checkVerbMatrix(ctx context.Context, env *Env) result.Result {
 	roles, err := fixtures.KubeflowClusterRoles()
 	if err != nil {
@@ -208,16 +171,20 @@ func checkVerbMatrix(ctx context.Context, env *Env) result.Result {
 		return fixtureError(err)
 	}
 	defer f.cleanup()
+	base, err := f.policy()
+	if err != nil {
+		return errorf(result.Internal, "the RBAC fixtures: %v", err)
+	}
 	user := f.saUser()
 	rows := fixtures.VerbMatrix(roles)
 	columns := []struct{ name, manifest, role string }{{"none", "", ""}, {"view", fixtures.CrossNamespaceView, "kubeflow-view"}, {"edit", fixtures.CrossNamespaceEdit, "kubeflow-edit"}}
 	var mismatches []string
 	allowedCount := map[string]int{}
 	for _, col := range columns {
-		var rules []rbacv1.PolicyRule
-		if col.role != "" {
-			if rules, err = aggregatedRules(roles, col.role, map[string]bool{}); err != nil {
-				return errorf(result.Internal, "%v", err)
+		policy := base
+		if col.manifest != "" {
+			if policy, err = f.policyWith(base, col.manifest); err != nil {
+				return errorf(result.Internal, "the RBAC fixtures: %v", err)
 			}
 			if err := f.bind(ctx, col.manifest); err != nil {
 				return fixtureError(err)
@@ -229,11 +196,9 @@ func checkVerbMatrix(ctx context.Context, env *Env) result.Result {
 			return errorf(result.Unreachable, "SubjectAccessReview: %v", err)
 		}
 		for _, row := range rows {
-			a := kube.Attributes{Verb: row.Verb, APIGroup: row.Group, Resource: row.Resource, Subresource: row.Subresource,
-				Namespace: f.ns1, ResourceRequest: true}
-			want := false
-			for i := range rules {
-				want = want || kube.RuleAllows(a, &rules[i])
+			want, err := policy.Review(kfpsar.Spec(user, f.attributes(row)))
+			if err != nil {
+				return errorf(result.Internal, "the RBAC evaluator on %s: %v", row, err)
 			}
 			got, err := f.sar(ctx, user, row)
 			if err != nil {
@@ -265,10 +230,10 @@ func checkVerbMatrix(ctx context.Context, env *Env) result.Result {
 // allowed: a RoleBinding reaches kube-apiserver's authorizer through its informers a moment after the write.
 // Past the deadline it returns nil and the caller reports what the cluster and KFP say.
 func awaitSAR(ctx context.Context, env *Env, user, ns, verb string, allowed bool) error {
-	authz := kfpmock.KubeAuthorizer{Client: env.Target.Kube}
+	authz := kfpsar.KubeAuthorizer{Client: env.Target.Kube}
 	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, bindSettleTimeout, true, func(ctx context.Context) (bool, error) {
-		got, _, err := authz.Authorize(ctx, user, kfpmock.ResourceAttributes{Namespace: ns, Verb: verb,
-			Group: kfpmock.RBACGroup, Version: kfpmock.RBACVersion, Resource: "experiments"})
+		got, _, err := authz.Authorize(ctx, user, kfpsar.ResourceAttributes{Namespace: ns, Verb: verb,
+			Group: kfpsar.RBACGroup, Version: kfpsar.RBACVersion, Resource: "experiments"})
 		return got == allowed, err
 	})
 	if err != nil && ctx.Err() == nil && wait.Interrupted(err) {

@@ -20,8 +20,9 @@ import (
 	"github.com/kfp-authcheck/kfp-authcheck/auth/satoken"
 	"github.com/kfp-authcheck/kfp-authcheck/fixtures"
 	"github.com/kfp-authcheck/kfp-authcheck/internal/atomicfile"
+	"github.com/kfp-authcheck/kfp-authcheck/internal/kfpsar"
+	"github.com/kfp-authcheck/kfp-authcheck/internal/rbaceval"
 	"github.com/kfp-authcheck/kfp-authcheck/kfpapi"
-	kfpmock "github.com/kfp-authcheck/kfp-authcheck/mocks/kfpapi"
 	"github.com/kfp-authcheck/kfp-authcheck/result"
 	"github.com/kfp-authcheck/kfp-authcheck/target"
 )
@@ -125,7 +126,7 @@ func (f *saFixture) bind(ctx context.Context, manifest string) error {
 	}
 	user := "system:serviceaccount:" + f.ns2 + ":default-editor"
 	err := wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, bindSettleTimeout, true, func(ctx context.Context) (bool, error) {
-		return f.sar(ctx, user, fixtures.MatrixRow{Group: kfpmock.RBACGroup, Resource: "experiments", Verb: "list"})
+		return f.sar(ctx, user, fixtures.MatrixRow{Group: kfpsar.RBACGroup, Resource: "experiments", Verb: "list"})
 	})
 	if err != nil && ctx.Err() == nil && wait.Interrupted(err) {
 		return nil // never allowed: the check's own calls will say so
@@ -139,10 +140,50 @@ const bindSettleTimeout = 10 * time.Second
 // sar asks the cluster whether user may do row's verb in ns1, with the SubjectAccessReview KFP sends (spec.user
 // only, no groups).
 func (f *saFixture) sar(ctx context.Context, user string, row fixtures.MatrixRow) (bool, error) {
-	allowed, _, err := kfpmock.KubeAuthorizer{Client: f.env.Target.Kube}.Authorize(ctx, user, kfpmock.ResourceAttributes{
-		Namespace: f.ns1, Verb: row.Verb, Group: row.Group, Version: kfpmock.RBACVersion, Resource: row.Resource,
-		Subresource: row.Subresource})
+	allowed, _, err := kfpsar.KubeAuthorizer{Client: f.env.Target.Kube}.Authorize(ctx, user, f.attributes(row))
 	return allowed, err
+}
+
+// attributes are KFP's SubjectAccessReview attributes for row in ns1.
+func (f *saFixture) attributes(row fixtures.MatrixRow) kfpsar.ResourceAttributes {
+	return kfpsar.ResourceAttributes{Namespace: f.ns1, Verb: row.Verb, Group: row.Group, Version: kfpsar.RBACVersion,
+		Resource: row.Resource, Subresource: row.Subresource}
+}
+
+// policy is the fixture's RBAC as the independent evaluator sees it: the objects newSAFixture applied (the
+// KubeflowRoles ClusterRoles and both Profiles' bindings), rendered from the same manifests.
+func (f *saFixture) policy() (*rbaceval.Policy, error) {
+	p := &rbaceval.Policy{}
+	for _, m := range []struct {
+		file string
+		vars map[string]string
+	}{
+		{fixtures.KubeflowRoles, nil},
+		{fixtures.ProfileNamespace, map[string]string{"NAMESPACE": f.ns1, "OWNER": fixtureOwner}},
+		{fixtures.ProfileNamespace, map[string]string{"NAMESPACE": f.ns2, "OWNER": fixtureOwner}},
+	} {
+		docs, err := fixtures.Render(m.file, m.vars)
+		if err != nil {
+			return nil, err
+		}
+		if err := p.AddManifest(docs); err != nil {
+			return nil, fmt.Errorf("%s: %w", m.file, err)
+		}
+	}
+	return p, nil
+}
+
+// policyWith is base with the RoleBinding bind applies for manifest.
+func (f *saFixture) policyWith(base *rbaceval.Policy, manifest string) (*rbaceval.Policy, error) {
+	docs, err := fixtures.Render(manifest, map[string]string{"FROM": f.ns2, "TO": f.ns1})
+	if err != nil {
+		return nil, err
+	}
+	p := base.Clone()
+	if err := p.AddManifest(docs); err != nil {
+		return nil, fmt.Errorf("%s: %w", manifest, err)
+	}
+	return p, nil
 }
 
 // saUser is the user name of ns2's default-editor, as a TokenReview reports it.

@@ -13,8 +13,8 @@ import (
 
 	dexapi "github.com/dexidp/dex/api/v2"
 
-	"github.com/kfp-authcheck/kfp-authcheck/checks"
 	"github.com/kfp-authcheck/kfp-authcheck/fixtures"
+	"github.com/kfp-authcheck/kfp-authcheck/internal/targetclient"
 	"github.com/kfp-authcheck/kfp-authcheck/kfpapi"
 	"github.com/kfp-authcheck/kfp-authcheck/target"
 )
@@ -94,7 +94,6 @@ func dexVersion(ctx context.Context, t *target.Target) Component {
 }
 
 func kfpVersion(ctx context.Context, t *target.Target) Component {
-	env := checks.NewEnv(t)
 	var base, via string
 	var header http.Header
 	switch {
@@ -103,19 +102,20 @@ func kfpVersion(ctx context.Context, t *target.Target) Component {
 	case !t.Has(target.CapGateway):
 		base, via = t.PipelineURL, "healthz at "+t.PipelineURL+" without credentials"
 	default:
-		u, err := env.FirstUser("local")
-		if err != nil {
-			return Component{Source: "healthz through the gateway", Error: fmt.Sprintf("a login is needed and %v", err)}
+		us := t.UsersFor("local")
+		if len(us) == 0 {
+			return Component{Source: "healthz through the gateway", Error: "a login is needed and the target has no local user"}
 		}
+		u := us[0]
 		lctx, cancel := context.WithTimeout(ctx, 3*timeout)
 		defer cancel()
-		s, _, err := env.Login(lctx, u)
+		s, _, err := targetclient.Login(lctx, t, u)
 		if err != nil {
 			return Component{Source: "healthz through the gateway", Error: fmt.Sprintf("login as %s: %v", u.Email, err)}
 		}
 		base, via, header = t.PipelineURL, "healthz at "+t.PipelineURL+" logged in as "+u.Email, http.Header{"Cookie": {s.CookieHeader()}}
 	}
-	client := &kfpapi.Client{BaseURL: base, HTTP: env.HTTPClient(), Header: header}
+	client := &kfpapi.Client{BaseURL: base, HTTP: targetclient.HTTPClient(t), Header: header}
 	c := Component{Source: via}
 	var errs []string
 	for _, v := range []string{"v2beta1", "v1beta1"} {
@@ -142,7 +142,7 @@ func getJSON(ctx context.Context, t *target.Target, url string, into any) (int, 
 		return 0, err
 	}
 	req.Header.Set("Accept", "application/json")
-	resp, err := checks.NewEnv(t).HTTPClient().Do(req)
+	resp, err := targetclient.HTTPClient(t).Do(req)
 	if err != nil {
 		return 0, err
 	}

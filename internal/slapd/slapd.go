@@ -18,7 +18,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/kfp-authcheck/kfp-authcheck/mocks/ldapserver"
+	"github.com/go-ldap/ldap/v3"
 )
 
 // Where Debian's slapd and ldap-utils put things.
@@ -143,7 +143,7 @@ func startOn(ctx context.Context, bin, dir, confDir string) (*Server, error) {
 		case <-readyCtx.Done():
 		}
 	}()
-	if err := ldapserver.WaitReady(readyCtx, url); err != nil {
+	if err := waitReady(readyCtx, url); err != nil {
 		s.kill()
 		return nil, fmt.Errorf("slapd did not come up on %s: %w; its log: %s", url, err, tail(s.log.String(), 800))
 	}
@@ -269,4 +269,28 @@ func tail(s string, n int) string {
 		return "..." + s[len(s)-n:]
 	}
 	return s
+}
+
+// waitReady dials url until an anonymous bind answers or ctx ends.
+func waitReady(ctx context.Context, url string) error {
+	var last error
+	for {
+		conn, err := ldap.DialURL(url, ldap.DialWithDialer(&net.Dialer{Timeout: time.Second}))
+		if err == nil {
+			conn.SetTimeout(2 * time.Second)
+			err = conn.UnauthenticatedBind("")
+			conn.Close()
+			if err == nil {
+				return nil
+			}
+		}
+		last = err
+		t := time.NewTimer(50 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("ldap server at %s not ready: %w (last: %v)", url, ctx.Err(), last)
+		case <-t.C:
+		}
+	}
 }

@@ -2,30 +2,20 @@ package kfpapi
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/kfp-authcheck/kfp-authcheck/internal/kfpsar"
 )
 
-// RBAC attributes the API server puts in every SubjectAccessReview (common/const.go).
+// RBAC attributes the API server puts in every SubjectAccessReview (common/const.go); see kfpsar.
 const (
-	RBACGroup   = "pipelines.kubeflow.org"
-	RBACVersion = "v1beta1"
+	RBACGroup   = kfpsar.RBACGroup
+	RBACVersion = kfpsar.RBACVersion
 )
 
-// ResourceAttributes is the part of authorization.k8s.io/v1 ResourceAttributes the API server fills in.
-type ResourceAttributes struct{ Namespace, Verb, Group, Version, Resource, Subresource, Name string }
-
-// Printed is the generated String() of k8s.io/api ResourceAttributes as "%+v" prints it in KFP's messages.
-// withSelectors adds the FieldSelector and LabelSelector fields that k8s.io/api v0.31 and later print.
-func (a ResourceAttributes) Printed(withSelectors bool) string {
-	s := fmt.Sprintf("&ResourceAttributes{Namespace:%s,Verb:%s,Group:%s,Version:%s,Resource:%s,Subresource:%s,Name:%s,",
-		a.Namespace, a.Verb, a.Group, a.Version, a.Resource, a.Subresource, a.Name)
-	if withSelectors {
-		s += "FieldSelector:nil,LabelSelector:nil,"
-	}
-	return s + "}"
-}
+// ResourceAttributes is kfpsar.ResourceAttributes, what the API server puts in a SubjectAccessReview.
+type ResourceAttributes = kfpsar.ResourceAttributes
 
 // Authorizer decides a request, as the SubjectAccessReview the real server creates with only spec.user set
 // (no groups). reason is SAR status.reason, which RBAC leaves empty on a denial.

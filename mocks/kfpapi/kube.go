@@ -5,13 +5,14 @@ import (
 	"time"
 
 	authnv1 "k8s.io/api/authentication/v1"
-	authzv1 "k8s.io/api/authorization/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/kfp-authcheck/kfp-authcheck/internal/kfpsar"
 )
 
-// kubeCallTimeout bounds each TokenReview and SubjectAccessReview; past it the call is a timeout, which
-// IsAuthorized reports as 503 Unavailable.
+// kubeCallTimeout bounds each TokenReview; past it the call is a timeout, which IsAuthorized reports as 503
+// Unavailable.
 const kubeCallTimeout = 10 * time.Second
 
 // KubeTokenReviewer is the TokenReview client of the real server (client/token_review.go): a TokenReview created
@@ -31,20 +32,5 @@ func (k KubeTokenReviewer) Review(ctx context.Context, token string, audiences [
 		Audiences: out.Status.Audiences, Error: out.Status.Error}, nil
 }
 
-// KubeAuthorizer is the real server's SubjectAccessReview (client/subject_access_review.go): only spec.user
-// is set, no groups, so a binding to a group (system:serviceaccounts, system:authenticated) never applies.
-type KubeAuthorizer struct{ Client kubernetes.Interface }
-
-// Authorize implements Authorizer.
-func (k KubeAuthorizer) Authorize(ctx context.Context, user string, a ResourceAttributes) (bool, string, error) {
-	ctx, cancel := context.WithTimeout(ctx, kubeCallTimeout)
-	defer cancel()
-	out, err := k.Client.AuthorizationV1().SubjectAccessReviews().Create(ctx, &authzv1.SubjectAccessReview{
-		Spec: authzv1.SubjectAccessReviewSpec{User: user, ResourceAttributes: &authzv1.ResourceAttributes{
-			Namespace: a.Namespace, Verb: a.Verb, Group: a.Group, Version: a.Version, Resource: a.Resource,
-			Subresource: a.Subresource, Name: a.Name}}}, metav1.CreateOptions{})
-	if err != nil {
-		return false, "", err
-	}
-	return out.Status.Allowed, out.Status.Reason, nil
-}
+// KubeAuthorizer is the real server's SubjectAccessReview (client/subject_access_review.go), kfpsar's.
+type KubeAuthorizer = kfpsar.KubeAuthorizer

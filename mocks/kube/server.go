@@ -65,6 +65,8 @@ type Server struct {
 	mu      sync.RWMutex
 	objects map[string]map[string]runtime.Object
 	rv      int64
+	// ruleAllows replaces RuleAllows in the authorizer when set (SetRuleMatcher).
+	ruleAllows func(Attributes, *rbacv1.PolicyRule) bool
 
 	srv *http.Server
 	ca  *selfca.Bundle

@@ -13,7 +13,6 @@ package ldapserver
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -322,28 +321,4 @@ func (sess *session) write(id int64, op *ber.Packet) error {
 	_ = sess.conn.SetWriteDeadline(time.Now().Add(writeTimeout))
 	_, err := sess.conn.Write(msg.Bytes())
 	return err
-}
-
-// WaitReady dials url until an anonymous bind answers or ctx ends; for servers started out of process.
-func WaitReady(ctx context.Context, url string) error {
-	var last error
-	for {
-		conn, err := ldap.DialURL(url, ldap.DialWithDialer(&net.Dialer{Timeout: time.Second}))
-		if err == nil {
-			conn.SetTimeout(2 * time.Second)
-			err = conn.UnauthenticatedBind("")
-			conn.Close()
-			if err == nil {
-				return nil
-			}
-		}
-		last = err
-		t := time.NewTimer(50 * time.Millisecond)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return fmt.Errorf("ldap server at %s not ready: %w (last: %v)", url, ctx.Err(), last)
-		case <-t.C:
-		}
-	}
 }

@@ -26,13 +26,15 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/rest"
+
+	"github.com/kfp-authcheck/kfp-authcheck/fixtures"
 )
 
 // Group, Version and Resource of PodDefaults.
 const (
-	Group    = "kubeflow.org"
-	Version  = "v1alpha1"
-	Resource = "poddefaults"
+	Group    = fixtures.PodDefaultGroup
+	Version  = fixtures.PodDefaultVersion
+	Resource = fixtures.PodDefaultResource
 	// Path is where the webhook is served, as Kubeflow's MutatingWebhookConfiguration names it.
 	Path = "/apply-poddefault"
 	// AnnotationPrefix marks a pod a PodDefault was applied to; <prefix>/exclude: "true" opts a pod out.
@@ -42,47 +44,19 @@ const (
 	ProfileNamespaceValue = "kubeflow-profile"
 )
 
-// PodDefault is the kubeflow.org/v1alpha1 kind, with the fields the webhook applies.
-type PodDefault struct {
-	metav1.TypeMeta   `json:",inline"`
-	metav1.ObjectMeta `json:"metadata,omitempty"`
-	Spec              Spec `json:"spec"`
-}
-
-// Spec of a PodDefault.
-type Spec struct {
-	Desc         string                 `json:"desc,omitempty"`
-	Selector     metav1.LabelSelector   `json:"selector"`
-	Env          []corev1.EnvVar        `json:"env,omitempty"`
-	EnvFrom      []corev1.EnvFromSource `json:"envFrom,omitempty"`
-	Volumes      []corev1.Volume        `json:"volumes,omitempty"`
-	VolumeMounts []corev1.VolumeMount   `json:"volumeMounts,omitempty"`
-}
-
-// List is a PodDefaultList.
-type List struct {
-	metav1.TypeMeta `json:",inline"`
-	metav1.ListMeta `json:"metadata,omitempty"`
-	Items           []PodDefault `json:"items"`
-}
+// PodDefault, its Spec and List are the Kubeflow kind as fixtures defines it (the checks read PodDefaults too).
+type (
+	PodDefault = fixtures.PodDefault
+	Spec       = fixtures.PodDefaultSpec
+	List       = fixtures.PodDefaultList
+)
 
 // CollectionPath is the REST path of a namespace's PodDefaults.
-func CollectionPath(ns string) string {
-	return "/apis/" + Group + "/" + Version + "/namespaces/" + ns + "/" + Resource
-}
+func CollectionPath(ns string) string { return fixtures.PodDefaultCollectionPath(ns) }
 
-// ListIn reads a namespace's PodDefaults through any REST client of the cluster (a clientset's
-// Discovery().RESTClient() will do).
+// ListIn reads a namespace's PodDefaults through any REST client of the cluster.
 func ListIn(ctx context.Context, c rest.Interface, ns string) ([]PodDefault, error) {
-	raw, err := c.Get().AbsPath(CollectionPath(ns)).DoRaw(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var l List
-	if err := json.Unmarshal(raw, &l); err != nil {
-		return nil, fmt.Errorf("poddefaults in %s: %w", ns, err)
-	}
-	return l.Items, nil
+	return fixtures.ListPodDefaults(ctx, c, ns)
 }
 
 // Lister gives the PodDefaults of a namespace.
