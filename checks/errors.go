@@ -7,7 +7,7 @@ import (
 
 	"github.com/kfp-authcheck/kfp-authcheck/auth/browser"
 	"github.com/kfp-authcheck/kfp-authcheck/auth/dexlogin"
-	"github.com/kfp-authcheck/kfp-authcheck/forward"
+	"github.com/kfp-authcheck/kfp-authcheck/internal/forward"
 	"github.com/kfp-authcheck/kfp-authcheck/kfpapi"
 	"github.com/kfp-authcheck/kfp-authcheck/result"
 )

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/kfp-authcheck/kfp-authcheck/clusters/components"
-	"github.com/kfp-authcheck/kfp-authcheck/forward"
+	"github.com/kfp-authcheck/kfp-authcheck/internal/forward"
 	"github.com/kfp-authcheck/kfp-authcheck/internal/image"
 	"github.com/kfp-authcheck/kfp-authcheck/internal/redact"
 	"github.com/kfp-authcheck/kfp-authcheck/internal/selfca"

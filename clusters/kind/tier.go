@@ -6,7 +6,7 @@ import (
 	"fmt"
 
 	"github.com/kfp-authcheck/kfp-authcheck/clusters"
-	"github.com/kfp-authcheck/kfp-authcheck/forward"
+	"github.com/kfp-authcheck/kfp-authcheck/internal/forward"
 	"github.com/kfp-authcheck/kfp-authcheck/internal/image"
 	"github.com/kfp-authcheck/kfp-authcheck/profile"
 	"github.com/kfp-authcheck/kfp-authcheck/target"

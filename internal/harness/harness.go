@@ -21,11 +21,11 @@ import (
 	"github.com/kfp-authcheck/kfp-authcheck/checks"
 	"github.com/kfp-authcheck/kfp-authcheck/clusters"
 	"github.com/kfp-authcheck/kfp-authcheck/fixtures"
-	"github.com/kfp-authcheck/kfp-authcheck/forward"
+	"github.com/kfp-authcheck/kfp-authcheck/internal/forward"
+	"github.com/kfp-authcheck/kfp-authcheck/internal/versions"
 	"github.com/kfp-authcheck/kfp-authcheck/profile"
 	"github.com/kfp-authcheck/kfp-authcheck/result"
 	"github.com/kfp-authcheck/kfp-authcheck/target"
-	"github.com/kfp-authcheck/kfp-authcheck/versions"
 
 	// The tiers: adding one is a package that calls clusters.Register from its init, and a line here.
 	_ "github.com/kfp-authcheck/kfp-authcheck/clusters/embedded"

@@ -60,7 +60,7 @@ func TestLayering(t *testing.T) {
 	}{
 		{"checks", "mocks", "the checks judge targets; the stand-ins are one kind of target"},
 		{"internal/slapd", "mocks", "the real directory's runner is compared with the LDAP stand-in, not built on it"},
-		{"versions", "checks", "the version report needs a client for the target, not the checks"},
+		{"internal/versions", "checks", "the version report needs a client for the target, not the checks"},
 		{"fixtures", "report", "fixtures read a run's JSON through the result model"},
 		{"internal/rbaceval", "mocks", "RBAC's independent evaluator must not share code with the Kubernetes stand-in"},
 		{"mocks", "internal/rbaceval", "the Kubernetes stand-in must not use the evaluator that judges it"},
