@@ -132,3 +132,38 @@ func TestNewKeysAreValidatedAndRedacted(t *testing.T) {
 		t.Errorf("Redacted must replace inline passwords in a copy: %+v / %+v", r.Users, f.Users)
 	}
 }
+
+// The description's capabilities key states what its addresses cannot show, either way; a name outside the
+// vocabulary is an error naming it.
+func TestDeclaredCapabilities(t *testing.T) {
+	if _, err := ParseFile([]byte("gateway_url: http://127.0.0.1:1\ncapabilities: {runz: false}\n")); err == nil || !strings.Contains(err.Error(), `unknown capability "runz"`) {
+		t.Fatalf("got %v, want the unknown capability named", err)
+	}
+	f, err := ParseFile([]byte("gateway_url: https://127.0.0.1:1\nprofile: kubeflow\ncapabilities: {runs: false, m2m: false}\nusers: [{email: a@b.c, password: x}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg, err := FromFile(f, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for c, want := range map[Capability]bool{CapRuns: false, CapM2M: false, CapHTTPS: true, CapDexLocal: true, CapGateway: true, CapKube: false} {
+		if tg.Has(c) != want {
+			t.Errorf("%s: %t, want %t (have %v)", c, tg.Has(c), want, tg.CapabilityList())
+		}
+	}
+}
+
+// Planned derives the same capabilities as New would with the handles it offers, without reading a file or
+// resolving a password.
+func TestPlannedOffers(t *testing.T) {
+	f := &File{GatewayURL: "http://127.0.0.1:<port>", Tier: TierEmbedded, Kubeconfig: "<kubeconfig>",
+		Users: []UserSpec{{Email: "a@b.c", PasswordEnv: "NOT_SET_ANYWHERE", Connector: "local"}}}
+	tg, err := Planned(f, "embedded:x", nil, Offers{Kube: true, Clock: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !tg.Has(CapKube) || !tg.Has(CapClock) || tg.Kube != nil || tg.Name != "embedded:x" {
+		t.Errorf("planned: %v %+v", tg.CapabilityList(), tg)
+	}
+}

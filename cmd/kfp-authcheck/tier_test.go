@@ -1,13 +1,16 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/kfp-authcheck/kfp-authcheck/clusters/local"
 	"github.com/kfp-authcheck/kfp-authcheck/internal/image"
+	"github.com/kfp-authcheck/kfp-authcheck/profile"
 )
 
 // TestTierThatCannotStartIsAUsageError: a tier whose prerequisites are missing (the local tier's programs not
@@ -81,5 +84,57 @@ func TestServeKindFlags(t *testing.T) {
 		if code != exitUsage || !strings.Contains(stderr, c.want) {
 			t.Errorf("%v: exit %d, stderr:\n%s", c.args, code, stderr)
 		}
+	}
+}
+
+// A server profile can be given as a file (profile.Load's caller): it runs like the built-in one it copies, and a
+// capability it misspells is a usage error naming it, not a silent n/a.
+func TestProfileFile(t *testing.T) {
+	p, err := profile.Get("kubeflow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Name = "my-kubeflow"
+	b, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	good := filepath.Join(dir, "my-kubeflow.json")
+	if err := os.WriteFile(good, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runCLI(t, "run", "--profile", good, "--only", "SETUP-001,DEX-LOCAL-001", "--format", "json")
+	if code != 0 || !strings.Contains(stdout, `"profile": "my-kubeflow"`) || !strings.Contains(stdout, `"status": "pass"`) {
+		t.Fatalf("exit %d\nstdout %s\nstderr %s", code, stdout, stderr)
+	}
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(bad, []byte(strings.Replace(string(b), `"m2m"`, `"m2n"`, 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr = runCLI(t, "run", "--profile", bad, "--dry-run")
+	if code != exitUsage || !strings.Contains(stderr, `unknown capability "m2n"`) {
+		t.Fatalf("exit %d, stderr %s", code, stderr)
+	}
+}
+
+// list --capabilities prints the vocabulary.
+func TestListCapabilities(t *testing.T) {
+	code, stdout, _ := runCLI(t, "list", "--capabilities")
+	if code != 0 || !strings.Contains(stdout, "oob-client") || !strings.Contains(stdout, "DECLARABLE") {
+		t.Fatalf("exit %d: %s", code, stdout)
+	}
+}
+
+// The dry run plans what the run does: the tier's own stack, not the embedded one (the plan of `--tier local`
+// names local:kubeflow and leaves out the clock the local tier does not have).
+func TestDryRunPlansTheTier(t *testing.T) {
+	code, stdout, stderr := runCLI(t, "run", "--dry-run", "--tier", "local", "--profile", "kubeflow")
+	if code != 0 || !strings.Contains(stdout, "target local:kubeflow: tier local") || !regexp.MustCompile(`n/a +DEX-LOCAL-009 .*\[clock\]`).MatchString(stdout) {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	code, stdout, _ = runCLI(t, "run", "--dry-run", "--profile", "kubeflow")
+	if code != 0 || !regexp.MustCompile(`run +SA-001 `).MatchString(stdout) || !strings.Contains(stdout, "37 check(s) would run, 20 would be n/a") {
+		t.Fatalf("exit %d\n%s", code, stdout)
 	}
 }
