@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -10,7 +9,7 @@ import (
 
 	"github.com/kfp-authcheck/kfp-authcheck/checks"
 	"github.com/kfp-authcheck/kfp-authcheck/clusters/fidelity"
-	"github.com/kfp-authcheck/kfp-authcheck/clusters/local"
+	"github.com/kfp-authcheck/kfp-authcheck/internal/harness"
 	"github.com/kfp-authcheck/kfp-authcheck/profile"
 )
 
@@ -42,7 +41,7 @@ mock that drifted from the real program); 2 usage error, or the programs are not
 			}
 			begin := time.Now()
 			rep, err := fidelity.Compare(cmd.Context(), names, list, fidelity.Options{Parallel: parallel, Progress: stderr})
-			if errors.Is(err, local.ErrToolsMissing) {
+			if harness.IsConfig(err) {
 				return usageErr("%v", err)
 			}
 			if err != nil {
