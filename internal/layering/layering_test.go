@@ -66,6 +66,10 @@ func TestLayering(t *testing.T) {
 		{"mocks", "internal/rbaceval", "the Kubernetes stand-in must not use the evaluator that judges it"},
 		{"internal/kfpsar", "mocks", "KFP's SubjectAccessReview is shared by the checks and the KFP stand-in"},
 		{"internal/targetclient", "checks", "the target's clients are shared by the checks and the version report"},
+		{"checks", "clusters", "the checks see a Target, never the tier that made it"},
+		{"checks", "internal/harness", "the harness runs the checks, not the other way round"},
+		{"target", "clusters", "the Target is built from a description and handles; tiers produce them"},
+		{"profile", "target", "a server profile is data, below the Target"},
 	} {
 		found := false
 		for pkg, ds := range all {
@@ -81,6 +85,40 @@ func TestLayering(t *testing.T) {
 		}
 		if !found {
 			t.Errorf("no package %s: the rule %q guards nothing", rule.from, rule.from+" not on "+rule.notOn)
+		}
+	}
+}
+
+// TestTiersPlugIn: only the harness names the tier packages (one import line each); the command, the suites and
+// the fidelity comparison reach tiers through it, and the registry knows no tier. Direct imports, non-test.
+func TestTiersPlugIn(t *testing.T) {
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command to list the packages with")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, goBin, "list", "-f", `{{.ImportPath}} {{join .Imports " "}}`, module+"/...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	tiers := []string{"clusters/embedded", "clusters/local", "clusters/kind"}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Fields(line)
+		pkg := f[0]
+		if under(pkg, "internal/harness") {
+			continue
+		}
+		for _, imp := range f[1:] {
+			for _, tier := range tiers {
+				if imp != module+"/"+tier || under(pkg, tier) {
+					continue
+				}
+				switch {
+				case pkg == module+"/clusters", under(pkg, "cmd"), under(pkg, "suites"), under(pkg, "clusters/fidelity"), under(pkg, "checks"):
+					t.Errorf("%s imports the tier package %s: tiers plug in through clusters.Register and internal/harness", pkg, imp)
+				}
+			}
 		}
 	}
 }
