@@ -23,7 +23,7 @@ import (
 // its programs not built, or MariaDB not installed (make mariadb).
 func requireRealKFP(t *testing.T) {
 	t.Helper()
-	requireTools(t, "etcd", "kube-apiserver", "kfp-apiserver", "s3")
+	requireTools(t, "etcd", "kube-apiserver", "kube-controller-manager", "kfp-apiserver", "s3")
 	if !MariaDBInstalled() {
 		if os.Getenv("KFP_AUTHCHECK_REQUIRE_TOOLS") == "1" {
 			t.Fatalf("%v", ErrMariaDBMissing)

@@ -58,7 +58,7 @@ func staticTool(t *testing.T, name string) string {
 // OOB, LDAP and M2M families: every check gets the profile's expected verdict, and those families are not n/a.
 // The objects that deploy the same configs are created on the kube-apiserver too (every one validated).
 func TestKindLoginOnLoopback(t *testing.T) {
-	requireTools(t, "etcd", "kube-apiserver")
+	requireTools(t, "etcd", "kube-apiserver", "kube-controller-manager")
 	dexBin, proxyBin := staticTool(t, "dex"), staticTool(t, "oauth2-proxy")
 	for _, name := range []string{"kubeflow", "deploykf", "kubeflow-1.8"} {
 		t.Run(name, func(t *testing.T) {

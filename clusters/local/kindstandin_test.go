@@ -25,7 +25,7 @@ import (
 // stand-in as `kfp-standin` assembles it, authorizing against that kube-apiserver, passes the SA checks and
 // ISO-001 as a Target that reaches it the way the kind tier does (its address plus the admin kubeconfig).
 func TestKindKFPStandInOnKubeAPIServer(t *testing.T) {
-	requireTools(t, "etcd", "kube-apiserver")
+	requireTools(t, "etcd", "kube-apiserver", "kube-controller-manager")
 	s := startStack(t, "kubeflow", Options{Kube: true})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()

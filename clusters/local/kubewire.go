@@ -14,19 +14,17 @@ import (
 )
 
 // kubeWiring is what the stack keeps of its kube-apiserver beyond the process: a client-go client with the admin
-// credential (fixtures, and the KFP API stand-in's TokenReviews and SubjectAccessReviews) and the ClusterRole
-// aggregation stand-in.
+// credential (fixtures, and the KFP API stand-in's TokenReviews and SubjectAccessReviews).
 type kubeWiring struct {
 	client kubernetes.Interface
-	agg    *aggregator
 	// admission: the PodDefault kind and webhook stand-in are registered (startPodDefaults).
 	admission bool
 }
 
-// startKubeAPI starts etcd and kube-apiserver, the ClusterRole aggregation stand-in, and for a multi-user
-// profile applies its Kubeflow Profiles as RBAC with the same fixtures as the embedded tier's Kubernetes
-// stand-in, so the profile's users (user@example.com in kubeflow-user-example-com) get their RoleBindings in the
-// real kube-apiserver. It returns once the aggregated ClusterRoles hold their rules.
+// startKubeAPI starts etcd, kube-apiserver and kube-controller-manager (which aggregates ClusterRoles), and for
+// a multi-user profile applies its Kubeflow Profiles as RBAC with the same fixtures as the embedded tier's
+// Kubernetes stand-in, so the profile's users (user@example.com in kubeflow-user-example-com) get their
+// RoleBindings in the real kube-apiserver. It returns once the aggregated ClusterRoles hold their rules.
 func (s *Stack) startKubeAPI(ctx context.Context, p *profile.Profile, tools string, opts Options) error {
 	k, err := startKube(ctx, &s.procs, tools, s.dir, opts.StartTimeout, opts.Progress)
 	if err != nil {
@@ -36,18 +34,13 @@ func (s *Stack) startKubeAPI(ctx context.Context, p *profile.Profile, tools stri
 	s.redactor.Add(k.AdminToken)
 	s.Versions["etcd"] = ToolVersion(tools, "etcd")
 	s.Versions["kube-apiserver"] = ToolVersion(tools, "kube-apiserver")
+	s.Versions["kube-controller-manager"] = ToolVersion(tools, "kube-controller-manager")
 	// Nobody else shares this kube-apiserver: the verb matrix's SubjectAccessReviews need no client-side limit.
 	client, err := target.KubeClientUnthrottled(k.Kubeconfig, "", 15*time.Second)
 	if err != nil {
 		return err
 	}
-	agg, err := startAggregator(ctx, client, opts.StartTimeout, func(err error) {
-		progress(opts.Progress, "clusterrole aggregation: %v", err)
-	})
-	if err != nil {
-		return err
-	}
-	s.kube = &kubeWiring{client: client, agg: agg}
+	s.kube = &kubeWiring{client: client}
 	if !p.MultiUser {
 		return nil
 	}
@@ -56,7 +49,7 @@ func (s *Stack) startKubeAPI(ctx context.Context, p *profile.Profile, tools stri
 	if err := components.ApplyProfileRBAC(applyCtx, client, p); err != nil {
 		return fmt.Errorf("kube-apiserver: the profile's RBAC: %w", err)
 	}
-	if err := agg.Sync(applyCtx); err != nil {
+	if err := waitAggregated(applyCtx, client); err != nil {
 		return fmt.Errorf("kube-apiserver: %w", err)
 	}
 	progress(opts.Progress, "kube-apiserver: %d Kubeflow Profile(s) applied as RBAC", len(p.KFP.Namespaces))
@@ -77,14 +70,9 @@ func (s *Stack) kfpAuth(p *profile.Profile) (kfpmock.Authorizer, kfpmock.TokenRe
 	return kfpmock.KubeAuthorizer{Client: s.kube.client}, kfpmock.KubeTokenReviewer{Client: s.kube.client}
 }
 
-// stopKube stops the aggregation stand-in's watch before kube-apiserver goes away (so client-go does not log a
-// broken watch).
-func (s *Stack) stopKube() {
-	if s.kube != nil && s.kube.agg != nil {
-		_ = s.kube.agg.close()
-		s.kube.agg = nil
-	}
-}
+// stopKube has nothing to stop in the harness: kube-controller-manager is one of the stack's processes, stopped
+// in reverse start order (before kube-apiserver) with the others.
+func (s *Stack) stopKube() {}
 
 // declared are the capabilities the stack's description states: a real kube-apiserver, admission where the
 // PodDefault webhook is registered, no runs with the real KFP API server (no Argo here, so ISO-004/006 are n/a),

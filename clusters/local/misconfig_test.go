@@ -103,7 +103,7 @@ func TestMisconfigurationsAreCaughtByRealPrograms(t *testing.T) {
 // Against the real kube-apiserver, with the KFP API stand-in asking it, RBAC-002 fails with K8S_RBAC while
 // RBAC-001 still passes.
 func TestMissingWriteRulesFailRBAC002OnKubeAPIServer(t *testing.T) {
-	requireTools(t, "etcd", "kube-apiserver")
+	requireTools(t, "etcd", "kube-apiserver", "kube-controller-manager")
 	p, err := profile.Get("kubeflow")
 	if err != nil {
 		t.Fatal(err)
@@ -128,8 +128,8 @@ func TestMissingWriteRulesFailRBAC002OnKubeAPIServer(t *testing.T) {
 	if err := tg.Kube.RbacV1().ClusterRoles().Delete(ctx, "kubeflow-pipelines-edit", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	// The aggregation stand-in recomputes kubeflow-edit without the write rules; wait until kube-apiserver's
-	// authorizer shows it (a cluster's controller takes a moment too).
+	// kube-controller-manager's clusterrole-aggregation controller recomputes kubeflow-edit without the write
+	// rules; wait until kube-apiserver shows it.
 	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 20*time.Second, true, func(ctx context.Context) (bool, error) {
 		cr, err := tg.Kube.RbacV1().ClusterRoles().Get(ctx, "kubeflow-edit", metav1.GetOptions{})
 		if err != nil {

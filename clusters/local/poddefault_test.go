@@ -24,7 +24,7 @@ import (
 // bare (PODDEFAULT_NOT_APPLIED); with the webhook unreachable and failurePolicy Fail they are refused (the same
 // reason, naming the webhook); without the PodDefault it is PODDEFAULT_MISSING. SA-010 passes alongside.
 func TestPodDefaultMutationOnKubeAPIServer(t *testing.T) {
-	requireTools(t, "etcd", "kube-apiserver")
+	requireTools(t, "etcd", "kube-apiserver", "kube-controller-manager")
 	for _, name := range []string{"kubeflow", "deploykf"} {
 		t.Run(name, func(t *testing.T) {
 			s := startStack(t, name, Options{Kube: true})

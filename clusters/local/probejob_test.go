@@ -16,7 +16,7 @@ import (
 // namespace) is accepted by a real kube-apiserver's validation and admission with a server-side dry run, and
 // the same Job with an invalid field is refused, so the dry run is a real check. Nothing is persisted.
 func TestProbeJobPassesServerSideDryRun(t *testing.T) {
-	requireTools(t, "etcd", "kube-apiserver")
+	requireTools(t, "etcd", "kube-apiserver", "kube-controller-manager")
 	s := startStack(t, "standalone", Options{Kube: true})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

@@ -23,7 +23,8 @@ type matrixSide struct {
 	name   string
 	client kubernetes.Interface
 	fx     *fixtures.Kube
-	// settle makes what was just applied effective (the local tier's aggregation); nil where writes are.
+	// settle waits until what was just applied is effective (kube-controller-manager's aggregation); nil where
+	// writes are.
 	settle func(context.Context) error
 }
 
@@ -34,7 +35,7 @@ type matrixSide struct {
 // go to both through client-go; any answer that differs (allowed, denied, reason, evaluation error) fails the
 // test and is printed.
 func TestVerbMatrixMatchesKubeAPIServer(t *testing.T) {
-	requireTools(t, "etcd", "kube-apiserver")
+	requireTools(t, "etcd", "kube-apiserver", "kube-controller-manager")
 	s := startStack(t, "standalone", Options{Kube: true})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -60,7 +61,7 @@ func TestVerbMatrixMatchesKubeAPIServer(t *testing.T) {
 	realFx.RunID = mockFx.RunID
 	sides := []matrixSide{
 		{name: "mocks/kube", client: mockClient, fx: mockFx},
-		{name: "kube-apiserver", client: s.kube.client, fx: realFx, settle: s.kube.agg.Sync},
+		{name: "kube-apiserver", client: s.kube.client, fx: realFx, settle: func(ctx context.Context) error { return waitAggregated(ctx, s.kube.client) }},
 	}
 	ns1, ns2 := mockFx.Name("ns1"), mockFx.Name("ns2")
 	const owner = "owner@example.com"
@@ -143,8 +144,8 @@ func TestVerbMatrixMatchesKubeAPIServer(t *testing.T) {
 	t.Run("aggregation follows the watch", func(t *testing.T) { testAggregationWatch(ctx, t, s.kube.client, realFx.Name("agg")) })
 }
 
-// testAggregationWatch creates an aggregated ClusterRole and then a part it selects, without calling Sync: the
-// aggregation stand-in's watch must copy the part's rules in, and take them out again when the part goes.
+// testAggregationWatch creates an aggregated ClusterRole and then a part it selects: kube-controller-manager's
+// clusterrole-aggregation controller must copy the part's rules in, and take them out again when the part goes.
 func testAggregationWatch(ctx context.Context, t *testing.T, c kubernetes.Interface, name string) {
 	label := map[string]string{"kfp-authcheck.io/aggregate-to": name}
 	roles := c.RbacV1().ClusterRoles()
