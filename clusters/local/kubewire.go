@@ -70,10 +70,6 @@ func (s *Stack) kfpAuth(p *profile.Profile) (kfpmock.Authorizer, kfpmock.TokenRe
 	return kfpmock.KubeAuthorizer{Client: s.kube.client}, kfpmock.KubeTokenReviewer{Client: s.kube.client}
 }
 
-// stopKube has nothing to stop in the harness: kube-controller-manager is one of the stack's processes, stopped
-// in reverse start order (before kube-apiserver) with the others.
-func (s *Stack) stopKube() {}
-
 // declared are the capabilities the stack's description states: a real kube-apiserver, admission where the
 // PodDefault webhook is registered, no runs with the real KFP API server (no Argo here, so ISO-004/006 are n/a),
 // and no M2M where the profile's mesh has no stand-in in front (a ServiceAccount token would meet oauth2-proxy,

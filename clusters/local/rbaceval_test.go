@@ -55,7 +55,7 @@ func TestRBACEvaluatorMatchesKubeAPIServer(t *testing.T) {
 	for _, ns := range []string{ns1, ns2} {
 		apply(&policy, fixtures.ProfileNamespace, map[string]string{"NAMESPACE": ns, "OWNER": owner})
 	}
-	if err := s.kube.agg.Sync(ctx); err != nil {
+	if err := waitAggregated(ctx, s.kube.client); err != nil {
 		t.Fatal(err)
 	}
 	probe := fixtures.MatrixRow{Group: kfpGroup, Resource: "experiments", Verb: "list"}

@@ -386,7 +386,6 @@ func (s *Stack) serve(lis net.Listener, h http.Handler, tlsConf *tls.Config) {
 // Close stops every program and server the stack started and removes its temporary directory.
 func (s *Stack) Close() error {
 	var errs []error
-	s.stopKube()
 	if err := s.procs.stopAll(); err != nil {
 		errs = append(errs, err)
 	}
