@@ -79,6 +79,9 @@ type Gateway struct {
 	CookieHTTPOnly bool     `json:"cookie_httponly"`
 	CookieSameSite string   `json:"cookie_samesite,omitempty"`
 	CookieExpire   Duration `json:"cookie_expire"`
+	// CookieRefresh is cookie_refresh: after it oauth2-proxy refreshes the session with Dex's refresh token
+	// (deployKF: 60m); 0 never (Kubeflow).
+	CookieRefresh Duration `json:"cookie_refresh,omitempty"`
 	// CookiePath is cookie_path, the Path of the session and CSRF cookies; "" means oauth2-proxy's default "/".
 	CookiePath string `json:"cookie_path,omitempty"`
 	// WhitelistDomains is whitelist_domains, the hosts an absolute rd may lead to; none by default.

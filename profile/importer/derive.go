@@ -410,6 +410,13 @@ func (im *importer) oauth2Proxy(p *profile.Profile, c container, dex *dexState) 
 	} else {
 		im.underived("gateway.cookie_expire", "%q is not a duration", exp)
 	}
+	if ref := str("gateway.cookie_refresh", "cookie_refresh", "0s"); ref != "0" {
+		if d, err := time.ParseDuration(ref); err == nil {
+			g.CookieRefresh = profile.Duration{Duration: d}
+		} else {
+			im.underived("gateway.cookie_refresh", "%q is not a duration", ref)
+		}
+	}
 	g.WhitelistDomains = opts.list("whitelist_domains")
 	g.CSRFPerRequest = boolean("gateway.csrf_per_request", "cookie_csrf_per_request", false)
 	g.SetAuthorizationHeader = boolean("gateway.set_authorization_header", "set_authorization_header", false)
@@ -834,7 +841,9 @@ func (im *importer) deriveExpect(p *profile.Profile) {
 		verdict("OAUTH2P-001", "warn", "oidc-authservice has no API special case: 302 to Dex")
 		verdict("OAUTH2P-006", "n/a", "oidc-authservice has no start endpoint that takes rd")
 	}
-	if g.Kind == "oauth2-proxy" && g.CookieSameSite == "" {
+	if !g.CookieHTTPOnly {
+		verdict("OAUTH2P-007", "fail", "the session cookie is not HttpOnly")
+	} else if g.Kind == "oauth2-proxy" && g.CookieSameSite == "" {
 		verdict("OAUTH2P-007", "warn", "no cookie_samesite: the session cookie has no SameSite attribute")
 	}
 	if e.ApprovalScreen {
