@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kfp-authcheck/kfp-authcheck/profile/importer"
@@ -149,4 +150,15 @@ func clip(s string, n int) string {
 		return s
 	}
 	return s[:n-3] + "..."
+}
+
+// profileFileAlias makes --profile-file FILE another spelling of --profile (run, serve, fidelity): a profile file,
+// such as one profile import wrote, is accepted by both.
+func profileFileAlias(cmd *cobra.Command) {
+	cmd.Flags().SetNormalizeFunc(func(_ *pflag.FlagSet, name string) pflag.NormalizedName {
+		if name == "profile-file" {
+			return "profile"
+		}
+		return pflag.NormalizedName(name)
+	})
 }

@@ -67,3 +67,14 @@ func TestProfileImportBadInputExits2(t *testing.T) {
 		}
 	}
 }
+
+func TestProfileFileIsAnAliasOfProfile(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "release.yaml")
+	if code, _, stderr := runCLI(t, "profile", "import", "--manifests", rendering, "--name", "rc", "-o", out); code != exitOK {
+		t.Fatal(stderr)
+	}
+	code, stdout, stderr := runCLI(t, "run", "--profile-file", out, "--dry-run")
+	if code != exitOK || !strings.Contains(stdout, "rc") {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+}
