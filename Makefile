@@ -53,7 +53,7 @@ RELEASES ?= kubeflow-1.8,kubeflow-1.9,kubeflow-1.10,kubeflow-1.10-kind,kubeflow-
 
 release-matrix: build tools ## every built-in Kubeflow release on the local tier, one matrix (markdown, HTML) in bin/release-matrix; docs/releases.md keeps it
 	@start=$$(date +%s); ./$(BIN) run --tier local --profile $(RELEASES) --format md,html,json --out bin/release-matrix --progress always; \
-	code=$$?; echo "release-matrix: $$(( $$(date +%s) - start ))s wall (exit $$code)"; exit $$code
+	code=$$?; echo "release-matrix: $$(( $$(date +%s) - start ))s wall (exit $$code: 1 is a release's own failures)"; test $$code -le 1
 
 tools: ## build the real programs of the local tier into bin/tools (skips what is built at the pinned version)
 	GO=$(GO) bash tools/build.sh

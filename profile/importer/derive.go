@@ -834,6 +834,9 @@ func (im *importer) deriveExpect(p *profile.Profile) {
 	if p.MultiUser && !p.KFP.AuthorizeServiceAccounts {
 		verdict("ISO-005", "warn", "KFP before pipelines PR#14181 runs a run's pods as its caller-chosen serviceAccountName")
 	}
+	if p.MultiUser && p.KFP.PodDefault == nil {
+		verdict("SA-007", "fail", "no PodDefault projects KFP's token: a notebook's SDK has no credentials")
+	}
 	if p.KFP.UIPolicy == "gateway-only" {
 		verdict("SA-004", "warn", "ml-pipeline-ui's AuthorizationPolicy admits only the gateway: a pod's token is refused there")
 	}
