@@ -5,7 +5,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -X main.version=$(VERSION)
 PKGS     := ./...
 
-.PHONY: all build run test unit test-slapd slapd mariadb lint fmt vet bench report-browser clean help tools static-tools e2e-local e2e-kind image
+.PHONY: release-matrix all build run test unit test-slapd slapd mariadb lint fmt vet bench report-browser clean help tools static-tools e2e-local e2e-kind image
 
 all: lint test
 
@@ -48,6 +48,12 @@ fmt: ## fail if gofmt would change a file
 
 vet: ## go vet
 	$(GO) vet $(PKGS)
+
+RELEASES ?= kubeflow-1.8,kubeflow-1.9,kubeflow-1.10,kubeflow-1.10-kind,kubeflow-1.11
+
+release-matrix: build tools ## every built-in Kubeflow release on the local tier, one matrix (markdown, HTML) in bin/release-matrix; docs/releases.md keeps it
+	@start=$$(date +%s); ./$(BIN) run --tier local --profile $(RELEASES) --format md,html,json --out bin/release-matrix --progress always; \
+	code=$$?; echo "release-matrix: $$(( $$(date +%s) - start ))s wall (exit $$code: 1 is a release's own failures)"; test $$code -le 1
 
 tools: ## build the real programs of the local tier into bin/tools (skips what is built at the pinned version)
 	GO=$(GO) bash tools/build.sh

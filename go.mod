@@ -3,6 +3,7 @@ module github.com/kfp-authcheck/kfp-authcheck
 go 1.26.0
 
 require (
+	github.com/BurntSushi/toml v1.4.0
 	github.com/coreos/go-oidc/v3 v3.21.0
 	github.com/dexidp/dex/api/v2 v2.2.0
 	github.com/go-asn1-ber/asn1-ber v1.5.5
@@ -31,7 +32,6 @@ require (
 require (
 	al.essio.dev/pkg/shellescape v1.5.1 // indirect
 	github.com/Azure/go-ntlmssp v0.0.0-20221128193559-754e69321358 // indirect
-	github.com/BurntSushi/toml v1.4.0 // indirect
 	github.com/Masterminds/semver/v3 v3.4.0 // indirect
 	github.com/containerd/stargz-snapshotter/estargz v0.16.3 // indirect
 	github.com/davecgh/go-spew v1.1.2-0.20180830191138-d8f796af33cc // indirect

@@ -30,6 +30,8 @@ func (d *Detection) Describe() string {
 	seen := fmt.Sprintf("unauthenticated UI: %s (%d), API: %d, scheme %s", d.UIClass, d.UIStatus, d.APIStatus,
 		map[bool]string{true: "https", false: "http"}[d.HTTPS])
 	switch {
+	case d.Chosen != nil && len(d.Candidates) > 1:
+		return fmt.Sprintf("profile auto chose %s (%s; %s all match: name the release with --profile)", d.Chosen.Name, seen, strings.Join(d.Candidates, ", "))
 	case d.Chosen != nil:
 		return fmt.Sprintf("profile auto chose %s (%s)", d.Chosen.Name, seen)
 	case len(d.Candidates) > 1:
@@ -76,6 +78,21 @@ func DetectProfile(ctx context.Context, t *target.Target) (*Detection, error) {
 	}
 	if len(matched) == 1 {
 		d.Chosen = matched[0]
+	}
+	// The Kubeflow releases since 1.9 answer alike without a login: where they alone remain, the alias of the
+	// newest stands for them (Describe names the others; --profile names the release).
+	if len(matched) > 1 {
+		for alias, newest := range profile.Aliases() {
+			all := true
+			for _, p := range matched {
+				all = all && strings.HasPrefix(p.Name, alias+"-")
+			}
+			for _, p := range matched {
+				if all && p.Name == newest {
+					d.Chosen, _ = profile.Get(alias)
+				}
+			}
+		}
 	}
 	return d, nil
 }

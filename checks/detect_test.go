@@ -38,14 +38,18 @@ func TestDetectProfilePicksEachProfileFromItsGateway(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if d.Chosen == nil || d.Chosen.Name != name {
+			want := name
+			if strings.HasPrefix(name, "kubeflow-") && name != "kubeflow-1.8" {
+				want = "kubeflow" // 1.9 to 1.11 answer alike without a login: the alias of the newest
+			}
+			if d.Chosen == nil || d.Chosen.Name != want {
 				t.Fatalf("%s: chose %v; %s", name, d.Chosen, d.Describe())
 			}
-			if !strings.Contains(d.Describe(), "chose "+name) {
+			if !strings.Contains(d.Describe(), "chose "+want) {
 				t.Errorf("description does not say the choice: %s", d.Describe())
 			}
 			tg.SetProfile(d.Chosen)
-			for _, c := range p.Capabilities {
+			for _, c := range d.Chosen.Capabilities {
 				if c == target.CapDexLDAP || c == target.CapOOBClient {
 					continue // these follow the users and oob_client_id the file gives
 				}

@@ -79,6 +79,9 @@ type Gateway struct {
 	CookieHTTPOnly bool     `json:"cookie_httponly"`
 	CookieSameSite string   `json:"cookie_samesite,omitempty"`
 	CookieExpire   Duration `json:"cookie_expire"`
+	// CookieRefresh is cookie_refresh: after it oauth2-proxy refreshes the session with Dex's refresh token
+	// (deployKF: 60m); 0 never (Kubeflow).
+	CookieRefresh Duration `json:"cookie_refresh,omitempty"`
 	// CookiePath is cookie_path, the Path of the session and CSRF cookies; "" means oauth2-proxy's default "/".
 	CookiePath string `json:"cookie_path,omitempty"`
 	// WhitelistDomains is whitelist_domains, the hosts an absolute rd may lead to; none by default.
@@ -380,18 +383,39 @@ func (p *Profile) Validate() error {
 	return nil
 }
 
-// Names lists the built-in profiles in matrix order.
-func Names() []string { return []string{"kubeflow", "kubeflow-1.8", "deploykf", "standalone"} }
+// Names lists the built-in profiles in matrix order: each Kubeflow release imported from its manifests
+// (profile/importer), then deployKF and a standalone KFP.
+func Names() []string {
+	return []string{"kubeflow-1.8", "kubeflow-1.9", "kubeflow-1.10", "kubeflow-1.10-kind", "kubeflow-1.11", "deploykf", "standalone"}
+}
 
-// Get returns a fresh copy of a built-in profile.
+// Aliases maps a name Get accepts to the built-in profile it stands for: "kubeflow" is the newest release.
+func Aliases() map[string]string { return map[string]string{"kubeflow": "kubeflow-1.11"} }
+
+// Get returns a fresh copy of a built-in profile (or of the one an alias names, under the alias).
 func Get(name string) (*Profile, error) {
-	b, err := builtin.ReadFile("profiles/" + name + ".yaml")
+	file := name
+	if a, ok := Aliases()[name]; ok {
+		file = a
+	}
+	b, err := builtin.ReadFile("profiles/" + file + ".yaml")
 	if err != nil {
 		known := Names()
+		for a := range Aliases() {
+			known = append(known, a)
+		}
 		sort.Strings(known)
 		return nil, fmt.Errorf("unknown profile %q (known: %s)", name, strings.Join(known, ", "))
 	}
-	return parse(b, name)
+	p, err := parse(b, name)
+	if err != nil {
+		return nil, err
+	}
+	if file != name {
+		p.Name = name
+		p.Description += " (alias of " + file + ")"
+	}
+	return p, nil
 }
 
 // Load reads a profile from a YAML file.

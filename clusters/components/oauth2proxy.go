@@ -60,7 +60,7 @@ func OAuth2ProxyConfig(p *profile.Profile, e ProxyEndpoints, cookieSecret string
 		"cookie_expire":            g.CookieExpire.Duration.String(),
 		"cookie_path":              orDefault(g.CookiePath, "/"),
 		"whitelist_domains":        g.WhitelistDomains,
-		"cookie_refresh":           "0s",
+		"cookie_refresh":           g.CookieRefresh.Duration.String(),
 		"cookie_csrf_per_request":  g.CSRFPerRequest,
 		"insecure_oidc_skip_nonce": !g.OIDCNonce,
 		"code_challenge_method":    g.CodeChallengeMethod,

@@ -13,8 +13,8 @@ import (
 )
 
 // TestServiceAccountTokenAtEachGateway sends `kubectl create token`'s token for a profile namespace's
-// default-editor to the gateway of each multi-user profile. Kubeflow 1.9+ with the kind overlay lets it through
-// Istio's jwt_authn (200); deployKF's gateway always asks oauth2-proxy first, which cannot verify a token of the
+// default-editor to the gateway of each multi-user profile. Kubeflow 1.10 with the kind overlay lets it through
+// Istio's jwt_authn (200), the default m2m-dex-only overlay refuses it there (401); deployKF's gateway always asks oauth2-proxy first, which cannot verify a token of the
 // Kubernetes issuer, only logs that, finds no cookie and answers the API path with 401 {} (WIRE-FACTS.md 1.2,
 // 2.2); Kubeflow 1.8's authservice is the same kind of refusal, a 302 to Dex.
 func TestServiceAccountTokenAtEachGateway(t *testing.T) {
@@ -24,7 +24,10 @@ func TestServiceAccountTokenAtEachGateway(t *testing.T) {
 		contentType string
 		body        string
 	}{
-		{"kubeflow", http.StatusOK, "application/json", ""},
+		{"kubeflow-1.10-kind", http.StatusOK, "application/json", ""},
+		// The example install's m2m-dex-only overlay holds only Dex's issuer: Istio's jwt_authn refuses the
+		// cluster's token before oauth2-proxy is asked.
+		{"kubeflow-1.10", http.StatusUnauthorized, "", "Jwt issuer is not configured"},
 		{"deploykf", http.StatusUnauthorized, "application/json", "{}"},
 		{"kubeflow-1.8", http.StatusFound, "", ""},
 	} {

@@ -59,7 +59,7 @@ func shapeOf(c kfpCall) kfpShape {
 // here. The whole table is logged (go test -v).
 func TestKFPAPIFidelity(t *testing.T) {
 	requireRealKFP(t)
-	s := startStack(t, "kubeflow", Options{KFP: KFPReal})
+	s := startStack(t, "kubeflow-1.10", Options{KFP: KFPReal}) // grpc-gateway v1 bodies, as the real server built here
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	fx, client := seedNamespaces(ctx, t, s)

@@ -111,7 +111,7 @@ func seedToken(ctx context.Context, t *testing.T, s *Stack, aud string) string {
 func TestRealKFPCrossNamespaceRoleBinding(t *testing.T) {
 	requireRealKFP(t)
 	begin := time.Now()
-	s := startStack(t, "kubeflow", Options{KFP: KFPReal})
+	s := startStack(t, "kubeflow-1.10", Options{KFP: KFPReal})
 	t.Logf("local tier with the real KFP API server up in %s (%s)", s.StartupTime.Round(time.Millisecond), s.VersionList())
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -180,7 +180,7 @@ func TestRealKFPCrossNamespaceRoleBinding(t *testing.T) {
 // stand-in), the server believes a forged kubeflow-userid, and ISO-001 says so.
 func TestRealKFPWithoutMeshFailsISO001(t *testing.T) {
 	requireRealKFP(t)
-	s := startStack(t, "kubeflow", Options{KFP: KFPRealNoMesh})
+	s := startStack(t, "kubeflow-1.10", Options{KFP: KFPRealNoMesh})
 	list, err := checks.Select([]string{"ISO-001"})
 	if err != nil {
 		t.Fatal(err)

@@ -60,7 +60,7 @@ func staticTool(t *testing.T, name string) string {
 func TestKindLoginOnLoopback(t *testing.T) {
 	requireTools(t, "etcd", "kube-apiserver", "kube-controller-manager")
 	dexBin, proxyBin := staticTool(t, "dex"), staticTool(t, "oauth2-proxy")
-	for _, name := range []string{"kubeflow", "deploykf", "kubeflow-1.8"} {
+	for _, name := range []string{"kubeflow-1.10-kind", "deploykf", "kubeflow-1.8"} {
 		t.Run(name, func(t *testing.T) {
 			p, err := profile.Get(name)
 			if err != nil {
@@ -194,7 +194,7 @@ func testKindLogin(t *testing.T, p *profile.Profile, dexBin, proxyBin string) {
 		}
 	}
 	t.Logf("%s: ran %v of %d checks", p.Name, ran, len(list))
-	want := map[string][]string{"kubeflow": {"DEX", "SETUP", "M2M"}, "deploykf": {"DEX", "SETUP", "OOB", "OAUTH2P"}, "kubeflow-1.8": {"DEX", "SETUP"}}[p.Name]
+	want := map[string][]string{"kubeflow-1.10-kind": {"DEX", "SETUP", "M2M"}, "deploykf": {"DEX", "SETUP", "OOB", "OAUTH2P"}, "kubeflow-1.8": {"DEX", "SETUP"}}[p.Name]
 	for _, fam := range want {
 		if ran[fam] == 0 {
 			t.Errorf("no %s check ran", fam)

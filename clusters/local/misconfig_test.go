@@ -54,7 +54,7 @@ func TestMisconfigurationsAreCaughtByRealPrograms(t *testing.T) {
 			map[string][2]string{"OAUTH2P-006": {"fail", "OPEN_REDIRECT"}}, Options{}},
 		// m2m-dex-only: the gateway has the Dex rule only, so the real kube-apiserver's ServiceAccount tokens meet
 		// "Jwt issuer is not configured" (the Istio gateway stand-in is the gateway here too: no real Istio).
-		{"the gateway lacks the ServiceAccount issuer (m2m-dex-only)", "kubeflow",
+		{"the gateway lacks the ServiceAccount issuer (m2m-dex-only)", "kubeflow-1.10-kind",
 			func(p *profile.Profile) { p.Gateway.Mesh.JWTRules = p.Gateway.Mesh.JWTRules[:1] },
 			map[string][2]string{"M2M-002": {"fail", "GATEWAY_CONFIG"}, "M2M-001": {"fail", "GATEWAY_CONFIG"}},
 			Options{Kube: true}},

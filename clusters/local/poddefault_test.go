@@ -14,6 +14,7 @@ import (
 	"github.com/kfp-authcheck/kfp-authcheck/checks"
 	"github.com/kfp-authcheck/kfp-authcheck/internal/selfca"
 	"github.com/kfp-authcheck/kfp-authcheck/mocks/poddefault"
+	"github.com/kfp-authcheck/kfp-authcheck/profile"
 	"github.com/kfp-authcheck/kfp-authcheck/result"
 	"github.com/kfp-authcheck/kfp-authcheck/target"
 )
@@ -25,9 +26,20 @@ import (
 // reason, naming the webhook); without the PodDefault it is PODDEFAULT_MISSING. SA-010 passes alongside.
 func TestPodDefaultMutationOnKubeAPIServer(t *testing.T) {
 	requireTools(t, "etcd", "kube-apiserver", "kube-controller-manager")
-	for _, name := range []string{"kubeflow", "deploykf"} {
+	// No default install ships the PodDefault: kubeflow/manifests' CI applies access-ml-pipeline, deployKF
+	// generates kubeflow-pipelines-api-token with kfpApiTokenPodDefault: true.
+	podDefaults := map[string]*profile.PodDefault{
+		"kubeflow-1.10-kind": {Name: "access-ml-pipeline", Label: "access-ml-pipeline"},
+		"deploykf":           {Name: "kubeflow-pipelines-api-token", Label: "kubeflow-pipelines-api-token"},
+	}
+	for _, name := range []string{"kubeflow-1.10-kind", "deploykf"} {
 		t.Run(name, func(t *testing.T) {
-			s := startStack(t, name, Options{Kube: true})
+			p, err := profile.Get(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p.KFP.PodDefault = podDefaults[name]
+			s := startProfile(t, p, Options{Kube: true})
 			tg := s.Target()
 			if !tg.Has(target.CapAdmission) {
 				t.Fatalf("the local target with kube-apiserver does not offer %s", target.CapAdmission)
@@ -47,7 +59,7 @@ func TestPodDefaultMutationOnKubeAPIServer(t *testing.T) {
 			if r := run("SA-007"); !strings.Contains(r.Message, s.Profile.KFP.PodDefault.Name) {
 				t.Errorf("SA-007 does not name the PodDefault %s: %s", s.Profile.KFP.PodDefault.Name, r.Message)
 			}
-			if name != "kubeflow" {
+			if name != "kubeflow-1.10-kind" {
 				return
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

@@ -24,7 +24,7 @@ import (
 // Profiles' ServiceAccounts, the owner, another namespace's ServiceAccount under no, a view and an edit
 // binding, and a stranger. Any answer that differs fails the test.
 func TestRBACEvaluatorMatchesKubeAPIServer(t *testing.T) {
-	requireTools(t, "etcd", "kube-apiserver")
+	requireTools(t, "etcd", "kube-apiserver", "kube-controller-manager")
 	s := startStack(t, "standalone", Options{Kube: true})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()

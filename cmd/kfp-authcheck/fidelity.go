@@ -63,5 +63,6 @@ mock that drifted from the real program); 2 usage error, or the programs are not
 	f.StringVar(&profiles, "profile", "", "profiles to compare, comma-separated (default: every built-in profile)")
 	f.StringVar(&only, "only", "", "check IDs, families or globs, comma-separated (default: the whole catalogue)")
 	f.IntVar(&parallel, "parallel", 4, "checks run at once per stack")
+	profileFileAlias(cmd)
 	return cmd
 }

@@ -269,10 +269,13 @@ func localCluster(t *testing.T) (*local.Stack, *describedCluster) {
 		}
 		t.Skipf("%v (make tools builds them)", err)
 	}
-	p, err := profile.Get("kubeflow")
+	// The release whose gateway takes cluster tokens, with the PodDefault Kubeflow's CI applies (no default
+	// install ships one: the tests of the PodDefault webhook need it).
+	p, err := profile.Get("kubeflow-1.10-kind")
 	if err != nil {
 		t.Fatal(err)
 	}
+	p.KFP.PodDefault = &profile.PodDefault{Name: "access-ml-pipeline", Label: "access-ml-pipeline"}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	s, err := local.Start(ctx, p, local.Options{ToolsDir: dir, Kube: true})

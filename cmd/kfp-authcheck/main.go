@@ -79,8 +79,9 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 why the others fail, and writes the result as a compatibility matrix.
 
 With no target it starts in-process stand-ins of Dex, oauth2-proxy and the KFP API for each server profile
-(kubeflow, kubeflow-1.8, deploykf, standalone) and runs the checks against them. With --target it runs them
-against a live deployment.
+(kubeflow-1.8 to kubeflow-1.11, deploykf, standalone; kubeflow is the newest release) and runs the checks
+against them. With --target it runs them against a live deployment. profile import derives a profile from a
+distribution's rendered manifests.
 
 The programs the project's image runs in a cluster's pods (the KFP API stand-in, the gateway, the probe...) are
 listed by kfp-authcheck component --help.`,
@@ -91,6 +92,7 @@ listed by kfp-authcheck component --help.`,
 	root.SetErr(stderr)
 	root.AddCommand(newRunCmd(stdout, stderr), newListCmd(stdout), newServeCmd(stdout, stderr), newReportCmd(stdout),
 		newVersionCmd(stdout), newLoginCmd(stdout, stderr), newFidelityCmd(stdout, stderr), newCleanupCmd(stdout, stderr))
+	root.AddCommand(newProfileCmd(stdout, stderr))
 	// What runs in a cluster's pods, hidden from this help: kfp-authcheck component --help.
 	root.AddCommand(newComponentCmd(stdout, stderr))
 	root.AddCommand(legacyComponentCmds(stdout, stderr)...)

@@ -118,6 +118,7 @@ configuration error; 3 the target could not be reached at all.`,
 	f.StringVar(&cfg.Progress, "progress", "auto", "a line per finished check and a summary on stderr: auto (when stderr is a terminal), always, never")
 	f.BoolVar(&cfg.DryRun, "dry-run", false, "print the effective configuration (secrets redacted) and the plan, and touch nothing")
 	f.StringVar(&cfg.Archive, "archive", "", "also write a results archive (tar.gz): run JSON, effective configuration, versions seen, reports")
+	profileFileAlias(cmd)
 	return cmd
 }
 

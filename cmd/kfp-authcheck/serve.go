@@ -98,5 +98,6 @@ gateway_url, pipeline_url, issuer_url, in_cluster_api_url, dex_grpc_addr, tls, u
 	f.StringVar(&tier, "tier", "embedded", "where the stack runs: "+tierHelp())
 	settings = addTierFlags(f)
 	f.BoolVar(&kube, "kube", false, "on --tier local, also start etcd, kube-apiserver and kube-controller-manager, which the KFP API stand-in authorizes against (kubeconfig in the description)")
+	profileFileAlias(cmd)
 	return cmd
 }
