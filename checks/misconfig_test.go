@@ -3,16 +3,19 @@ package checks
 import (
 	"context"
 	"net/http/httptest"
+	"sort"
 	"strings"
 	"testing"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/kfp-authcheck/kfp-authcheck/checks/misconfig"
 	"github.com/kfp-authcheck/kfp-authcheck/clusters/components"
 	"github.com/kfp-authcheck/kfp-authcheck/clusters/embedded"
 	"github.com/kfp-authcheck/kfp-authcheck/profile"
 	"github.com/kfp-authcheck/kfp-authcheck/result"
+	"github.com/kfp-authcheck/kfp-authcheck/target"
 )
 
 // brokenStack starts a stack from a deliberately misconfigured copy of a profile, but hands the checks the
@@ -47,80 +50,79 @@ func runCheck(t *testing.T, env *Env, id string) result.Result {
 	return RunOne(ctx, env, c, time.Minute)
 }
 
+// TestMisconfigurationsAreCaught runs the embedded tier's cases of the misconfiguration table (checks/misconfig,
+// the table the catalogue's cross-check reads): each broken stack must get the verdicts the case names, and the
+// unbroken profile must get what it expects of those checks, so the verdict comes from the misconfiguration.
 func TestMisconfigurationsAreCaught(t *testing.T) {
-	for _, tc := range []struct {
-		name, profile, check string
-		breakIt              func(p *profile.Profile)
-		status               result.Status
-		reason               result.Reason
-	}{
-		{"api routes dropped: the API answers with the sign-in page", "kubeflow", "SETUP-001",
-			func(p *profile.Profile) { p.Gateway.APIRoutes = nil; p.Gateway.DetectAJAX = false },
-			result.Fail, result.GatewayConfig},
-		{"api routes dropped on deployKF: each of the UI's calls sets a CSRF cookie (deployKF#96)", "deploykf", "OAUTH2P-001",
-			func(p *profile.Profile) { p.Gateway.APIRoutes = nil },
-			result.Fail, result.GatewayConfig},
-		{"api routes dropped on kubeflow: the UI's calls get the sign-in page", "kubeflow", "OAUTH2P-001",
-			func(p *profile.Profile) { p.Gateway.APIRoutes = nil },
-			result.Fail, result.GatewayConfig},
-		{"direct redirect where the profile expects the sign-in page", "kubeflow", "DEX-LOCAL-001",
-			func(p *profile.Profile) { p.Gateway.SkipProviderButton = true },
-			result.Fail, result.GatewayConfig},
-		{"approval screen switched on", "kubeflow", "DEX-LOCAL-004",
-			func(p *profile.Profile) { p.Dex.SkipApprovalScreen = false },
-			result.Warn, result.ApprovalScreen},
-		{"approval screen changes the redirect chain", "kubeflow", "DEX-LOCAL-002",
-			func(p *profile.Profile) { p.Dex.SkipApprovalScreen = false },
-			result.Warn, result.GatewayConfig},
-		{"a Secure session cookie over plain http", "kubeflow", "DEX-LOCAL-008",
-			func(p *profile.Profile) { p.Gateway.CookieSecure = true },
-			result.Fail, result.CookieFlags},
-		{"the session cookie readable from scripts (cookie_httponly: false)", "kubeflow", "OAUTH2P-007",
-			func(p *profile.Profile) { p.Gateway.CookieHTTPOnly = false },
-			result.Fail, result.CookieFlags},
-		{"a cookie_path the callback is not under: the CSRF cookie does not come back", "kubeflow", "OAUTH2P-002",
-			func(p *profile.Profile) { p.Gateway.CookiePath = "/pipeline" },
-			result.Fail, result.CookieFlags},
-		{"whitelist_domains lets rd name another host: an open redirect", "kubeflow", "OAUTH2P-006",
-			func(p *profile.Profile) { p.Gateway.WhitelistDomains = []string{".invalid"} },
-			result.Fail, result.OpenRedirect},
-		{"the session cookie renamed", "kubeflow", "DEX-LOCAL-005",
-			func(p *profile.Profile) { p.Gateway.CookieName = "_oauth2_proxy" },
-			result.Warn, result.GatewayConfig},
-		{"the user owns no namespace: the cookie cannot list experiments", "kubeflow", "DEX-LOCAL-006",
-			func(p *profile.Profile) { p.KFP.Namespaces[0].Owner = "someone-else@example.com" },
-			result.Fail, result.K8sRBAC},
-		{"m2m-dex-only: the gateway lacks the Kubernetes issuers", "kubeflow", "M2M-002",
-			func(p *profile.Profile) { p.Gateway.Mesh.JWTRules = p.Gateway.Mesh.JWTRules[:1] },
-			result.Fail, result.GatewayConfig},
-		{"m2m-dex-only: a ServiceAccount token cannot list at the gateway", "kubeflow", "M2M-001",
-			func(p *profile.Profile) { p.Gateway.Mesh.JWTRules = p.Gateway.Mesh.JWTRules[:1] },
-			result.Fail, result.GatewayConfig},
-		{"a multi-user deployment without a gateway", "kubeflow", "SETUP-001",
-			func(p *profile.Profile) { p.MultiUser = false; p.Gateway = nil; p.Dex = nil; p.Users = nil },
-			result.Fail, result.Unsecured},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			env := brokenStack(t, tc.profile, tc.breakIt)
-			r := runCheck(t, env, tc.check)
-			if r.Status != tc.status || r.Reason != tc.reason {
-				t.Fatalf("%s: got %s %s (%s), want %s %s", tc.check, r.Status, r.Reason, r.Message, tc.status, tc.reason)
+	for _, tc := range misconfig.Cases {
+		if !tc.On(misconfig.Embedded) {
+			continue
+		}
+		t.Run(tc.Name, func(t *testing.T) {
+			env := brokenStack(t, tc.Profile, func(p *profile.Profile) {
+				if tc.Break != nil {
+					tc.Break(p)
+				}
+			})
+			if tc.Before != nil {
+				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+				defer cancel()
+				if err := tc.Before(ctx, misconfig.Hook{Target: env.Target, Cleanup: t.Cleanup, Stand: embeddedStand{t}}); err != nil {
+					t.Fatalf("before: %v", err)
+				}
+			}
+			for _, id := range sortedIDs(tc.Want) {
+				w := tc.Want[id]
+				r := runCheck(t, env, id)
+				if r.Status != w.Status || r.Reason != w.Reason || !strings.Contains(r.Message, w.Contains) {
+					t.Errorf("%s: got %s %s (%s), want %s %s containing %q", id, r.Status, r.Reason, r.Message, w.Status, w.Reason, w.Contains)
+				}
+			}
+			if fc := env.CloseFixtures(); fc != nil && fc.Error != "" {
+				t.Errorf("fixtures: %+v", fc)
 			}
 		})
+	}
+	// The unbroken profiles get what they expect of the same checks.
+	unbroken := map[string]*Env{}
+	for _, tc := range misconfig.Cases {
+		if !tc.On(misconfig.Embedded) {
+			continue
+		}
+		for _, id := range sortedIDs(tc.Want) {
+			env := unbroken[tc.Profile]
+			if env == nil {
+				env = brokenStack(t, tc.Profile, func(*profile.Profile) {})
+				unbroken[tc.Profile] = env
+			}
+			c, _ := Get(id)
+			if r, exp := runCheck(t, env, id), ExpectedStatus(env.Target, c); r.Status != exp {
+				t.Errorf("%s on the unbroken %s: got %s %s (%s), want %s", id, tc.Profile, r.Status, r.Reason, r.Message, exp)
+			}
+		}
 	}
 }
 
-func TestWrongPasswordIsInvalidCredentialsOnEveryProfile(t *testing.T) {
-	for _, name := range []string{"kubeflow", "kubeflow-1.8", "deploykf"} {
-		t.Run(name, func(t *testing.T) {
-			env := brokenStack(t, name, func(p *profile.Profile) {})
-			env.Target.Users[0].Password += "-stale"
-			r := runCheck(t, env, "DEX-LOCAL-006")
-			if r.Status != result.Fail || r.Reason != result.InvalidCredentials {
-				t.Fatalf("got %s %s: %s", r.Status, r.Reason, r.Message)
-			}
-		})
+func sortedIDs(m map[string]misconfig.Outcome) []string {
+	ids := make([]string, 0, len(m))
+	for id := range m {
+		ids = append(ids, id)
 	}
+	sort.Strings(ids)
+	return ids
+}
+
+// embeddedStand makes the stand-ins a case asks for on the embedded tier.
+type embeddedStand struct{ t *testing.T }
+
+func (s embeddedStand) UIBelievingHeaders(_ context.Context, tg *target.Target) (string, error) {
+	bare, err := components.InClusterKFP(tg.Profile, tg.Kube, true, "test")
+	if err != nil {
+		return "", err
+	}
+	ui := httptest.NewServer(bare)
+	s.t.Cleanup(ui.Close)
+	return ui.URL, nil
 }
 
 func TestSelectResolvesIDsFamiliesAndGlobs(t *testing.T) {
@@ -179,34 +181,6 @@ func TestPrivatePipelineChecks(t *testing.T) {
 	before := brokenStack(t, "kubeflow", func(p *profile.Profile) {})
 	if r := runCheck(t, before, "ISO-004"); r.Status != result.Warn || r.Reason != result.Unsecured {
 		t.Fatalf("before the fix: got %s %s: %s (%s)", r.Status, r.Reason, r.Message, r.Actual)
-	}
-}
-
-// TestRBAC002FailsWhenKubeflowEditGrantsNoPipelines: the cross-namespace RoleBinding to kubeflow-edit is made,
-// but the cluster lacks KFP's kubeflow-pipelines-edit ClusterRole (KFP's multi-user view-edit-cluster-roles.yaml
-// never applied), so to KFP the edit binding is missing: kubeflow-edit still aggregates the view rules and not
-// the write ones. RBAC-002 fails with K8S_RBAC; RBAC-001 (no binding at all) still passes. This runs against the
-// embedded tier's Kubernetes stand-in (mocks/kube, which reconciles ClusterRole aggregation as the controller
-// does): the local tier's KFP stand-in does not ask the real kube-apiserver yet.
-func TestRBAC002FailsWhenKubeflowEditGrantsNoPipelines(t *testing.T) {
-	env := brokenStack(t, "kubeflow", func(p *profile.Profile) {})
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if r := runCheck(t, env, "RBAC-002"); r.Status != result.Pass {
-		t.Fatalf("RBAC-002 before the break: %s %s (%s)", r.Status, r.Reason, r.Message)
-	}
-	if err := env.Target.Kube.RbacV1().ClusterRoles().Delete(ctx, "kubeflow-pipelines-edit", metav1.DeleteOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	r := runCheck(t, env, "RBAC-002")
-	if r.Status != result.Fail || r.Reason != result.K8sRBAC || !strings.Contains(r.Message, "kubeflow-edit") {
-		t.Fatalf("RBAC-002: got %s %s (%s), want fail K8S_RBAC naming kubeflow-edit", r.Status, r.Reason, r.Message)
-	}
-	if r := runCheck(t, env, "RBAC-001"); r.Status != result.Pass {
-		t.Fatalf("RBAC-001 after the break: %s %s (%s)", r.Status, r.Reason, r.Message)
-	}
-	if fc := env.CloseFixtures(); fc == nil || fc.Error != "" {
-		t.Fatalf("fixtures: %+v", fc)
 	}
 }
 

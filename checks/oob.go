@@ -45,7 +45,7 @@ func init() {
 			References: []string{"deployKF reference impl _write_credentials bug (this research)"}, Run: checkOOBCacheFile},
 		{ID: "OOB-009", Title: "two concurrent refreshers: one refresh, no interactive fallback, no cache corruption",
 			References: []string{"refresh-token rotation + deployKF impl"}, Exclusive: true, Run: checkOOBConcurrentRefresh},
-		{ID: "OOB-010", Severity: Should, Title: "the connector issues refresh tokens (else: re-login at every ID-token expiry)",
+		{ID: "OOB-010", Severity: Should, Title: "the connector issues refresh tokens (warn where not: re-login at every ID-token expiry)",
 			References: []string{"deployKF default_values connector note"}, Run: checkOOBConnectorRefresh},
 		{ID: "OOB-011", Severity: Should, Title: "a PKCE downgrade to code_challenge_method=plain is recorded (warn where accepted)",
 			References: []string{"RFC 7636 section 7.2", "dex PKCE code"}, Run: checkOOBPlainPKCE},

@@ -1,0 +1,109 @@
+package checks
+
+import (
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/kfp-authcheck/kfp-authcheck/checks/misconfig"
+	"github.com/kfp-authcheck/kfp-authcheck/result"
+)
+
+// warnOnly are the checks that by design can only warn: what they find is a weakness to record, never a broken
+// auth method. Their severity is SHOULD and their title says they record or warn.
+var warnOnly = map[string]string{
+	"OOB-010": "a connector without refresh tokens still logs in; the user re-logs in at every ID-token expiry",
+	"OOB-011": "the plain PKCE method is allowed by RFC 7636 (section 4.2); Dex accepting it is recorded",
+}
+
+// notYetCovered are the checks that have no failing case in the misconfiguration table yet. The goal is an
+// empty list: the test prints it, fails when a listed check gains a failing case (take it off), and fails for
+// any check that is neither covered, warn-only nor listed here.
+var notYetCovered = []string{
+	"SETUP-002", "SETUP-003",
+	"DEX-LOCAL-002", "DEX-LOCAL-003", "DEX-LOCAL-004", "DEX-LOCAL-005", "DEX-LOCAL-007", "DEX-LOCAL-009",
+	"DEX-LDAP-001", "DEX-LDAP-002", "DEX-LDAP-003",
+	"OAUTH2P-004", "OAUTH2P-005",
+	"OOB-001", "OOB-002", "OOB-003", "OOB-004", "OOB-006", "OOB-007", "OOB-008", "OOB-009", "OOB-012",
+	"SA-001", "SA-003", "SA-004", "SA-005", "SA-006", "SA-007", "SA-008", "SA-011", "SA-012",
+	"RBAC-001", "RBAC-003", "RBAC-004",
+	"M2M-004", "M2M-005",
+	"ISO-004", "ISO-005", "ISO-006", "ISO-007",
+}
+
+// TestEveryCheckCanFail cross-checks the catalogue with the misconfiguration table the tiers' tests run: every
+// check must have a case where a misconfiguration makes it FAIL (not warn, error or n/a), unless it is warn-only
+// by design (then it has no failing case, severity SHOULD and a title that says so).
+func TestEveryCheckCanFail(t *testing.T) {
+	failing := map[string][]string{}
+	for _, tc := range misconfig.Cases {
+		if len(tc.Tiers) == 0 {
+			t.Errorf("case %q runs on no tier", tc.Name)
+		}
+		for _, tier := range tc.Tiers {
+			if !tc.On(tier) || !contains(misconfig.Tiers, tier) {
+				t.Errorf("case %q names tier %q, which runs no misconfiguration table", tc.Name, tier)
+			}
+		}
+		if len(tc.Want) == 0 {
+			t.Errorf("case %q wants nothing", tc.Name)
+		}
+		for id, w := range tc.Want {
+			if _, ok := Get(id); !ok {
+				t.Errorf("case %q names %s, which is not in the catalogue", tc.Name, id)
+			}
+			if w.Status == result.Fail {
+				failing[id] = append(failing[id], tc.Name)
+			}
+		}
+	}
+	pending := map[string]bool{}
+	for _, id := range notYetCovered {
+		pending[id] = true
+	}
+	var missing []string
+	for _, c := range All() {
+		switch {
+		case len(failing[c.ID]) > 0:
+			if pending[c.ID] {
+				t.Errorf("%s has a failing case (%s): take it off notYetCovered", c.ID, failing[c.ID][0])
+			}
+			if _, ok := warnOnly[c.ID]; ok {
+				t.Errorf("%s is listed as warn-only but fails in %q", c.ID, failing[c.ID][0])
+			}
+		case warnOnly[c.ID] != "":
+			if c.Severity != Should {
+				t.Errorf("%s is warn-only (%s) but its severity is %s", c.ID, warnOnly[c.ID], c.Severity)
+			}
+			if !strings.Contains(c.Title, "warn") {
+				t.Errorf("%s is warn-only but its title does not say so: %q", c.ID, c.Title)
+			}
+		case pending[c.ID]:
+			missing = append(missing, c.ID)
+		default:
+			t.Errorf("%s has no case in checks/misconfig where a misconfiguration makes it fail", c.ID)
+		}
+	}
+	for id := range pending {
+		if _, ok := Get(id); !ok {
+			t.Errorf("notYetCovered names %s, which is not in the catalogue", id)
+		}
+	}
+	for id := range warnOnly {
+		if _, ok := Get(id); !ok {
+			t.Errorf("warnOnly names %s, which is not in the catalogue", id)
+		}
+	}
+	sort.Strings(missing)
+	t.Logf("%d of %d checks have a failing case; %d warn-only; not yet covered (%d): %s",
+		len(failing), len(All()), len(warnOnly), len(missing), strings.Join(missing, " "))
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
