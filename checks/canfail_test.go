@@ -22,12 +22,11 @@ var warnOnly = map[string]string{
 var notYetCovered = []string{
 	"SETUP-002", "SETUP-003",
 	"DEX-LOCAL-002", "DEX-LOCAL-003", "DEX-LOCAL-004", "DEX-LOCAL-005", "DEX-LOCAL-007", "DEX-LOCAL-009",
-	"DEX-LDAP-001", "DEX-LDAP-002", "DEX-LDAP-003",
-	"OAUTH2P-004", "OAUTH2P-005",
-	"OOB-001", "OOB-002", "OOB-003", "OOB-004", "OOB-006", "OOB-007", "OOB-008", "OOB-009", "OOB-012",
+	"DEX-LDAP-003",
+	"OOB-001", "OOB-003", "OOB-008", "OOB-009", "OOB-012",
 	"SA-001", "SA-003", "SA-004", "SA-005", "SA-006", "SA-007", "SA-008", "SA-011", "SA-012",
 	"RBAC-001", "RBAC-003", "RBAC-004",
-	"M2M-004", "M2M-005",
+	"M2M-005",
 	"ISO-004", "ISO-005", "ISO-006", "ISO-007",
 }
 

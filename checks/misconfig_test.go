@@ -81,6 +81,13 @@ func TestMisconfigurationsAreCaught(t *testing.T) {
 			if fc := env.CloseFixtures(); fc != nil && fc.Error != "" {
 				t.Errorf("fixtures: %+v", fc)
 			}
+			if tc.After != nil {
+				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+				defer cancel()
+				if err := tc.After(ctx, misconfig.Hook{Target: env.Target, Cleanup: t.Cleanup}); err != nil {
+					t.Errorf("after: %v", err)
+				}
+			}
 		})
 	}
 	// The unbroken profiles get what they expect of the same checks.

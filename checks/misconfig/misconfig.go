@@ -15,6 +15,7 @@ import (
 	"slices"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 
@@ -67,6 +68,8 @@ type Case struct {
 	Break func(p *profile.Profile)
 	// Before changes the started target (through its clients) after the stack is up and before the checks run.
 	Before func(ctx context.Context, h Hook) error
+	// After, where set, runs when the checks have run (and the run's fixtures are closed): what must still hold.
+	After func(ctx context.Context, h Hook) error
 	// Kube says the case needs a Kubernetes API server (the local tier's kube-apiserver).
 	Kube bool
 	// Want maps a check ID to the verdict it must get.
@@ -140,8 +143,9 @@ var Cases = []Case{
 	// KFP's multi-user view-edit-cluster-roles.yaml never applied: kubeflow-edit aggregates no KFP write rules, so a
 	// RoleBinding to it grants no create. The role is deleted before any check runs, and no check recreates it.
 	{Name: "kubeflow-pipelines-edit missing", Profile: "kubeflow", Tiers: both, Kube: true,
-		Before: deletePipelinesEdit,
-		Want:   map[string]Outcome{"RBAC-002": {Status: result.Fail, Reason: result.K8sRBAC, Contains: "kubeflow-edit"}, "RBAC-001": {Status: result.Pass}}},
+		Before: deletePipelinesEdit, After: stillMissing("kubeflow-pipelines-edit"),
+		Want: map[string]Outcome{"RBAC-002": {Status: result.Fail, Reason: result.K8sRBAC, Contains: "kubeflow-edit"},
+			"RBAC-001": {Status: result.Pass}}},
 	// deployKF#186: a namespace the profile controller did not set up has no default-editor RoleBinding.
 	{Name: "a profile namespace without default-editor's RoleBinding", Profile: "kubeflow", Tiers: embeddedOnly,
 		Before: deleteUserRoleBinding("default-editor"),
@@ -156,6 +160,49 @@ var Cases = []Case{
 			return err
 		},
 		Want: map[string]Outcome{"ISO-001": {Status: result.Fail, Reason: result.Unsecured, Contains: "ml-pipeline-ui accepted"}}},
+	// The OOB client's tokens at the gateway (deployKF: oauth2-proxy with skip_jwt_bearer_tokens and the SDK
+	// client as an extra audience on /pipeline only).
+	{Name: "oauth2-proxy without skip_jwt_bearer_tokens: bearer ID tokens are not sessions", Profile: "deploykf", Tiers: both,
+		Break: func(p *profile.Profile) { p.Gateway.SkipJWTBearerTokens = false },
+		Want:  map[string]Outcome{"OAUTH2P-004": fail(result.SessionNotAccepted)}},
+	{Name: "the SDK audience accepted on every path (no extra_audiences_paths)", Profile: "deploykf", Tiers: embeddedOnly,
+		Break: func(p *profile.Profile) { p.Gateway.ExtraAudiencesPaths = nil },
+		Want:  map[string]Outcome{"OAUTH2P-005": {Status: result.Fail, Reason: result.Audience, Contains: "outside /pipeline"}}},
+	// The OOB client in Dex.
+	{Name: "the OOB client is confidential: the code does not redeem without a secret", Profile: "deploykf", Tiers: both,
+		Break: func(p *profile.Profile) {
+			p.Dex.Clients[0].Public = false
+			p.Dex.Clients[0].Secret = "not-the-sdk-s-secret"
+		},
+		Want: map[string]Outcome{"OOB-002": {Status: result.Fail, Reason: result.UnexpectedResponse, Contains: "invalid_client"}}},
+	{Name: "the gateway's confidential client lists the OOB redirect", Profile: "deploykf", Tiers: embeddedOnly,
+		Break: func(p *profile.Profile) {
+			p.Dex.Clients = append(p.Dex.Clients, profile.Client{ID: p.Gateway.ClientID, Name: "oauth2-proxy",
+				Secret: p.Gateway.ClientSecret, RedirectURIs: []string{"urn:ietf:wg:oauth:2.0:oob", p.Gateway.RedirectURL}})
+		},
+		Want: map[string]Outcome{"OOB-004": {Status: result.Fail, Reason: result.NotSupported, Contains: "confidential client"}}},
+	// refreshTokenPolicy.reuseInterval longer than the check's wait: the spent refresh token is handed out again.
+	{Name: "a refresh reuse interval of 1000h: refresh tokens are not rotated", Profile: "deploykf", Tiers: embeddedOnly,
+		Break: func(p *profile.Profile) { p.Dex.RefreshReuseInterval.Duration = 1000 * time.Hour },
+		Want:  map[string]Outcome{"OOB-006": {Status: result.Fail, Reason: result.UnexpectedResponse, Contains: "not rotated"}}},
+	{Name: "Dex without the distribution's refresh-token lifetimes", Profile: "deploykf", Tiers: embeddedOnly,
+		Break: func(p *profile.Profile) { p.Dex.RefreshIdle.Duration = 0; p.Dex.RefreshAbsolute.Duration = 0 },
+		Want:  map[string]Outcome{"OOB-007": {Status: result.Fail, Reason: result.UnexpectedResponse, Contains: "not refused cleanly"}}},
+	// LDAP: the email comes from the wrong attribute, so the session is someone else's (the uid) to KFP.
+	{Name: "Dex's LDAP connector takes the email from uid", Profile: "deploykf", Tiers: embeddedOnly,
+		Break: func(p *profile.Profile) { p.Dex.LDAP.UserSearch.EmailAttr = "uid" },
+		Want:  map[string]Outcome{"DEX-LDAP-001": {Status: result.Fail, Reason: result.K8sRBAC, Contains: "ldapuser1"}}},
+	{Name: "only the LDAP connector: connector_id=local does not reach the local form", Profile: "deploykf", Tiers: embeddedOnly,
+		Break: func(p *profile.Profile) { p.Dex.Connectors = p.Dex.Connectors[1:] },
+		Want:  map[string]Outcome{"DEX-LDAP-002": fail(result.LoginFlow)}},
+	// The mesh copies no claim to kubeflow-userid: the client's own header reaches KFP.
+	{Name: "the gateway's JWT rules copy no claim to kubeflow-userid", Profile: "kubeflow", Tiers: embeddedOnly,
+		Break: func(p *profile.Profile) {
+			for i := range p.Gateway.Mesh.JWTRules {
+				p.Gateway.Mesh.JWTRules[i].ClaimToHeaders = nil
+			}
+		},
+		Want: map[string]Outcome{"M2M-004": {Status: result.Fail, Reason: result.Unsecured, Contains: "forged"}}},
 }
 
 // deletePipelinesEdit deletes KFP's kubeflow-pipelines-edit through the target's Kubernetes client and waits
@@ -185,6 +232,20 @@ func deletePipelinesEdit(ctx context.Context, h Hook) error {
 		return fmt.Errorf("kubeflow-edit kept KFP's write rules after kubeflow-pipelines-edit was deleted: %w", err)
 	}
 	return nil
+}
+
+// stillMissing says the run did not recreate a ClusterRole a case deleted.
+func stillMissing(name string) func(ctx context.Context, h Hook) error {
+	return func(ctx context.Context, h Hook) error {
+		_, err := h.Target.Kube.RbacV1().ClusterRoles().Get(ctx, name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		return fmt.Errorf("ClusterRole %s was recreated during the run", name)
+	}
 }
 
 // deleteUserRoleBinding deletes a RoleBinding of the first user's namespace.
