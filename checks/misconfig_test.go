@@ -3,6 +3,7 @@ package checks
 import (
 	"context"
 	"net/http/httptest"
+	"os"
 	"sort"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/kfp-authcheck/kfp-authcheck/checks/misconfig"
 	"github.com/kfp-authcheck/kfp-authcheck/clusters/components"
 	"github.com/kfp-authcheck/kfp-authcheck/clusters/embedded"
+	"github.com/kfp-authcheck/kfp-authcheck/mocks/mutate"
 	"github.com/kfp-authcheck/kfp-authcheck/profile"
 	"github.com/kfp-authcheck/kfp-authcheck/result"
 	"github.com/kfp-authcheck/kfp-authcheck/target"
@@ -55,10 +57,17 @@ func runCheck(t *testing.T, env *Env, id string) result.Result {
 // unbroken profile must get what it expects of those checks, so the verdict comes from the misconfiguration.
 func TestMisconfigurationsAreCaught(t *testing.T) {
 	for _, tc := range misconfig.Cases {
-		if !tc.On(misconfig.Embedded) {
+		if !runsHere(tc) {
 			continue
 		}
 		t.Run(tc.Name, func(t *testing.T) {
+			if tc.Mutation != "" {
+				restore, err := mutate.Enable(mutate.Name(tc.Mutation))
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(restore)
+			}
 			env := brokenStack(t, tc.Profile, func(p *profile.Profile) {
 				if tc.Break != nil {
 					tc.Break(p)
@@ -76,6 +85,8 @@ func TestMisconfigurationsAreCaught(t *testing.T) {
 				r := runCheck(t, env, id)
 				if r.Status != w.Status || r.Reason != w.Reason || !strings.Contains(r.Message, w.Contains) {
 					t.Errorf("%s: got %s %s (%s), want %s %s containing %q", id, r.Status, r.Reason, r.Message, w.Status, w.Reason, w.Contains)
+				} else if tc.Mutation != "" {
+					t.Logf("mutation %s: killed by %s (%s %s)", tc.Mutation, id, r.Status, r.Reason)
 				}
 			}
 			if fc := env.CloseFixtures(); fc != nil && fc.Error != "" {
@@ -93,7 +104,7 @@ func TestMisconfigurationsAreCaught(t *testing.T) {
 	// The unbroken profiles get what they expect of the same checks.
 	unbroken := map[string]*Env{}
 	for _, tc := range misconfig.Cases {
-		if !tc.On(misconfig.Embedded) {
+		if !runsHere(tc) {
 			continue
 		}
 		for _, id := range sortedIDs(tc.Want) {
@@ -108,6 +119,13 @@ func TestMisconfigurationsAreCaught(t *testing.T) {
 			}
 		}
 	}
+}
+
+// MutateEnv set to 1 runs every mutation case of the table (make mutate); otherwise only those marked Smoke.
+const MutateEnv = "KFP_AUTHCHECK_MUTATE"
+
+func runsHere(tc misconfig.Case) bool {
+	return tc.On(misconfig.Embedded) && (tc.Mutation == "" || tc.Smoke || os.Getenv(MutateEnv) == "1")
 }
 
 func sortedIDs(m map[string]misconfig.Outcome) []string {

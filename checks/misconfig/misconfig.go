@@ -70,6 +70,11 @@ type Case struct {
 	Before func(ctx context.Context, h Hook) error
 	// After, where set, runs when the checks have run (and the run's fixtures are closed): what must still hold.
 	After func(ctx context.Context, h Hook) error
+	// Mutation, where set, names a deliberate bug the runner turns on in the stand-ins for the case (mocks/mutate;
+	// the list and results are in docs/mutations.md). Such cases run on the embedded tier under `make mutate`;
+	// those marked Smoke run in every test run too.
+	Mutation string
+	Smoke    bool
 	// Kube says the case needs a Kubernetes API server (the local tier's kube-apiserver).
 	Kube bool
 	// Want maps a check ID to the verdict it must get.
@@ -203,6 +208,23 @@ var Cases = []Case{
 			}
 		},
 		Want: map[string]Outcome{"M2M-004": {Status: result.Fail, Reason: result.Unsecured, Contains: "forged"}}},
+	// The mutation suite: one bug in a stand-in at a time, each caught by the check named.
+	{Name: "mutation: KFP asks its TokenReview for no audience and skips ensureAudience", Profile: "kubeflow", Tiers: embeddedOnly,
+		Mutation: "kfp-no-audience", Want: map[string]Outcome{"SA-005": fail(result.Audience)}},
+	{Name: "mutation: KFP skips its SubjectAccessReview", Profile: "kubeflow", Tiers: embeddedOnly, Smoke: true,
+		Mutation: "kfp-allow-all", Want: map[string]Outcome{"RBAC-001": fail(result.Unsecured)}},
+	{Name: "mutation: KFP caches an allowed SubjectAccessReview forever", Profile: "kubeflow", Tiers: embeddedOnly,
+		Mutation: "kfp-cache-authz", Want: map[string]Outcome{"RBAC-004": fail(result.K8sRBAC)}},
+	{Name: "mutation: KFP terminates, retries and archives another namespace's run unchecked", Profile: "kubeflow", Tiers: embeddedOnly,
+		Mutation: "kfp-run-writes-unchecked", Want: map[string]Outcome{"ISO-006": fail(result.Unsecured)}},
+	{Name: "mutation: the Kubernetes stand-in's rule matching ignores verbs", Profile: "kubeflow", Tiers: embeddedOnly,
+		Mutation: "kube-ignore-verbs", Want: map[string]Outcome{"RBAC-003": fail(result.K8sRBAC)}},
+	{Name: "mutation: the Kubernetes stand-in accepts expired ServiceAccount tokens", Profile: "kubeflow", Tiers: embeddedOnly,
+		Mutation: "kube-token-no-expiry", Want: map[string]Outcome{"SA-011": {Status: result.Fail, Reason: result.InvalidCredentials, Contains: "expired token was accepted"}}},
+	{Name: "mutation: the Kubernetes stand-in does not verify token signatures", Profile: "kubeflow", Tiers: embeddedOnly,
+		Mutation: "kube-token-no-signature", Want: map[string]Outcome{"SA-012": {Status: result.Fail, Reason: result.InvalidCredentials, Contains: "altered token was accepted"}}},
+	{Name: "mutation: Dex redeems a PKCE code without checking code_verifier", Profile: "deploykf", Tiers: embeddedOnly,
+		Mutation: "dex-pkce-no-verifier", Want: map[string]Outcome{"OOB-003": fail(result.NotSupported)}},
 }
 
 // deletePipelinesEdit deletes KFP's kubeflow-pipelines-edit through the target's Kubernetes client and waits
