@@ -225,6 +225,16 @@ var Cases = []Case{
 		Mutation: "kube-token-no-signature", Want: map[string]Outcome{"SA-012": {Status: result.Fail, Reason: result.InvalidCredentials, Contains: "altered token was accepted"}}},
 	{Name: "mutation: Dex redeems a PKCE code without checking code_verifier", Profile: "deploykf", Tiers: embeddedOnly,
 		Mutation: "dex-pkce-no-verifier", Want: map[string]Outcome{"OOB-003": fail(result.NotSupported)}},
+	{Name: "mutation: KFP serves no v1beta1", Profile: "kubeflow", Tiers: embeddedOnly,
+		Mutation: "kfp-no-v1beta1", Want: map[string]Outcome{"SETUP-002": fail(result.VersionMismatch)}},
+	{Name: "mutation: Dex's local connector accepts any password", Profile: "kubeflow", Tiers: embeddedOnly,
+		Mutation: "dex-any-password", Want: map[string]Outcome{"DEX-LOCAL-003": fail(result.LoginFlow)}},
+	{Name: "mutation: the directory accepts any bind password", Profile: "deploykf", Tiers: embeddedOnly,
+		Mutation: "ldap-any-password", Want: map[string]Outcome{"DEX-LDAP-002": fail(result.LoginFlow)}},
+	{Name: "mutation: oauth2-proxy accepts any absolute rd", Profile: "kubeflow", Tiers: embeddedOnly,
+		Mutation: "oauth2-proxy-any-redirect", Want: map[string]Outcome{"OAUTH2P-006": fail(result.OpenRedirect)}},
+	{Name: "mutation: the gateway does not verify JWT signatures", Profile: "kubeflow", Tiers: embeddedOnly,
+		Mutation: "gateway-no-signature", Want: map[string]Outcome{"M2M-005": fail(result.InvalidCredentials)}},
 }
 
 // deletePipelinesEdit deletes KFP's kubeflow-pipelines-edit through the target's Kubernetes client and waits

@@ -31,13 +31,24 @@ const (
 	KubeTokenNoSignature Name = "kube-token-no-signature"
 	// DexPKCENoVerifier: Dex redeems a PKCE code without checking code_verifier.
 	DexPKCENoVerifier Name = "dex-pkce-no-verifier"
+	// KFPNoV1beta1: the KFP API serves no v1beta1 (a v2-only build where the distribution serves both).
+	KFPNoV1beta1 Name = "kfp-no-v1beta1"
+	// DexAnyPassword: Dex's local connector accepts any password for a known user.
+	DexAnyPassword Name = "dex-any-password"
+	// LDAPAnyPassword: the directory accepts a simple bind with any password for a known entry.
+	LDAPAnyPassword Name = "ldap-any-password"
+	// OAuth2ProxyAnyRedirect: oauth2-proxy accepts any absolute rd, whatever whitelist_domains says.
+	OAuth2ProxyAnyRedirect Name = "oauth2-proxy-any-redirect"
+	// GatewayNoSignature: the Istio gateway's jwt_authn does not verify signatures.
+	GatewayNoSignature Name = "gateway-no-signature"
 	// OAuth2ProxyPassUserID: oauth2-proxy passes the client's own kubeflow-userid upstream.
 	OAuth2ProxyPassUserID Name = "oauth2-proxy-pass-userid"
 )
 
 // All lists every mutation.
 var All = []Name{KFPNoAudience, KFPAllowAll, KFPCacheAuthz, KFPRunWritesUnchecked, KubeIgnoreVerbs,
-	KubeTokenNoExpiry, KubeTokenNoSignature, DexPKCENoVerifier, OAuth2ProxyPassUserID}
+	KubeTokenNoExpiry, KubeTokenNoSignature, DexPKCENoVerifier, OAuth2ProxyPassUserID, KFPNoV1beta1, DexAnyPassword,
+	LDAPAnyPassword, OAuth2ProxyAnyRedirect, GatewayNoSignature}
 
 var (
 	mu     sync.RWMutex
