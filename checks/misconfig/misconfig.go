@@ -138,7 +138,7 @@ var Cases = []Case{
 		Want:  map[string]Outcome{"M2M-002": fail(result.GatewayConfig), "M2M-001": fail(result.GatewayConfig)}},
 	{Name: "a multi-user deployment without a gateway", Profile: "kubeflow", Tiers: embeddedOnly,
 		Break: func(p *profile.Profile) { p.MultiUser = false; p.Gateway = nil; p.Dex = nil; p.Users = nil },
-		Want:  map[string]Outcome{"SETUP-001": fail(result.Unsecured)}},
+		Want:  map[string]Outcome{"SETUP-001": fail(result.Unsecured), "ISO-007": fail(result.Unsecured)}},
 	{Name: "oauth2-proxy without oidc_extra_audiences for the SDK client", Profile: "deploykf", Tiers: []string{Local},
 		Break: func(p *profile.Profile) { p.Gateway.ExtraAudiences = nil; p.Gateway.ExtraAudiencesPaths = nil },
 		Want:  map[string]Outcome{"OAUTH2P-003": fail(result.Audience), "OOB-005": fail(result.SessionNotAccepted)}},
@@ -151,6 +151,11 @@ var Cases = []Case{
 		Before: deletePipelinesEdit, After: stillMissing("kubeflow-pipelines-edit"),
 		Want: map[string]Outcome{"RBAC-002": {Status: result.Fail, Reason: result.K8sRBAC, Contains: "kubeflow-edit"},
 			"RBAC-001": {Status: result.Pass}}},
+	// Without kubeflow-edit a profile namespace's default-editor (bound to it) has no KFP rights there: the
+	// projected token cannot list or create in its own namespace. The run does not recreate the role.
+	{Name: "kubeflow-edit missing", Profile: "kubeflow", Tiers: both, Kube: true,
+		Before: deleteClusterRoleNamed("kubeflow-edit"), After: stillMissing("kubeflow-edit"),
+		Want: map[string]Outcome{"SA-001": {Status: result.Fail, Reason: result.K8sRBAC, Contains: "no ClusterRole kubeflow-edit"}}},
 	// deployKF#186: a namespace the profile controller did not set up has no default-editor RoleBinding.
 	{Name: "a profile namespace without default-editor's RoleBinding", Profile: "kubeflow", Tiers: embeddedOnly,
 		Before: deleteUserRoleBinding("default-editor"),
@@ -225,6 +230,10 @@ var Cases = []Case{
 		Mutation: "kube-token-no-signature", Want: map[string]Outcome{"SA-012": {Status: result.Fail, Reason: result.InvalidCredentials, Contains: "altered token was accepted"}}},
 	{Name: "mutation: Dex redeems a PKCE code without checking code_verifier", Profile: "deploykf", Tiers: embeddedOnly,
 		Mutation: "dex-pkce-no-verifier", Want: map[string]Outcome{"OOB-003": fail(result.NotSupported)}},
+	{Name: "mutation: KFP lets a request without any identity through", Profile: "kubeflow", Tiers: embeddedOnly,
+		Mutation: "kfp-anonymous", Want: map[string]Outcome{"SA-003": fail(result.Unsecured)}},
+	{Name: "mutation: ml-pipeline-ui drops the Authorization header on its way to the API", Profile: "kubeflow", Tiers: embeddedOnly,
+		Mutation: "kfp-ui-drops-authorization", Want: map[string]Outcome{"SA-004": fail(result.NoIdentity)}},
 	{Name: "mutation: KFP serves no v1beta1", Profile: "kubeflow", Tiers: embeddedOnly,
 		Mutation: "kfp-no-v1beta1", Want: map[string]Outcome{"SETUP-002": fail(result.VersionMismatch)}},
 	{Name: "mutation: Dex's local connector accepts any password", Profile: "kubeflow", Tiers: embeddedOnly,
@@ -264,6 +273,16 @@ func deletePipelinesEdit(ctx context.Context, h Hook) error {
 		return fmt.Errorf("kubeflow-edit kept KFP's write rules after kubeflow-pipelines-edit was deleted: %w", err)
 	}
 	return nil
+}
+
+// deleteClusterRoleNamed deletes a ClusterRole through the target's Kubernetes client.
+func deleteClusterRoleNamed(name string) func(ctx context.Context, h Hook) error {
+	return func(ctx context.Context, h Hook) error {
+		if h.Target.Kube == nil {
+			return fmt.Errorf("the target has no Kubernetes client")
+		}
+		return h.Target.Kube.RbacV1().ClusterRoles().Delete(ctx, name, metav1.DeleteOptions{})
+	}
 }
 
 // stillMissing says the run did not recreate a ClusterRole a case deleted.

@@ -84,6 +84,9 @@ func (s *Server) isAuthorized(r *http.Request, attrs ResourceAttributes) *userEr
 		}
 		failures = append(failures, uerr.chain)
 	}
+	if user == "" && mutate.On(mutate.KFPAnonymous) {
+		return nil
+	}
 	if user == "" {
 		return newUnauthenticatedError(aggregate(failures), "Failed to check authorization. User identity is empty in the request header")
 	}

@@ -41,6 +41,10 @@ const (
 	OAuth2ProxyAnyRedirect Name = "oauth2-proxy-any-redirect"
 	// GatewayNoSignature: the Istio gateway's jwt_authn does not verify signatures.
 	GatewayNoSignature Name = "gateway-no-signature"
+	// KFPAnonymous: the KFP API lets a request with no identity through (no header, no token).
+	KFPAnonymous Name = "kfp-anonymous"
+	// KFPUIDropsAuthorization: ml-pipeline-ui's proxy to the API drops the Authorization header.
+	KFPUIDropsAuthorization Name = "kfp-ui-drops-authorization"
 	// OAuth2ProxyPassUserID: oauth2-proxy passes the client's own kubeflow-userid upstream.
 	OAuth2ProxyPassUserID Name = "oauth2-proxy-pass-userid"
 )
@@ -48,7 +52,7 @@ const (
 // All lists every mutation.
 var All = []Name{KFPNoAudience, KFPAllowAll, KFPCacheAuthz, KFPRunWritesUnchecked, KubeIgnoreVerbs,
 	KubeTokenNoExpiry, KubeTokenNoSignature, DexPKCENoVerifier, OAuth2ProxyPassUserID, KFPNoV1beta1, DexAnyPassword,
-	LDAPAnyPassword, OAuth2ProxyAnyRedirect, GatewayNoSignature}
+	LDAPAnyPassword, OAuth2ProxyAnyRedirect, GatewayNoSignature, KFPAnonymous, KFPUIDropsAuthorization}
 
 var (
 	mu     sync.RWMutex
