@@ -73,6 +73,9 @@ func TestMisconfigurationsAreCaught(t *testing.T) {
 					tc.Break(p)
 				}
 			})
+			if tc.Describe != nil {
+				tc.Describe(env.Target.Profile)
+			}
 			if tc.Before != nil {
 				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 				defer cancel()

@@ -32,6 +32,9 @@ func TestMisconfigurationsAreCaughtByRealPrograms(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if tc.Describe != nil {
+				tc.Describe(want)
+			}
 			broken, _ := profile.Get(tc.Profile)
 			if tc.Break != nil {
 				tc.Break(broken)
@@ -74,7 +77,8 @@ func TestMisconfigurationsAreCaughtByRealPrograms(t *testing.T) {
 				}
 			}
 			// and the unbroken profile passes them: the verdicts above come from the misconfiguration
-			ok := startProfile(t, want, opts)
+			plain, _ := profile.Get(tc.Profile)
+			ok := startProfile(t, plain, opts)
 			envOK := checks.NewEnv(ok.Target())
 			for _, id := range sortedIDs(tc.Want) {
 				c, _ := checks.Get(id)
