@@ -195,7 +195,9 @@ var Cases = []Case{
 			p.Dex.Clients[0].Public = false
 			p.Dex.Clients[0].Secret = "not-the-sdk-s-secret"
 		},
-		Want: map[string]Outcome{"OOB-002": {Status: result.Fail, Reason: result.UnexpectedResponse, Contains: "invalid_client"}}},
+		Want: map[string]Outcome{"OOB-002": {Status: result.Fail, Reason: result.UnexpectedResponse, Contains: "invalid_client"},
+			// not "Dex redeemed a PKCE code": invalid_client is no PKCE answer
+			"OOB-003": {Status: result.Fail, Reason: result.UnexpectedResponse, Contains: "not a PKCE answer"}}},
 	{Name: "the gateway's confidential client lists the OOB redirect", Profile: "deploykf", Tiers: embeddedOnly,
 		Break: func(p *profile.Profile) {
 			p.Dex.Clients = append(p.Dex.Clients, profile.Client{ID: p.Gateway.ClientID, Name: "oauth2-proxy",
