@@ -1,10 +1,17 @@
 package checks
 
 import (
+	"bytes"
 	"context"
+	"io"
+	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -303,5 +310,64 @@ func TestISO001CoversTheUIAddress(t *testing.T) {
 	env.Target.InClusterUIURL = ui.URL
 	if r := runCheck(t, env, "ISO-001"); r.Status != result.Fail || r.Reason != result.Unsecured || !strings.Contains(r.Message, "ml-pipeline-ui accepted") {
 		t.Errorf("a UI that believes the header: %s %s (%s)", r.Status, r.Reason, r.Message)
+	}
+}
+
+// TestUnnamedIdentityIsNotAPass: where the API's refusal in a foreign namespace names no user, DEX-LOCAL-006 and
+// DEX-LDAP-001 cannot see the identity the API gives the session; they say so (warn) instead of passing.
+func TestUnnamedIdentityIsNotAPass(t *testing.T) {
+	for _, c := range []struct{ profile, check string }{{"kubeflow", "DEX-LOCAL-006"}, {"deploykf", "DEX-LDAP-001"}} {
+		env := brokenStack(t, c.profile, func(*profile.Profile) {})
+		gw, err := url.Parse(target.Origin(env.Target.PipelineURL))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The same gateway, with "User '...'" cut out of every 403 body (cookies are per host, not per port).
+		proxy := httputil.NewSingleHostReverseProxy(gw)
+		proxy.Transport = env.HTTPClient().Transport
+		proxy.ModifyResponse = func(r *http.Response) error {
+			if r.StatusCode != http.StatusForbidden {
+				return nil
+			}
+			body, err := io.ReadAll(r.Body)
+			if err != nil {
+				return err
+			}
+			r.Body.Close()
+			body = regexp.MustCompile(`User '[^']*'`).ReplaceAll(body, []byte("The caller"))
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			r.ContentLength = int64(len(body))
+			r.Header.Set("Content-Length", strconv.Itoa(len(body)))
+			return nil
+		}
+		front := httptest.NewServer(proxy)
+		t.Cleanup(front.Close)
+		var r result.Result
+		if c.check == "DEX-LDAP-001" {
+			// The LDAP login runs against the gateway itself (https on deployKF); the session is then used
+			// through the rewriting front, as DEX-LDAP-001's verification does.
+			u, err := env.FirstUser("ldap")
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			s, _, err := env.Login(ctx, u)
+			if err != nil {
+				t.Fatal(err)
+			}
+			env.Target.PipelineURL = front.URL + strings.TrimPrefix(env.Target.PipelineURL, gw.String())
+			_, bad := verifySession(ctx, env, s, u)
+			if bad == nil {
+				t.Fatalf("%s: an unnamed identity passed", c.check)
+			}
+			r = *bad
+		} else {
+			env.Target.PipelineURL = front.URL + strings.TrimPrefix(env.Target.PipelineURL, gw.String())
+			r = runCheck(t, env, c.check)
+		}
+		if r.Status != result.Warn || !strings.Contains(r.Message, "names no user") {
+			t.Errorf("%s with an unnamed identity: got %s %s (%s), want warn naming the unknown identity", c.check, r.Status, r.Reason, r.Message)
+		}
 	}
 }
