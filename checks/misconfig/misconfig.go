@@ -106,6 +106,12 @@ var Cases = []Case{
 	{Name: "api routes dropped on kubeflow: the UI's calls get the sign-in page", Profile: "kubeflow", Tiers: both,
 		Break: func(p *profile.Profile) { p.Gateway.APIRoutes = nil },
 		Want:  map[string]Outcome{"OAUTH2P-001": fail(result.GatewayConfig)}},
+	// The server profile says oidc-authservice (whose lack of an API special case is a known limitation, a warn);
+	// the gateway that answers is oauth2-proxy without api_routes: OAUTH2P-001 observes which gateway answered.
+	{Name: "the profile says oidc-authservice, oauth2-proxy without api_routes answers", Profile: "kubeflow", Tiers: embeddedOnly,
+		Describe: func(p *profile.Profile) { p.Gateway.Kind = "oidc-authservice" },
+		Break:    func(p *profile.Profile) { p.Gateway.APIRoutes = nil },
+		Want:     map[string]Outcome{"OAUTH2P-001": fail(result.GatewayConfig)}},
 	{Name: "direct redirect where the profile expects the sign-in page", Profile: "kubeflow", Tiers: embeddedOnly,
 		Break: func(p *profile.Profile) { p.Gateway.SkipProviderButton = true },
 		Want:  map[string]Outcome{"DEX-LOCAL-001": fail(result.GatewayConfig)}},
