@@ -18,15 +18,24 @@ var warnOnly = map[string]string{
 	"OOB-011": "the plain PKCE method is allowed by RFC 7636 (section 4.2); Dex accepting it is recorded",
 }
 
-// notYetCovered are the checks that have no failing case in the misconfiguration table yet. The goal is an
-// empty list: the test prints it, fails when a listed check gains a failing case (take it off), and fails for
-// any check that is neither covered, warn-only nor listed here.
-var notYetCovered = []string{
-	"SETUP-003",
-	"DEX-LOCAL-002", "DEX-LOCAL-004", "DEX-LOCAL-005", "DEX-LOCAL-007", "DEX-LOCAL-009",
-	"DEX-LDAP-003",
-	"OOB-001", "OOB-008", "OOB-009", "OOB-012",
-	"SA-006", "SA-007", "SA-008",
+// notYetCovered are the checks that have no failing case in the misconfiguration table yet, each with why. The
+// goal is an empty list: the test prints it, fails when a listed check gains a failing case (take it off), and
+// fails for any check that is neither covered, warn-only nor listed here.
+var notYetCovered = map[string]string{
+	"SETUP-003":     "needs a gateway whose TLS chain does not verify; the embedded tier's CA always does",
+	"DEX-LOCAL-002": "a different redirect chain is a warn; a fail needs a chain that never reaches the local connector",
+	"DEX-LOCAL-004": "needs a stand-in whose approval form does not complete the login",
+	"DEX-LOCAL-005": "a renamed cookie is a warn; a fail needs cookies the client cannot collect",
+	"DEX-LOCAL-007": "needs a Dex that loses concurrent auth requests",
+	"DEX-LOCAL-009": "an oauth2-proxy that ignores its session's expiry still refuses the expired ID token; no bug found yet that this check alone catches",
+	"SA-007":        "needs the admission capability (PodDefault webhook), which the embedded tier does not offer",
+	// These judge the harness's own client code (its token file handling and credential cache), not the target:
+	// to be redesigned as properties of the target or retired (their IDs stay reserved).
+	"SA-006":  "judges the harness's handling of a missing token file",
+	"SA-008":  "judges the harness's re-reading of the token file",
+	"OOB-008": "judges the harness's credential cache file",
+	"OOB-009": "judges the harness's concurrent refreshers",
+	"OOB-012": "judges the harness's cache policy",
 }
 
 // pendingMutations are mutations of mocks/mutate that no check catches yet, with the check that will.
@@ -95,7 +104,7 @@ func TestEveryCheckCanFail(t *testing.T) {
 		}
 	}
 	pending := map[string]bool{}
-	for _, id := range notYetCovered {
+	for id := range notYetCovered {
 		pending[id] = true
 	}
 	var missing []string
@@ -116,7 +125,7 @@ func TestEveryCheckCanFail(t *testing.T) {
 				t.Errorf("%s is warn-only but its title does not say so: %q", c.ID, c.Title)
 			}
 		case pending[c.ID]:
-			missing = append(missing, c.ID)
+			missing = append(missing, c.ID+" ("+notYetCovered[c.ID]+")")
 		default:
 			t.Errorf("%s has no case in checks/misconfig where a misconfiguration makes it fail", c.ID)
 		}
@@ -133,7 +142,7 @@ func TestEveryCheckCanFail(t *testing.T) {
 	}
 	sort.Strings(missing)
 	t.Logf("%d of %d checks have a failing case; %d warn-only; not yet covered (%d): %s",
-		len(failing), len(All()), len(warnOnly), len(missing), strings.Join(missing, " "))
+		len(failing), len(All()), len(warnOnly), len(missing), strings.Join(missing, "; "))
 }
 
 func contains(list []string, s string) bool {

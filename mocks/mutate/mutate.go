@@ -45,6 +45,10 @@ const (
 	KFPAnonymous Name = "kfp-anonymous"
 	// KFPUIDropsAuthorization: ml-pipeline-ui's proxy to the API drops the Authorization header.
 	KFPUIDropsAuthorization Name = "kfp-ui-drops-authorization"
+	// OAuth2ProxyFirstChunkOnly: oauth2-proxy reads only the first part of a split session cookie.
+	OAuth2ProxyFirstChunkOnly Name = "oauth2-proxy-first-chunk-only"
+	// DexDiscoveryIssuerSlash: Dex's discovery document names the issuer with a trailing slash.
+	DexDiscoveryIssuerSlash Name = "dex-discovery-issuer-slash"
 	// OAuth2ProxyPassUserID: oauth2-proxy passes the client's own kubeflow-userid upstream.
 	OAuth2ProxyPassUserID Name = "oauth2-proxy-pass-userid"
 )
@@ -52,7 +56,8 @@ const (
 // All lists every mutation.
 var All = []Name{KFPNoAudience, KFPAllowAll, KFPCacheAuthz, KFPRunWritesUnchecked, KubeIgnoreVerbs,
 	KubeTokenNoExpiry, KubeTokenNoSignature, DexPKCENoVerifier, OAuth2ProxyPassUserID, KFPNoV1beta1, DexAnyPassword,
-	LDAPAnyPassword, OAuth2ProxyAnyRedirect, GatewayNoSignature, KFPAnonymous, KFPUIDropsAuthorization}
+	LDAPAnyPassword, OAuth2ProxyAnyRedirect, GatewayNoSignature, KFPAnonymous, KFPUIDropsAuthorization,
+	OAuth2ProxyFirstChunkOnly, DexDiscoveryIssuerSlash}
 
 var (
 	mu     sync.RWMutex
