@@ -24,9 +24,8 @@ var warnOnly = map[string]string{
 var notYetCovered = map[string]string{
 	"SETUP-003":     "needs a gateway whose TLS chain does not verify; the embedded tier's CA always does",
 	"DEX-LOCAL-002": "a different redirect chain is a warn; a fail needs a chain that never reaches the local connector",
-	"DEX-LOCAL-004": "needs a stand-in whose approval form does not complete the login",
 	"DEX-LOCAL-005": "a renamed cookie is a warn; a fail needs cookies the client cannot collect",
-	"DEX-LOCAL-007": "needs a Dex that loses concurrent auth requests",
+	"DEX-LOCAL-007": "a Dex that keeps one pending auth request survived it (its parallel logins do not overlap at Dex); the check needs logins that do",
 	"DEX-LOCAL-009": "an oauth2-proxy that ignores its session's expiry still refuses the expired ID token; no bug found yet that this check alone catches",
 	"SA-007":        "needs the admission capability (PodDefault webhook), which the embedded tier does not offer",
 	// These judge the harness's own client code (its token file handling and credential cache), not the target:

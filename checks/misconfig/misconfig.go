@@ -257,6 +257,8 @@ var Cases = []Case{
 		Mutation: "oauth2-proxy-first-chunk-only", Want: map[string]Outcome{"DEX-LDAP-003": fail(result.LoginFlow)}},
 	{Name: "mutation: Dex's discovery names the issuer with a trailing slash", Profile: "deploykf", Tiers: embeddedOnly,
 		Mutation: "dex-discovery-issuer-slash", Want: map[string]Outcome{"OOB-001": {Status: result.Fail, Reason: result.ConfigError, Contains: "did not match the issuer"}}},
+	{Name: "mutation: Dex's approval form rejects the approval", Profile: "kubeflow-1.8", Tiers: embeddedOnly,
+		Mutation: "dex-approval-rejected", Want: map[string]Outcome{"DEX-LOCAL-004": fail(result.LoginFlow)}},
 	{Name: "mutation: KFP serves no v1beta1", Profile: "kubeflow", Tiers: embeddedOnly,
 		Mutation: "kfp-no-v1beta1", Want: map[string]Outcome{"SETUP-002": fail(result.VersionMismatch)}},
 	{Name: "mutation: Dex's local connector accepts any password", Profile: "kubeflow", Tiers: embeddedOnly,

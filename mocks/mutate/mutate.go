@@ -49,6 +49,8 @@ const (
 	OAuth2ProxyFirstChunkOnly Name = "oauth2-proxy-first-chunk-only"
 	// DexDiscoveryIssuerSlash: Dex's discovery document names the issuer with a trailing slash.
 	DexDiscoveryIssuerSlash Name = "dex-discovery-issuer-slash"
+	// DexApprovalRejected: Dex's approval form rejects the approval.
+	DexApprovalRejected Name = "dex-approval-rejected"
 	// OAuth2ProxyPassUserID: oauth2-proxy passes the client's own kubeflow-userid upstream.
 	OAuth2ProxyPassUserID Name = "oauth2-proxy-pass-userid"
 )
@@ -57,7 +59,7 @@ const (
 var All = []Name{KFPNoAudience, KFPAllowAll, KFPCacheAuthz, KFPRunWritesUnchecked, KubeIgnoreVerbs,
 	KubeTokenNoExpiry, KubeTokenNoSignature, DexPKCENoVerifier, OAuth2ProxyPassUserID, KFPNoV1beta1, DexAnyPassword,
 	LDAPAnyPassword, OAuth2ProxyAnyRedirect, GatewayNoSignature, KFPAnonymous, KFPUIDropsAuthorization,
-	OAuth2ProxyFirstChunkOnly, DexDiscoveryIssuerSlash}
+	OAuth2ProxyFirstChunkOnly, DexDiscoveryIssuerSlash, DexApprovalRejected}
 
 var (
 	mu     sync.RWMutex
