@@ -469,6 +469,17 @@ func checkTokenRotation(ctx context.Context, env *Env) result.Result {
 	actual := strings.Join(statuses, ", ")
 	const want = "200, 401, 200 (first token, swapped to a refused one, swapped to a fresh one)"
 	if actual != "200, 401, 200" {
+		if statuses[1] == "200" {
+			// Before blaming the client: does the API accept the default-audience token sent directly?
+			_, derr := env.inCluster(wrongAud).ListExperiments(ctx, f.ns1)
+			if r, bad := transportTrouble("in-cluster API", derr); bad {
+				return r
+			}
+			if derr == nil {
+				return expecting(fail(result.Audience, "the API accepts a default-audience token (SA-005's finding), so the "+
+					"token file's rotation could not be observed: %s", actual), want, actual)
+			}
+		}
 		return expecting(fail(result.NoCredentials, "the client did not follow the token file: %s", actual), want, actual)
 	}
 	return expecting(pass("every request used the file's current token"), want, actual)
