@@ -5,7 +5,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -X main.version=$(VERSION)
 PKGS     := ./...
 
-.PHONY: release-matrix all build run test unit test-slapd slapd mariadb lint fmt vet bench report-browser clean help tools static-tools e2e-local e2e-kind image
+.PHONY: release-matrix all build run test unit mutate test-slapd slapd mariadb lint fmt vet bench report-browser clean help tools static-tools e2e-local e2e-kind image
 
 all: lint test
 
@@ -39,6 +39,11 @@ mariadb: ## install MariaDB's server from Debian where missing (the real KFP API
 	@if [ -x /usr/sbin/mariadbd ] && command -v mariadb-install-db >/dev/null 2>&1; then echo "mariadb is installed"; else \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  timeout 600 $$SUDO sh -c "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends mariadb-server >/dev/null"; fi
+
+mutate: ## the mutation suite: each deliberate bug of mocks/mutate, one at a time, must make its named check fail (docs/mutations.md)
+	@out=$$(mktemp); KFP_AUTHCHECK_MUTATE=1 $(GO) test -count=1 -timeout 10m -v \
+	  -run 'TestEveryMutationHasACase|TestMisconfigurationsAreCaught/mutation' ./checks/ >$$out 2>&1; rc=$$?; \
+	grep -E '^(--- |ok|FAIL|PASS)|mutation |_test.go' $$out; rm -f $$out; exit $$rc
 
 lint: fmt vet ## gofmt and go vet
 

@@ -96,6 +96,12 @@ func verifySession(ctx context.Context, env *Env, s *dexlogin.Session, u target.
 		r := expecting(fail(result.IdentityMismatch, "the API sees the session as %s, not %s", identity, u.Email), "identity "+u.Email, summary)
 		return "", &r
 	}
+	if identity == "(not named)" {
+		// Not a pass: the identity part of the check was not observed.
+		r := expecting(warn(result.UnexpectedResponse, "the session works, but the identity the API sees is unknown: the refusal in %s names no user (%v)",
+			foreign, ferr), "identity "+u.Email, summary)
+		return "", &r
+	}
 	return summary, nil
 }
 

@@ -306,6 +306,10 @@ func checkCookieWorks(ctx context.Context, env *Env) result.Result {
 		res = fail(result.Unsecured, "the session can list experiments in %s, a namespace it has no access to", foreign)
 	case identity != "(not named)" && !strings.EqualFold(identity, u.Email):
 		res = fail(result.IdentityMismatch, "the API sees the session as %s, not %s", identity, u.Email)
+	case identity == "(not named)":
+		// Not a pass: half of what the check names (the login's identity) was not observed.
+		res = warn(result.UnexpectedResponse, "the cookie works, but the identity the API sees is unknown: the refusal in %s names no user (%v)",
+			foreign, err)
 	default:
 		res = pass("%s", actual)
 	}

@@ -17,7 +17,7 @@ func init() {
 		References: []string{"kubeflow#6702", "pipelines PR#7032", "pipelines#6228", "pipelines#4440"},
 		Applies:    namesOwner,
 		Run:        checkForgedHeaderInCluster})
-	register(&Check{ID: "ISO-007", Family: "ISO", Severity: Must, Needs: []target.Capability{target.CapMultiUser},
+	register(&Check{ID: "ISO-007", Family: "ISO", Severity: Must, Applies: meantMultiUser,
 		Title:      "no credential from outside gives 401/302/403 on every /pipeline/apis path, never 200",
 		References: []string{"tsunami#421", "security-testbeds#116", "canonical#579"},
 		Run:        checkNoCredentialAnywhere})
@@ -96,6 +96,17 @@ func checkForgedHeaderInCluster(ctx context.Context, env *Env) result.Result {
 		}
 	}
 	return expecting(pass("the forged header is refused at %d in-cluster address(es)", len(addresses)), want, strings.Join(seen, "; "))
+}
+
+// meantMultiUser is ISO-007's Applies: the description (the server profile the deployment is meant to follow)
+// says multi-user. It does not ask for the multi-user capability, which is what the target offers: a deployment
+// meant to be multi-user that came up without its gateway, or with KFP in single-user mode, is the case ISO-007
+// exists for, and it must run there (and fail when anything answers 200), not be n/a.
+func meantMultiUser(t *target.Target) *Inapplicable {
+	if t.Profile == nil || !t.Profile.MultiUser {
+		return &Inapplicable{Reason: result.MissingCapability, Message: "the server profile is single-user: there is no isolation to hold"}
+	}
+	return nil
 }
 
 // checkNoCredentialAnywhere is ISO-007: the list endpoints of both API versions, through the pipeline URL, with

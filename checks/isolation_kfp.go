@@ -163,7 +163,11 @@ func checkPrivatePipelines(ctx context.Context, env *Env) result.Result {
 		}
 		if runErr == nil {
 			// Every KFP release up to the fix does this; it is reported as the known gap it is, not as a broken
-			// deployment of that release.
+			// deployment of that release. Where the server profile's KFP has the fix, it is a failure.
+			if p := env.Target.Profile; p != nil && p.KFP.AuthorizePipelineReferences {
+				return expecting(fail(result.Unsecured, "a run in ns2 was created from ns1's private pipeline ID, although "+
+					"profile %s's KFP authorizes pipeline references (the GHSA-v83x-544f-ph2r fix, pipelines PR#14348). %s", p.Name, policy), want, actual)
+			}
 			return expecting(warn(result.Unsecured, "ns1's private pipeline is invisible to ns2, but a run in ns2 was created from its ID: "+
 				"KFP authorizes only the run's namespace before the GHSA-v83x-544f-ph2r fix (pipelines PR#14348); upgrade KFP. %s", policy), want, actual)
 		}
@@ -253,6 +257,10 @@ func checkRunServiceAccount(ctx context.Context, env *Env) result.Result {
 				kfpsar.ResourceAttributes{Namespace: f.ns1, Verb: "use", Version: "v1", Resource: "serviceaccounts", Name: runServiceAccount})
 			if err == nil && mayUse {
 				return expecting(pass("a run naming %s was accepted; the caller may use that ServiceAccount", runServiceAccount), want, actual)
+			}
+			if p := env.Target.Profile; p != nil && p.KFP.AuthorizeServiceAccounts {
+				return expecting(fail(result.Unsecured, "a run naming ServiceAccount %s was accepted and stored, although profile %s's "+
+					"KFP refuses caller-chosen ServiceAccounts the caller may not use (pipelines PR#14181)", runServiceAccount, p.Name), want, actual)
 			}
 			return expecting(warn(result.Unsecured, "a run naming ServiceAccount %s was accepted and stored: KFP before pipelines PR#14181 "+
 				"runs a run's pods as any ServiceAccount of the namespace the caller names, with no allow-list or \"use\" check; upgrade KFP",

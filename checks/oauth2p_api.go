@@ -23,13 +23,18 @@ func init() {
 // Cookie header passed the gateway's limit and every request got 431).
 const xhrCalls = 5
 
+// authserviceStateCookie is the state cookie oidc-authservice sets when it starts a login (its fixed name,
+// WIRE-FACTS.md 1.5); oauth2-proxy names its CSRF cookie after cookie_name.
+const authserviceStateCookie = "oidc_state_csrf"
+
 // checkUnauthenticatedXHR is OAUTH2P-001: xhrCalls GETs of an API path as the pipeline UI's fetch() makes them
 // (Accept: */*, X-Requested-With), without credentials or cookies. oauth2-proxy with api_routes answers each with
 // 401 and `{}` and no cookie (WIRE-FACTS 1.2: isAPIPath -> errorJSON); without api_routes it starts a login for
 // each: a 302 with a CSRF cookie, or the 403 sign-in page. (A call with Accept: application/json would get 401
 // from oauth2-proxy's AJAX detection even without api_routes, so it would not show the gap.) oidc-authservice has no API special case (its
 // "TODO: Detect X-Requested-With") and redirects with a state cookie: a warn there, the known limitation of that
-// gateway; a fail on any other.
+// gateway; a fail on any other. Which gateway answered is observed, not read from the server profile: the state
+// cookie oidc-authservice sets (authserviceStateCookie) names it.
 func checkUnauthenticatedXHR(ctx context.Context, env *Env) result.Result {
 	t := env.Target
 	url := t.PipelineURL + "/apis/v2beta1/experiments?namespace=" + probeNamespace(t)
@@ -67,7 +72,7 @@ func checkUnauthenticatedXHR(ctx context.Context, env *Env) result.Result {
 		res = pass("%d unauthenticated JSON calls: %s", xhrCalls, actual)
 	case statuses[http.StatusOK] > 0:
 		res = fail(result.Unsecured, "an unauthenticated API call got 200: %s", actual)
-	case t.Profile != nil && t.Profile.Gateway != nil && t.Profile.Gateway.Kind == "oidc-authservice":
+	case cookies[authserviceStateCookie]:
 		res = warn(result.GatewayConfig, "oidc-authservice treats API calls like page loads (no API special case): %s; a script gets a redirect to Dex instead of 401, and each call adds a state cookie", actual)
 	case csrfCookies > 0:
 		res = fail(result.GatewayConfig, "unauthenticated API calls start a login and each sets a CSRF cookie (%s): an expired session's page piles them up until requests fail with 431 (deployKF#96); oauth2-proxy's api_routes must cover /apis/", actual)

@@ -45,7 +45,7 @@ func init() {
 			References: []string{"deployKF reference impl _write_credentials bug (this research)"}, Run: checkOOBCacheFile},
 		{ID: "OOB-009", Title: "two concurrent refreshers: one refresh, no interactive fallback, no cache corruption",
 			References: []string{"refresh-token rotation + deployKF impl"}, Exclusive: true, Run: checkOOBConcurrentRefresh},
-		{ID: "OOB-010", Severity: Should, Title: "the connector issues refresh tokens (else: re-login at every ID-token expiry)",
+		{ID: "OOB-010", Severity: Should, Title: "the connector issues refresh tokens (warn where not: re-login at every ID-token expiry)",
 			References: []string{"deployKF default_values connector note"}, Run: checkOOBConnectorRefresh},
 		{ID: "OOB-011", Severity: Should, Title: "a PKCE downgrade to code_challenge_method=plain is recorded (warn where accepted)",
 			References: []string{"RFC 7636 section 7.2", "dex PKCE code"}, Run: checkOOBPlainPKCE},
@@ -199,20 +199,44 @@ func checkOOBPKCE(ctx context.Context, env *Env) result.Result {
 	if err != nil {
 		return withEvidence(failFromError("the OOB login", err), a)
 	}
-	var seen []string
+	var (
+		seen     []string
+		redeemed []string // attempts that got tokens
+		other    []string // attempts refused with something other than invalid_grant (not a PKCE answer)
+	)
 	refused := func(label, verifier string) bool {
 		tok, err := c.Exchange(ctx, code, verifier)
 		env.remember(tok)
 		te, ok := oob.AsTokenError(err)
-		if ok {
+		switch {
+		case err == nil:
+			seen = append(seen, label+": tokens")
+			redeemed = append(redeemed, label)
+		case ok:
 			seen = append(seen, fmt.Sprintf("%s: %d %s", label, te.Status, te.Code))
-		} else {
+			if te.Status != http.StatusBadRequest || te.Code != "invalid_grant" {
+				other = append(other, fmt.Sprintf("%s: %d %s", label, te.Status, te.Code))
+			}
+		default:
 			seen = append(seen, fmt.Sprintf("%s: %v", label, err))
+			other = append(other, fmt.Sprintf("%s: %v", label, err))
 		}
 		return ok && te.Status == http.StatusBadRequest && te.Code == "invalid_grant"
 	}
 	missing := refused("no verifier", "")
 	wrong := refused("wrong verifier", oob.NewVerifier())
+	if !missing || !wrong {
+		actual := strings.Join(seen, "; ")
+		const expected = "no verifier: 400 invalid_grant; wrong verifier: 400 invalid_grant"
+		if len(redeemed) > 0 {
+			return expecting(fail(result.NotSupported, "Dex redeemed a PKCE code without the right code_verifier (%s)",
+				strings.Join(redeemed, ", ")), expected, actual)
+		}
+		// Refused, but not as PKCE refuses (invalid_client is the client's registration, not the verifier): the
+		// PKCE property is not shown either way, and the answer is named as what it is.
+		return expecting(fail(result.UnexpectedResponse, "the token endpoint refused the code, but not with invalid_grant "+
+			"(%s): that is not a PKCE answer; PKCE enforcement could not be observed", strings.Join(other, "; ")), expected, actual)
+	}
 	tok, goodErr := c.Exchange(ctx, code, verifier)
 	env.remember(tok)
 	seen = append(seen, fmt.Sprintf("right verifier: err=%v", goodErr))
@@ -220,8 +244,6 @@ func checkOOBPKCE(ctx context.Context, env *Env) result.Result {
 	actual := strings.Join(seen, "; ")
 	expected := "no verifier: 400 invalid_grant; wrong verifier: 400 invalid_grant; right verifier: tokens; replayed code: 400 invalid_grant"
 	switch {
-	case !missing || !wrong:
-		return expecting(fail(result.NotSupported, "Dex redeemed a PKCE code without the right code_verifier"), expected, actual)
 	case goodErr != nil:
 		return expecting(oobFail("the right verifier after refused attempts", goodErr), expected, actual)
 	case !replay:

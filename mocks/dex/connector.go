@@ -7,6 +7,8 @@ import (
 	"sort"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/kfp-authcheck/kfp-authcheck/mocks/mutate"
 )
 
 // PasswordConnector is Dex's connector.PasswordConnector: a connector that checks a username and password itself.
@@ -106,7 +108,7 @@ func (l localConnector) Login(_ context.Context, _ Scopes, email, password strin
 	if err := checkCost(p.Hash); err != nil {
 		return Identity{}, false, err
 	}
-	if !passwordMatches(p.Hash, password) {
+	if !passwordMatches(p.Hash, password) && !mutate.On(mutate.DexAnyPassword) {
 		return Identity{}, false, nil
 	}
 	return Identity{UserID: p.UserID, Username: p.Username, Email: p.Email, EmailVerified: true}, true, nil

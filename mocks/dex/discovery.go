@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
+
+	"github.com/kfp-authcheck/kfp-authcheck/mocks/mutate"
 )
 
 // discovery is handlers.go's discovery document, in Dex's field order.
@@ -32,7 +34,7 @@ type discovery struct {
 
 func (s *Server) buildDiscovery() discovery {
 	d := discovery{
-		Issuer:            s.issuerURL.String(),
+		Issuer:            s.issuerURL.String() + discoveryIssuerSuffix(),
 		Auth:              s.absURL("/auth"),
 		Token:             s.absURL("/token"),
 		Keys:              s.absURL("/keys"),
@@ -80,4 +82,13 @@ func (s *Server) handlePublicKeys(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
 	_, _ = w.Write(data)
+}
+
+// discoveryIssuerSuffix is "/" under the DexDiscoveryIssuerSlash mutation: a discovery document that names an
+// issuer other than the one it is served for.
+func discoveryIssuerSuffix() string {
+	if mutate.On(mutate.DexDiscoveryIssuerSlash) {
+		return "/"
+	}
+	return ""
 }

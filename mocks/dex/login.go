@@ -10,6 +10,8 @@ import (
 	"path"
 	"strconv"
 	"time"
+
+	"github.com/kfp-authcheck/kfp-authcheck/mocks/mutate"
 )
 
 // handlePasswordLogin is /auth/{connector}/login: GET shows password.html, POST checks the credentials.
@@ -137,7 +139,7 @@ func (s *Server) handleApproval(w http.ResponseWriter, r *http.Request) {
 		}
 		s.templates.renderApproval(w, r, authReq.ID, authReq.Claims.Username, client.Name, authReq.Scopes)
 	case http.MethodPost:
-		if r.FormValue("approval") != "approve" {
+		if r.FormValue("approval") != "approve" || mutate.On(mutate.DexApprovalRejected) {
 			s.renderError(w, r, http.StatusInternalServerError, "Approval rejected.")
 			return
 		}

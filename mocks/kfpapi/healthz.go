@@ -5,6 +5,9 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
+
+	"github.com/kfp-authcheck/kfp-authcheck/mocks/mutate"
 )
 
 // apiHealthzBody is written by string concatenation in the server's main.go, spaces included; v2beta1 adds
@@ -41,6 +44,10 @@ type uiHealthz struct {
 
 // serveUIHealthz is the UI's healthz handler, reading the in-process API server's healthz of the same version.
 func (s *Server) serveUIHealthz(w http.ResponseWriter, r *http.Request) {
+	if strings.Contains(r.URL.Path, "/v1beta1/") && mutate.On(mutate.KFPNoV1beta1) {
+		http.NotFound(w, r)
+		return
+	}
 	var api struct {
 		CommitSHA     string `json:"commit_sha"`
 		TagName       string `json:"tag_name"`

@@ -7,6 +7,9 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
+
+	"github.com/kfp-authcheck/kfp-authcheck/mocks/mutate"
 )
 
 // identityHeaderMissing is auth.IdentityHeaderMissingError; its Error() repeats the message, as
@@ -47,6 +50,9 @@ func (s *Server) tokenIdentity(r *http.Request) (string, *userError) {
 			wrap("Authentication failure")
 	}
 	audiences := []string{s.cfg.TokenReviewAudience}
+	if mutate.On(mutate.KFPNoAudience) {
+		audiences = nil
+	}
 	review, err := s.cfg.TokenReviewer.Review(r.Context(), token, audiences)
 	if err != nil {
 		return "", newUnauthenticatedError(err.Error(), "Request header error: Failed to review the token provided").wrap("Authentication failure")
@@ -78,11 +84,23 @@ func (s *Server) isAuthorized(r *http.Request, attrs ResourceAttributes) *userEr
 		}
 		failures = append(failures, uerr.chain)
 	}
+	if user == "" && mutate.On(mutate.KFPAnonymous) {
+		return nil
+	}
 	if user == "" {
 		return newUnauthenticatedError(aggregate(failures), "Failed to check authorization. User identity is empty in the request header")
 	}
 	request := attrs.Printed(s.cfg.ErrorFormat == ErrorFormatV2)
+	if mutate.On(mutate.KFPAllowAll) {
+		return nil
+	}
+	if mutate.On(mutate.KFPCacheAuthz) && s.cachedAllow(user, attrs) {
+		return nil
+	}
 	allowed, reason, err := s.cfg.Authorizer.Authorize(r.Context(), user, attrs)
+	if allowed && err == nil && mutate.On(mutate.KFPCacheAuthz) {
+		s.rememberAllow(user, attrs)
+	}
 	if err != nil {
 		var netErr net.Error
 		if errors.As(err, &netErr) && netErr.Timeout() {
@@ -99,4 +117,16 @@ func (s *Server) isAuthorized(r *http.Request, attrs ResourceAttributes) *userEr
 // pipelinesAttributes completes attributes for a KFP resource.
 func pipelinesAttributes(resource, verb, namespace, name string) ResourceAttributes {
 	return ResourceAttributes{Namespace: namespace, Verb: verb, Group: RBACGroup, Version: RBACVersion, Resource: resource, Name: name}
+}
+
+// authzCache is the KFPCacheAuthz mutation's memory of allowed decisions (never expired: the bug).
+var authzCache sync.Map
+
+func (s *Server) cachedAllow(user string, attrs ResourceAttributes) bool {
+	_, ok := authzCache.Load(fmt.Sprintf("%p|%s|%+v", s, user, attrs))
+	return ok
+}
+
+func (s *Server) rememberAllow(user string, attrs ResourceAttributes) {
+	authzCache.Store(fmt.Sprintf("%p|%s|%+v", s, user, attrs), true)
 }

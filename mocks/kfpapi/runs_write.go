@@ -3,6 +3,8 @@ package kfpapi
 import (
 	"fmt"
 	"net/http"
+
+	"github.com/kfp-authcheck/kfp-authcheck/mocks/mutate"
 )
 
 // createRunV2In is the part of v2beta1 Run a CreateRun request carries that the stand-in reads.
@@ -201,7 +203,7 @@ func (s *Server) retryRunV2(w http.ResponseWriter, r *http.Request, vars []strin
 // runAction authorizes verb on the run, then applies change (nil for delete, which removes the run) and
 // answers {}.
 func (s *Server) runAction(w http.ResponseWriter, r *http.Request, id, verb, what string, change func(*run) *userError) {
-	if uerr := s.canAccessRunByID(r, id, verb); uerr != nil {
+	if uerr := s.canAccessRunByID(r, id, verb); uerr != nil && !(verb != "delete" && mutate.On(mutate.KFPRunWritesUnchecked)) {
 		s.writeError(w, uerr.wrap("Failed to authorize the request").wrap(what))
 		return
 	}

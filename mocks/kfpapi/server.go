@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/kfp-authcheck/kfp-authcheck/mocks/mutate"
 )
 
 // Config is the API server's environment (MULTIUSER, KUBEFLOW_USERID_HEADER, KUBEFLOW_USERID_PREFIX,
@@ -100,6 +102,8 @@ func New(cfg Config) (*Server, error) {
 func (s *Server) APIHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
+		case strings.HasPrefix(r.URL.Path, "/apis/v1beta1/") && mutate.On(mutate.KFPNoV1beta1):
+			http.NotFound(w, r)
 		case r.URL.Path == "/apis/v1beta1/healthz" || r.URL.Path == "/apis/v2beta1/healthz":
 			s.serveAPIHealthz(w, r)
 		case r.URL.Path == "/apis/v2beta1/pipelines/upload":

@@ -5,6 +5,8 @@ import (
 	"html"
 	"net/http"
 	"strings"
+
+	"github.com/kfp-authcheck/kfp-authcheck/mocks/mutate"
 )
 
 // uiPage stands in for the UI's index.html.
@@ -27,6 +29,10 @@ func (s *Server) UIHandler() http.Handler {
 		case r.Method == http.MethodGet && (p == "/apis/v1beta1/healthz" || p == "/apis/v2beta1/healthz"):
 			s.serveUIHealthz(w, r)
 		case strings.HasPrefix(p, "/apis/"):
+			if mutate.On(mutate.KFPUIDropsAuthorization) {
+				r = r.Clone(r.Context())
+				r.Header.Del("Authorization")
+			}
 			api.ServeHTTP(w, r)
 		case r.Method == http.MethodGet || r.Method == http.MethodHead:
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")

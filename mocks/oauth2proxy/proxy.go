@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+
+	"github.com/kfp-authcheck/kfp-authcheck/mocks/mutate"
 )
 
 // Proxy is a configured stand-in; build it with New.
@@ -144,6 +146,9 @@ func (p *Proxy) upstreamRequest(r *http.Request, s *session) *http.Request {
 	}
 	if p.cfg.SetAuthorizationHeader && s.IDToken != "" {
 		out.Header.Set("Authorization", "Bearer "+s.IDToken)
+	}
+	if own := r.Header.Get(p.cfg.UserIDHeader); own != "" && p.cfg.UserIDHeader != "" && mutate.On(mutate.OAuth2ProxyPassUserID) {
+		out.Header.Set(p.cfg.UserIDHeader, own)
 	}
 	return out
 }

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/kfp-authcheck/kfp-authcheck/mocks/mutate"
 )
 
 // maxCookieLength is pkg/sessions/cookie's limit on one Set-Cookie line (name, value and attributes).
@@ -161,7 +163,7 @@ func joinedCookie(r *http.Request, name string) (*http.Cookie, error) {
 	n := 0
 	for ; ; n++ {
 		c, err := r.Cookie(name + "_" + strconv.Itoa(n))
-		if err != nil {
+		if err != nil || (n == 1 && mutate.On(mutate.OAuth2ProxyFirstChunkOnly)) {
 			break
 		}
 		b.WriteString(c.Value)
