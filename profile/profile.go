@@ -8,12 +8,13 @@ import (
 	"embed"
 	"encoding/json"
 	"fmt"
-	"os"
 	"sort"
 	"strings"
 	"time"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/kfp-authcheck/kfp-authcheck/internal/limits"
 )
 
 //go:embed profiles/*.yaml
@@ -396,7 +397,7 @@ func Get(name string) (*Profile, error) {
 
 // Load reads a profile from a YAML file.
 func Load(path string) (*Profile, error) {
-	b, err := os.ReadFile(path)
+	b, err := limits.ReadFile(path, "profile file", limits.TargetFile)
 	if err != nil {
 		return nil, fmt.Errorf("read profile: %w", err)
 	}
@@ -405,6 +406,9 @@ func Load(path string) (*Profile, error) {
 
 func parse(b []byte, source string) (*Profile, error) {
 	var p Profile
+	if err := limits.CheckYAML(bytes.TrimSpace(b)); err != nil {
+		return nil, fmt.Errorf("profile %s: %w", source, err)
+	}
 	if err := yaml.UnmarshalStrict(bytes.TrimSpace(b), &p); err != nil {
 		return nil, fmt.Errorf("profile %s: %w", source, err)
 	}

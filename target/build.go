@@ -81,6 +81,9 @@ func New(f *File, h Handles) (*Target, error) {
 		}
 		t.Redactor.Add(pw)
 		t.Users[i].Password = pw
+		if us.PasswordFile != "" && worldReadable(us.PasswordFile) {
+			t.Warnings = append(t.Warnings, fmt.Sprintf("users[%d] (%s): password_file %s is readable by every user of this machine (chmod 600 it)", i, us.Email, us.PasswordFile))
+		}
 	}
 	t.Clock = h.Clock
 	switch {

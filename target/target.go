@@ -13,6 +13,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/kfp-authcheck/kfp-authcheck/internal/limits"
 	"github.com/kfp-authcheck/kfp-authcheck/internal/redact"
 	"github.com/kfp-authcheck/kfp-authcheck/profile"
 	"github.com/kfp-authcheck/kfp-authcheck/result"
@@ -90,6 +91,9 @@ type Target struct {
 	// InClusterErr says why the port-forward to the file's in_cluster_api failed; the checks that need the
 	// in-cluster API are errors with its reason instead of running.
 	InClusterErr error
+	// Warnings are what building the target noticed and the user should hear before the run (a password_file
+	// other users can read); the harness prints them.
+	Warnings []string
 
 	// declared are the description's declared capabilities, offers the handles a planned target will have: both
 	// feed Derive again when the profile changes.
@@ -191,6 +195,12 @@ func KubeRESTConfig(kubeconfig, context string, timeout time.Duration) (*rest.Co
 	return rc, nil
 }
 
+// worldReadable says whether others than the owner's group can read the file at path (its mode has o+r).
+func worldReadable(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.Mode().Perm()&0o004 != 0
+}
+
 func resolvePassword(u UserSpec, getenv Getenv) (string, error) {
 	switch {
 	case u.Password != "":
@@ -202,7 +212,7 @@ func resolvePassword(u UserSpec, getenv Getenv) (string, error) {
 		}
 		return v, nil
 	case u.PasswordFile != "":
-		b, err := os.ReadFile(u.PasswordFile)
+		b, err := limits.ReadFile(u.PasswordFile, "password_file", limits.PasswordFile)
 		if err != nil {
 			return "", fmt.Errorf("password_file: %w", err)
 		}
@@ -224,7 +234,7 @@ func buildTLS(c *TLSConfig) (*tls.Config, error) {
 		conf.InsecureSkipVerify = true // the user asked for it; SETUP-003 reports it as a warn
 	}
 	if c.CAFile != "" {
-		pem, err := os.ReadFile(c.CAFile)
+		pem, err := limits.ReadFile(c.CAFile, "tls.ca_file", limits.CAFile)
 		if err != nil {
 			return nil, fmt.Errorf("tls.ca_file: %w", err)
 		}
