@@ -99,6 +99,14 @@ type Gateway struct {
 	ExtraAudiencesPaths []string `json:"extra_audiences_paths,omitempty"`
 	// ProviderDisplayName is the sign-in page's button label ("Sign in with Dex").
 	ProviderDisplayName string `json:"provider_display_name,omitempty"`
+	// PassClientIdentityHeader plays a broken gateway: an identity header (kfp.userid_header) the client sent
+	// itself reaches KFP unchanged instead of being dropped or overwritten from the verified session or token; the
+	// gateway sets it only where the client sent none (an Envoy header rule with append, a Lua filter that sets a
+	// missing header). Any logged-in user then acts as any other (ISO-008). Behind a mesh whose jwt rules copy a
+	// claim into the header (Kubeflow 1.9+'s outputClaimToHeaders), the mesh still overwrites it on every request
+	// whose token it verifies, cookie requests included (oauth2-proxy hands it the ID token): the setup is broken
+	// only where those rules lack the mapping too.
+	PassClientIdentityHeader bool `json:"pass_client_identity_header,omitempty"`
 	// Mesh is the Istio ingress gateway in front of the proxy (kubeflow/manifests 1.9+); nil where the proxy's
 	// own chain is the whole gateway (Kubeflow 1.8's EnvoyFilter, deployKF's hand-written filter chain).
 	Mesh *Mesh `json:"mesh,omitempty"`
