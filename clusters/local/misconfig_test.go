@@ -52,6 +52,11 @@ func TestMisconfigurationsAreCaughtByRealPrograms(t *testing.T) {
 		{"oauth2-proxy with whitelist_domains = [.invalid]", "deploykf",
 			func(p *profile.Profile) { p.Gateway.WhitelistDomains = []string{".invalid"} },
 			map[string][2]string{"OAUTH2P-006": {"fail", "OPEN_REDIRECT"}}, Options{}},
+		// Identity-header smuggling: the part of the gateway that sets kubeflow-userid from the verified session (the
+		// mesh or a Lua filter behind the real oauth2-proxy) keeps a header the client sent itself.
+		{"the gateway passes the client's own kubeflow-userid", "deploykf",
+			func(p *profile.Profile) { p.Gateway.PassClientIdentityHeader = true },
+			map[string][2]string{"ISO-008": {"fail", "UNSECURED"}}, Options{}},
 		// m2m-dex-only: the gateway has the Dex rule only, so the real kube-apiserver's ServiceAccount tokens meet
 		// "Jwt issuer is not configured" (the Istio gateway stand-in is the gateway here too: no real Istio).
 		{"the gateway lacks the ServiceAccount issuer (m2m-dex-only)", "kubeflow",
