@@ -86,3 +86,20 @@ func TestInterruptDuringPreflightExitsOne(t *testing.T) {
 		t.Fatalf("stderr does not say the run was interrupted:\n%s", errb.String())
 	}
 }
+
+// TestInterruptDuringStackStartExitsOne: Ctrl-C while the local tier's stack starts is an aborted run (exit 1),
+// not a configuration error (exit 2). Skipped where the local tier's programs are not built.
+func TestInterruptDuringStackStartExitsOne(t *testing.T) {
+	if os.Getenv("KFP_AUTHCHECK_TOOLS") == "" {
+		if _, err := os.Stat("../../bin/tools/dex"); err != nil {
+			t.Skip("the local tier's programs are not built (make tools)")
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // interrupted before the stack is up
+	var out, errb bytes.Buffer
+	code := execute(ctx, []string{"run", "--tier", "local", "--profile", "deploykf", "--only", "SETUP-001"}, &out, &errb)
+	if code != exitUnexpected {
+		t.Fatalf("exit %d, want %d (aborted)\n%s", code, exitUnexpected, errb.String())
+	}
+}
