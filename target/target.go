@@ -3,6 +3,7 @@ package target
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -195,6 +196,15 @@ func KubeRESTConfig(kubeconfig, context string, timeout time.Duration) (*rest.Co
 	return rc, nil
 }
 
+// namedErr prefixes err with the key it concerns, unless it names it already (a limit's error does).
+func namedErr(key string, err error) error {
+	var tl *limits.TooLargeError
+	if errors.As(err, &tl) {
+		return err
+	}
+	return fmt.Errorf("%s: %w", key, err)
+}
+
 // worldReadable says whether others than the owner's group can read the file at path (its mode has o+r).
 func worldReadable(path string) bool {
 	fi, err := os.Stat(path)
@@ -214,7 +224,7 @@ func resolvePassword(u UserSpec, getenv Getenv) (string, error) {
 	case u.PasswordFile != "":
 		b, err := limits.ReadFile(u.PasswordFile, "password_file", limits.PasswordFile)
 		if err != nil {
-			return "", fmt.Errorf("password_file: %w", err)
+			return "", namedErr("password_file", err)
 		}
 		v := strings.TrimRight(string(b), "\r\n")
 		if v == "" {
@@ -236,7 +246,7 @@ func buildTLS(c *TLSConfig) (*tls.Config, error) {
 	if c.CAFile != "" {
 		pem, err := limits.ReadFile(c.CAFile, "tls.ca_file", limits.CAFile)
 		if err != nil {
-			return nil, fmt.Errorf("tls.ca_file: %w", err)
+			return nil, namedErr("tls.ca_file", err)
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
