@@ -166,11 +166,18 @@ func checkYAML(b []byte, maxNodes, maxBytes int64) error {
 	if err := dec.Decode(&doc); err != nil {
 		return nil // empty or invalid: the real decoder says so
 	}
-	var next yaml.Node
-	if err := dec.Decode(&next); err == nil {
-		return fmt.Errorf("more than one YAML document (a line `---` after the first); only one is read, put everything in it")
-	} else if !errors.Is(err, io.EOF) {
-		return nil
+	for {
+		var next yaml.Node
+		err := dec.Decode(&next)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil
+		}
+		if !emptyDocument(&next) {
+			return fmt.Errorf("more than one YAML document (a line `---` after the first); only one is read, put everything in it")
+		}
 	}
 	type cost struct{ nodes, bytes int64 }
 	memo := map[*yaml.Node]cost{}
@@ -203,4 +210,13 @@ func checkYAML(b []byte, maxNodes, maxBytes int64) error {
 		return fmt.Errorf("the YAML aliases expand the document beyond the limit of %d nodes and %s of scalars; write the values out instead of aliasing them", maxNodes, human(maxBytes))
 	}
 	return nil
+}
+
+// emptyDocument is a document with nothing in it (a trailing `---`, or only a comment).
+func emptyDocument(n *yaml.Node) bool {
+	if len(n.Content) == 0 {
+		return true
+	}
+	c := n.Content[0]
+	return len(n.Content) == 1 && c.Kind == yaml.ScalarNode && c.Tag == "!!null" && (c.Value == "" || c.Value == "~" || c.Value == "null")
 }
