@@ -302,8 +302,8 @@ func checkOOBImplicitRefused(ctx context.Context, env *Env) result.Result {
 	// gateway's comes from the profile; without one there is none to try.
 	p := env.Target.Profile
 	if p == nil || p.Gateway == nil || p.Gateway.ClientID == "" {
-		msg += "; no gateway client known (no profile names one), so no confidential client was tried"
-		return expecting(pass("%s", msg), expected, actual)
+		return expecting(warn(result.MissingCapability, "%s; the gateway's confidential client is not known (no profile names it), "+
+			"so whether it can use the OOB redirect was not tried (give --profile)", msg), expected, actual)
 	}
 	cid := p.Gateway.ClientID
 	status, loc, body, err := env.firstAnswer(ctx, oobAuthURL(c, cid, url.Values{"connector_id": {"local"}}))

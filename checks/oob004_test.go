@@ -23,3 +23,15 @@ func TestOOB004UnknownGatewayClientIsNotAllowed(t *testing.T) {
 		t.Fatalf("OOB-004 with an unknown gateway client: %s %s (%s), want warn %s", r.Status, r.Reason, r.Message, result.ConfigError)
 	}
 }
+
+// TestOOB004WithoutAGatewayClientWarns: without a profile naming the gateway's client there is none to try; the
+// check says so rather than passing on the implicit-flow half alone.
+func TestOOB004WithoutAGatewayClientWarns(t *testing.T) {
+	env := brokenStack(t, "deploykf", func(*profile.Profile) {})
+	env.Target.Profile = nil
+	r := runCheck(t, env, "OOB-004")
+	if r.Status != result.Warn || r.Reason != result.MissingCapability {
+		t.Fatalf("OOB-004 without a profile: %s %s (%s), want warn %s", r.Status, r.Reason, r.Message, result.MissingCapability)
+	}
+}
+
