@@ -34,4 +34,3 @@ func TestOOB004WithoutAGatewayClientWarns(t *testing.T) {
 		t.Fatalf("OOB-004 without a profile: %s %s (%s), want warn %s", r.Status, r.Reason, r.Message, result.MissingCapability)
 	}
 }
-
