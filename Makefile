@@ -5,7 +5,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -X main.version=$(VERSION)
 PKGS     := ./...
 
-.PHONY: release-matrix all build run test unit mutate test-slapd slapd mariadb lint fmt vet bench report-browser clean help tools static-tools e2e-local e2e-kind image
+.PHONY: release-matrix all build run test unit mutate test-slapd slapd mariadb lint fmt vet bench report-browser clean help tools static-tools e2e-local e2e-kind image fuzz
 
 all: lint test
 
@@ -22,6 +22,17 @@ test: lint unit test-slapd ## what CI runs: lint, then every test (unit tests an
 
 unit: ## go test of every package, the ginkgo suites included
 	$(GO) test -count=1 -timeout 15m $(PKGS)
+
+# The fuzz targets: package and function. `make test` (plain go test) runs each on its seed corpus only.
+FUZZ_TARGETS := ./target:FuzzParseFile ./report/deviation:FuzzParse ./auth/browser:FuzzDexForms \
+	./auth/browser:FuzzCookieJar ./auth/tokencache:FuzzCacheFile ./internal/redact:FuzzRedactor
+FUZZTIME ?= 60s
+
+fuzz: ## fuzz each target for FUZZTIME (default 60s; the first build instruments the dependencies and takes minutes)
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  pkg=$${t%%:*}; fn=$${t##*:}; echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \
+	  $(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg; \
+	done
 
 test-slapd: ## the DEX-LDAP suite again, with Dex's LDAP connector against slapd (skipped where slapd is missing)
 	@if [ -x /usr/sbin/slapd ] || command -v slapd >/dev/null 2>&1; then \

@@ -138,7 +138,7 @@ func checkM2MIssuers(ctx context.Context, env *Env) result.Result {
 			if err != nil {
 				return errorf(reasonOf(err), "probe issuer %s: %v", v, err)
 			}
-			body = firstLine(strings.TrimSpace(body))
+			body = redactedLine(env, body)
 			switch {
 			case status == http.StatusOK:
 				return expecting(fail(result.Unsecured, "a token of issuer %s signed by an unknown key was accepted", v), want, strings.Join(seen, "; "))
@@ -246,7 +246,8 @@ func checkM2MInvalidBearer(ctx context.Context, env *Env) result.Result {
 			if err != nil {
 				return errorf(reasonOf(err), "%s: %v", what, err), false
 			}
-			seen = append(seen, fmt.Sprintf("%s: %d %s", what, status, firstLine(strings.TrimSpace(body))))
+			// Redact before cutting: a cut token is no longer recognisable, and its first 80 characters still leak.
+			seen = append(seen, fmt.Sprintf("%s: %d %s", what, status, redactedLine(env, body)))
 			actual := strings.Join(seen, "; ")
 			switch {
 			case status == http.StatusOK:
@@ -281,4 +282,10 @@ func checkM2MInvalidBearer(ctx context.Context, env *Env) result.Result {
 		// cookie request, DEX-LOCAL-006).
 		return expecting(pass("every invalid bearer is refused with 401 by the gateway"), want, strings.Join(seen, "; "))
 	})
+}
+
+// redactedLine is the first line of a body for evidence, at most 80 characters, redacted before it is cut.
+func redactedLine(env *Env, body string) string {
+	line, _, _ := strings.Cut(strings.TrimSpace(body), "\n")
+	return env.Target.Redactor.Cut(line, 80)
 }

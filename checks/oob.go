@@ -320,17 +320,31 @@ func checkOOBImplicitRefused(ctx context.Context, env *Env) result.Result {
 	if locURL != nil {
 		msg = fmt.Sprintf("refused: %s %q", errParam, locURL.Query().Get("error_description"))
 	}
-	// A confidential client whose redirect URIs do not list the OOB URI cannot use it.
-	if p := env.Target.Profile; p != nil && p.Gateway != nil {
-		status, loc, body, err := env.firstAnswer(ctx, oobAuthURL(c, p.Gateway.ClientID, url.Values{"connector_id": {"local"}}))
-		if err != nil {
-			return failFromError("GET the authorization URL for the gateway's client", err)
-		}
-		if status != http.StatusBadRequest {
-			return expecting(fail(result.NotSupported, "the confidential client %s was allowed the OOB redirect", p.Gateway.ClientID),
-				"400 Unregistered redirect_uri", fmt.Sprintf("%d %s", status, redactedLocation(loc)))
-		}
-		msg += fmt.Sprintf("; confidential client %s: 400 (%s)", p.Gateway.ClientID, snippet(body, "Unregistered redirect_uri"))
+	// A confidential client whose redirect URIs do not list the OOB URI cannot use it. Which client is the
+	// gateway's comes from the profile; without one there is none to try.
+	p := env.Target.Profile
+	if p == nil || p.Gateway == nil || p.Gateway.ClientID == "" {
+		return expecting(warn(result.MissingCapability, "%s; the gateway's confidential client is not known (no profile names it), "+
+			"so whether it can use the OOB redirect was not tried (give --profile)", msg), expected, actual)
+	}
+	cid := p.Gateway.ClientID
+	status, loc, body, err := env.firstAnswer(ctx, oobAuthURL(c, cid, url.Values{"connector_id": {"local"}}))
+	if err != nil {
+		return failFromError("GET the authorization URL for the gateway's client", err)
+	}
+	answer := fmt.Sprintf("%d %s", status, redactedLocation(loc))
+	switch {
+	case status == http.StatusNotFound:
+		// Dex's answer to a client_id it does not hold ("Invalid client_id"): this is not a client that was
+		// allowed anything, and the gateway's real client was not tried.
+		return expecting(warn(result.ConfigError, "%s; Dex does not know the client %s the profile names as the gateway's (404 %s): "+
+			"the confidential client could not be tried (is this the right profile?)", msg, cid, snippet(body, "Invalid client_id")),
+			"400 Unregistered redirect_uri for the gateway's client", answer)
+	case status == http.StatusBadRequest:
+		msg += fmt.Sprintf("; confidential client %s: 400 (%s)", cid, snippet(body, "Unregistered redirect_uri"))
+	default:
+		return expecting(fail(result.NotSupported, "the confidential client %s was allowed the OOB redirect", cid),
+			"400 Unregistered redirect_uri", answer)
 	}
 	return expecting(pass("%s", msg), expected, actual)
 }

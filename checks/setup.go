@@ -54,7 +54,12 @@ func unauthenticatedProbe(ctx context.Context, env *Env, url, accept string) (*p
 		return nil, err
 	}
 	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 256<<10))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 256<<10))
+	if err != nil {
+		// Headers without the body they announce (a stalled or cut answer) are no answer to classify: a 200
+		// whose page never arrives is not an open UI.
+		return nil, fmt.Errorf("status %d, but the body did not arrive: %w", resp.StatusCode, err)
+	}
 	p := &probe{status: resp.StatusCode, location: resp.Header.Get("Location")}
 	p.exchange = result.Exchange{Method: http.MethodGet, URL: url, Status: resp.StatusCode, Location: p.location,
 		Headers: map[string]string{"Content-Type": resp.Header.Get("Content-Type")}}

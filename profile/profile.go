@@ -8,12 +8,13 @@ import (
 	"embed"
 	"encoding/json"
 	"fmt"
-	"os"
 	"sort"
 	"strings"
 	"time"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/kfp-authcheck/kfp-authcheck/internal/limits"
 )
 
 //go:embed profiles/*.yaml
@@ -101,6 +102,14 @@ type Gateway struct {
 	ExtraAudiencesPaths []string `json:"extra_audiences_paths,omitempty"`
 	// ProviderDisplayName is the sign-in page's button label ("Sign in with Dex").
 	ProviderDisplayName string `json:"provider_display_name,omitempty"`
+	// PassClientIdentityHeader plays a broken gateway: an identity header (kfp.userid_header) the client sent
+	// itself reaches KFP unchanged instead of being dropped or overwritten from the verified session or token; the
+	// gateway sets it only where the client sent none (an Envoy header rule with append, a Lua filter that sets a
+	// missing header). Any logged-in user then acts as any other (ISO-008). Behind a mesh whose jwt rules copy a
+	// claim into the header (Kubeflow 1.9+'s outputClaimToHeaders), the mesh still overwrites it on every request
+	// whose token it verifies, cookie requests included (oauth2-proxy hands it the ID token): the setup is broken
+	// only where those rules lack the mapping too.
+	PassClientIdentityHeader bool `json:"pass_client_identity_header,omitempty"`
 	// Mesh is the Istio ingress gateway in front of the proxy (kubeflow/manifests 1.9+); nil where the proxy's
 	// own chain is the whole gateway (Kubeflow 1.8's EnvoyFilter, deployKF's hand-written filter chain).
 	Mesh *Mesh `json:"mesh,omitempty"`
@@ -420,7 +429,7 @@ func Get(name string) (*Profile, error) {
 
 // Load reads a profile from a YAML file.
 func Load(path string) (*Profile, error) {
-	b, err := os.ReadFile(path)
+	b, err := limits.ReadFile(path, "profile file", limits.TargetFile)
 	if err != nil {
 		return nil, fmt.Errorf("read profile: %w", err)
 	}
@@ -429,6 +438,9 @@ func Load(path string) (*Profile, error) {
 
 func parse(b []byte, source string) (*Profile, error) {
 	var p Profile
+	if err := limits.CheckYAML(bytes.TrimSpace(b)); err != nil {
+		return nil, fmt.Errorf("profile %s: %w", source, err)
+	}
 	if err := yaml.UnmarshalStrict(bytes.TrimSpace(b), &p); err != nil {
 		return nil, fmt.Errorf("profile %s: %w", source, err)
 	}

@@ -80,7 +80,15 @@ func New(f *File, h Handles) (*Target, error) {
 			return nil, fmt.Errorf("users[%d] (%s): %w", i, us.Email, err)
 		}
 		t.Redactor.Add(pw)
+		for _, name := range []string{us.Email, us.Username} {
+			if name != "" {
+				t.Redactor.AddBasic(name, pw) // a proxy may echo the Basic credentials
+			}
+		}
 		t.Users[i].Password = pw
+		if us.PasswordFile != "" && worldReadable(us.PasswordFile) {
+			t.Warnings = append(t.Warnings, fmt.Sprintf("users[%d] (%s): password_file %s is readable by every user of this machine (chmod 600 it)", i, us.Email, us.PasswordFile))
+		}
 	}
 	t.Clock = h.Clock
 	switch {

@@ -8,14 +8,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/kfp-authcheck/kfp-authcheck/internal/limits"
 	"github.com/kfp-authcheck/kfp-authcheck/profile"
 )
 
@@ -85,29 +86,30 @@ type UserSpec struct {
 	Namespace    string `json:"namespace,omitempty"`
 }
 
-// maxFileSize bounds a target file: anything larger is not a hand-written target.
-const maxFileSize = 1 << 20
-
 // LoadFile reads and validates a target file. Relative paths inside it (ca_file, password_file, kubeconfig) are
 // resolved against the file's directory.
 func LoadFile(path string) (*File, error) {
-	f, err := os.Open(path)
+	b, err := limits.ReadFile(path, "target file", limits.TargetFile)
 	if err != nil {
+		var tl *limits.TooLargeError
+		if errors.As(err, &tl) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("target file: %w", err)
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("target file %s: %w", path, err)
-	}
-	if len(b) > maxFileSize {
-		return nil, fmt.Errorf("target file %s: larger than %d bytes", path, maxFileSize)
 	}
 	tf, err := ParseFile(b)
 	if err != nil {
 		return nil, fmt.Errorf("target file %s: %w", path, err)
 	}
 	tf.resolvePaths(filepath.Dir(path))
+	// A kubeconfig named but absent is a typo to fix, not a cluster without Kubernetes access: refusing it here
+	// keeps run (exit 2) and --dry-run (no fixtures promised) honest. One that exists but cannot be used is the
+	// checks' to report.
+	if tf.Kubeconfig != "" {
+		if _, err := os.Stat(tf.Kubeconfig); err != nil {
+			return nil, fmt.Errorf("target file %s: kubeconfig: %w", path, err)
+		}
+	}
 	return tf, nil
 }
 
@@ -116,6 +118,9 @@ func ParseFile(b []byte) (*File, error) {
 	b = bytes.TrimSpace(b)
 	if len(b) == 0 {
 		return nil, errors.New("empty")
+	}
+	if err := limits.CheckYAML(b); err != nil {
+		return nil, err
 	}
 	var tf File
 	if err := yaml.UnmarshalStrict(b, &tf); err != nil {
@@ -153,6 +158,12 @@ func (f *File) Validate() error {
 		u, err := url.Parse(v)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			errs = append(errs, fmt.Sprintf("%s %q is not an http(s) URL", key, v))
+			continue
+		}
+		if p := u.Port(); p != "" {
+			if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+				errs = append(errs, fmt.Sprintf("%s %q: port %s is not a TCP port (1-65535)", key, v, p))
+			}
 		}
 	}
 	if f.InClusterAPI != nil {

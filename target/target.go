@@ -3,6 +3,7 @@ package target
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/kfp-authcheck/kfp-authcheck/internal/limits"
 	"github.com/kfp-authcheck/kfp-authcheck/internal/redact"
 	"github.com/kfp-authcheck/kfp-authcheck/profile"
 	"github.com/kfp-authcheck/kfp-authcheck/result"
@@ -90,6 +92,9 @@ type Target struct {
 	// InClusterErr says why the port-forward to the file's in_cluster_api failed; the checks that need the
 	// in-cluster API are errors with its reason instead of running.
 	InClusterErr error
+	// Warnings are what building the target noticed and the user should hear before the run (a password_file
+	// other users can read); the harness prints them.
+	Warnings []string
 
 	// declared are the description's declared capabilities, offers the handles a planned target will have: both
 	// feed Derive again when the profile changes.
@@ -191,6 +196,21 @@ func KubeRESTConfig(kubeconfig, context string, timeout time.Duration) (*rest.Co
 	return rc, nil
 }
 
+// namedErr prefixes err with the key it concerns, unless it names it already (a limit's error does).
+func namedErr(key string, err error) error {
+	var tl *limits.TooLargeError
+	if errors.As(err, &tl) {
+		return err
+	}
+	return fmt.Errorf("%s: %w", key, err)
+}
+
+// worldReadable says whether others than the owner's group can read the file at path (its mode has o+r).
+func worldReadable(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.Mode().Perm()&0o004 != 0
+}
+
 func resolvePassword(u UserSpec, getenv Getenv) (string, error) {
 	switch {
 	case u.Password != "":
@@ -202,9 +222,9 @@ func resolvePassword(u UserSpec, getenv Getenv) (string, error) {
 		}
 		return v, nil
 	case u.PasswordFile != "":
-		b, err := os.ReadFile(u.PasswordFile)
+		b, err := limits.ReadFile(u.PasswordFile, "password_file", limits.PasswordFile)
 		if err != nil {
-			return "", fmt.Errorf("password_file: %w", err)
+			return "", namedErr("password_file", err)
 		}
 		v := strings.TrimRight(string(b), "\r\n")
 		if v == "" {
@@ -224,9 +244,9 @@ func buildTLS(c *TLSConfig) (*tls.Config, error) {
 		conf.InsecureSkipVerify = true // the user asked for it; SETUP-003 reports it as a warn
 	}
 	if c.CAFile != "" {
-		pem, err := os.ReadFile(c.CAFile)
+		pem, err := limits.ReadFile(c.CAFile, "tls.ca_file", limits.CAFile)
 		if err != nil {
-			return nil, fmt.Errorf("tls.ca_file: %w", err)
+			return nil, namedErr("tls.ca_file", err)
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/kfp-authcheck/kfp-authcheck/internal/limits"
 	"github.com/kfp-authcheck/kfp-authcheck/result"
 )
 
@@ -37,7 +38,9 @@ func Classify(err error) result.Reason {
 		return result.ReasonNone
 	case errors.Is(err, ErrRedirectLoop), errors.Is(err, ErrTooManyRedirects):
 		return result.RedirectLoop
-	case errors.Is(err, ErrBodyTooLarge):
+	case errors.Is(err, ErrBodyTooLarge), errors.Is(err, limits.ErrBodyTooLarge),
+		// go-oidc and x/oauth2 flatten the read error into their own text (%v).
+		strings.Contains(err.Error(), limits.ErrBodyTooLarge.Error()):
 		return result.ResponseTooLarge
 	case errors.Is(err, ErrNotHTML):
 		return result.NotHTML
@@ -93,8 +96,10 @@ func isUnreachable(err error) bool {
 	if errors.As(err, &dnsErr) {
 		return true
 	}
+	// A reset or aborted connection is a server (or something in front of it) that answered nothing: the same
+	// class as a refused one.
 	if errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EHOSTUNREACH) ||
-		errors.Is(err, syscall.ENETUNREACH) {
+		errors.Is(err, syscall.ENETUNREACH) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNABORTED) {
 		return true
 	}
 	var opErr *net.OpError

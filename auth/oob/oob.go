@@ -20,6 +20,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/kfp-authcheck/kfp-authcheck/auth/tokencache"
+	"github.com/kfp-authcheck/kfp-authcheck/internal/limits"
 )
 
 // RedirectURI is Dex's out-of-band redirect: Dex shows the code on a page instead of redirecting.
@@ -55,6 +56,9 @@ func (c *Config) defaults() {
 	if c.HTTPClient == nil {
 		c.HTTPClient = &http.Client{Timeout: 30 * time.Second}
 	}
+	// Discovery, token and error answers are read whole by go-oidc and x/oauth2: bound them (gzip decoded),
+	// so a hostile issuer cannot grow the process.
+	c.HTTPClient = limits.Client(c.HTTPClient, limits.Body)
 	if c.Now == nil {
 		c.Now = time.Now
 	}

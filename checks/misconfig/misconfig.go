@@ -267,6 +267,24 @@ var Cases = []Case{
 		Mutation: "ldap-any-password", Want: map[string]Outcome{"DEX-LDAP-002": fail(result.LoginFlow)}},
 	{Name: "mutation: oauth2-proxy accepts any absolute rd", Profile: "kubeflow", Tiers: embeddedOnly,
 		Mutation: "oauth2-proxy-any-redirect", Want: map[string]Outcome{"OAUTH2P-006": fail(result.OpenRedirect)}},
+	// Identity-header smuggling (ISO-008): the part of the gateway that sets kubeflow-userid from the verified
+	// session keeps a header the client sent itself.
+	{Name: "the gateway passes the client's own kubeflow-userid", Profile: "deploykf", Tiers: both,
+		Break: func(p *profile.Profile) { p.Gateway.PassClientIdentityHeader = true },
+		Want:  map[string]Outcome{"ISO-008": fail(result.Unsecured)}},
+	{Name: "oidc-authservice passes the client's own kubeflow-userid", Profile: "kubeflow-1.8", Tiers: embeddedOnly,
+		Break: func(p *profile.Profile) { p.Gateway.PassClientIdentityHeader = true },
+		Want:  map[string]Outcome{"ISO-008": fail(result.Unsecured)}},
+	{Name: "Kubeflow 1.10's gateway passes the client's kubeflow-userid and its mesh copies no claim over it", Profile: "kubeflow-1.10-kind", Tiers: embeddedOnly,
+		Break: func(p *profile.Profile) {
+			p.Gateway.PassClientIdentityHeader = true
+			for i := range p.Gateway.Mesh.JWTRules {
+				p.Gateway.Mesh.JWTRules[i].ClaimToHeaders = nil
+			}
+		},
+		Want: map[string]Outcome{"ISO-008": fail(result.Unsecured)}},
+	{Name: "mutation: oauth2-proxy passes the client's kubeflow-userid upstream", Profile: "deploykf", Tiers: embeddedOnly,
+		Mutation: "oauth2-proxy-pass-userid", Want: map[string]Outcome{"ISO-008": fail(result.Unsecured)}},
 	{Name: "mutation: the gateway does not verify JWT signatures", Profile: "kubeflow-1.10-kind", Tiers: embeddedOnly,
 		Mutation: "gateway-no-signature", Want: map[string]Outcome{"M2M-005": fail(result.InvalidCredentials)}},
 }

@@ -156,7 +156,13 @@ func IdentityFromGateway(p *profile.Profile, next http.Handler) http.Handler {
 	if header == "" {
 		header = "kubeflow-userid"
 	}
+	// The broken gateway (profile option gateway.pass_client_identity_header) keeps a client's own header.
+	passClient := p.Gateway != nil && p.Gateway.PassClientIdentityHeader
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if passClient && r.Header.Get(header) != "" {
+			next.ServeHTTP(w, r)
+			return
+		}
 		r.Header.Del(header)
 		if email := r.Header.Get("X-Forwarded-Email"); email != "" {
 			r.Header.Set(header, p.KFP.UserIDPrefix+email)
@@ -221,6 +227,7 @@ func GatewayStandInConfig(p *profile.Profile, gatewayURL, issuerURL string, tlsC
 		CSRFPerRequest:         g.CSRFPerRequest,
 		UserIDHeader:           g.UserIDHeader,
 		UserIDClaim:            g.UserIDClaim,
+		PassClientUserIDHeader: g.PassClientIdentityHeader,
 		SetAuthorizationHeader: g.SetAuthorizationHeader,
 		SkipJWTBearerTokens:    g.SkipJWTBearerTokens,
 		HTTPClient: &http.Client{Timeout: 10 * time.Second,

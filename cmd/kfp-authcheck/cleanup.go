@@ -26,8 +26,9 @@ func newCleanupCmd(stdout, stderr io.Writer) *cobra.Command {
 		Short: "Remove the Kubernetes objects runs left behind (by their run label)",
 		Long: `Remove what runs of kfp-authcheck left in a cluster: every Namespace, ServiceAccount, RoleBinding and
 ClusterRole carrying the label ` + fixtures.RunLabel + ` (of every run, or of the one --run names), cluster-wide.
-An object without the label is never touched: cleanup lists by the label and deletes each listed object by its
-UID. A run removes its own objects at its end, also after Ctrl-C; cleanup is for a run that was killed, or
+An object without the label is never touched, nor one with the label ` + fixtures.BaseLabel + ` that a stack's own
+objects carry (its Profiles' namespaces, RoleBindings, Kubeflow's ClusterRoles): cleanup lists by the label and
+deletes each listed object by its UID. A run removes its own objects at its end, also after Ctrl-C; cleanup is for a run that was killed, or
 whose cluster went away mid-run (the run's JSON names its run_id under fixtures).
 
 Exit codes: 0 nothing left; 1 an object could not be listed or deleted; 2 usage or configuration error; 3 the

@@ -396,3 +396,54 @@ func testSIGINTLeavesNothing(t *testing.T, dc *describedCluster) {
 	}
 	dc.requireNothingLeft(t, seen)
 }
+
+// TestCleanupLeavesTheStacksBase: `cleanup` without --run, against a served stack, removes no object of the stack
+// itself (its Profiles' namespaces, ServiceAccounts, RoleBindings, Kubeflow's ClusterRoles), and a run passes
+// SA-010 after it. Applied through the run-labelled fixture set, they were all deleted.
+func TestCleanupLeavesTheStacksBase(t *testing.T) {
+	_, desc := startStack(t, "kubeflow")
+	dc := describe(t, desc)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	base := func() int {
+		sel := metav1.ListOptions{LabelSelector: fixtures.BaseLabel}
+		n := 0
+		nss, err := dc.client.CoreV1().Namespaces().List(ctx, sel)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += len(nss.Items)
+		crs, err := dc.client.RbacV1().ClusterRoles().List(ctx, sel)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += len(crs.Items)
+		rbs, err := dc.client.RbacV1().RoleBindings("").List(ctx, sel)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n + len(rbs.Items)
+	}
+	before := base()
+	if before == 0 {
+		t.Fatal("the stack's base objects carry no base label")
+	}
+	if left := dc.labelled(t, ""); len(left) != 0 {
+		t.Fatalf("the stack's own objects carry a run label: %v", left)
+	}
+	code, stdout, stderr := runCLI(t, "cleanup", "--kubeconfig", desc.Kubeconfig)
+	if code != exitOK {
+		t.Fatalf("cleanup: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if strings.Contains(stdout, "deleted: ") {
+		t.Errorf("cleanup deleted objects of the stack:\n%s", stdout)
+	}
+	if after := base(); after != before {
+		t.Fatalf("cleanup removed base objects: %d of %d left", after, before)
+	}
+	code, stdout, stderr = runCLI(t, "run", "--target", dc.file, "--only", "SA-010", "--format", "json")
+	run := decodeRun(t, stdout)
+	if code != exitOK || len(run.Results) != 1 || run.Results[0].Status != result.Pass {
+		t.Fatalf("SA-010 after cleanup: exit %d, %+v\n%s", code, run.Results, stderr)
+	}
+}

@@ -96,6 +96,8 @@ users:
   - {email: jane@example.com, password_env: KFP_AUTHCHECK_TEST_PW, connector: local}
 `))
 	t.Setenv("KFP_AUTHCHECK_TEST_PW", "env-canary-77f1")
+	// The kubeconfig must exist (an absent one is a configuration error); the dry run never reads it.
+	writeFile(t, dir, "kubeconfig", []byte("apiVersion: v1\nkind: Config\n"))
 
 	code, stdout, stderr := runCLI(t, "run", "--target", file, "--dry-run")
 	if code != exitOK {

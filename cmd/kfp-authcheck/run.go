@@ -218,6 +218,9 @@ func (c *runConfig) validate() error {
 	if err := harness.Validate(c.harness(nil, nil)); err != nil {
 		return usageErr("%v", err)
 	}
+	if err := checkOutputs(c.OutDir, c.Archive); err != nil {
+		return usageErr("%v", err)
+	}
 	return nil
 }
 
@@ -258,6 +261,11 @@ func runChecks(ctx context.Context, cfg runConfig, stdout, stderr io.Writer) err
 	session, err := harness.Prepare(ctx, hc)
 	defer session.Close()
 	switch {
+	case err != nil && ctx.Err() != nil:
+		// Interrupted while the gateway was asked or the stacks started: an aborted run (exit 1), not an
+		// unreachable target or a configuration error.
+		fmt.Fprintf(stderr, "kfp-authcheck: interrupted before the checks ran (%v)\n", err)
+		return &exitError{code: exitUnexpected, err: err}
 	case harness.IsUnreachable(err):
 		return &exitError{code: exitUnreachable, err: err}
 	case harness.IsConfig(err):

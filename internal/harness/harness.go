@@ -247,6 +247,8 @@ type Session struct {
 	StartupTime time.Duration
 	closers     []func()
 	log         io.Writer
+	// checkTimeout is the last Run's check timeout; Versions is bounded by it too.
+	checkTimeout time.Duration
 }
 
 // Prepare starts a stack per profile on the tier, in parallel, or loads the target file (checking that the
@@ -301,6 +303,9 @@ func (s *Session) prepareFile(ctx context.Context, c Config) error {
 	t, err := target.New(c.File, target.Handles{Profile: c.FileProfile})
 	if err != nil {
 		return configErr("target file %s: %v", c.FileName, err)
+	}
+	for _, w := range t.Warnings {
+		s.logf("warning: %s", w)
 	}
 	if err := preflight(ctx, t); err != nil {
 		return &UnreachableError{Err: err}
@@ -371,6 +376,7 @@ func (s *Session) Run(ctx context.Context, list []*checks.Check, o RunOptions) [
 	if len(list) == 0 {
 		list = checks.All()
 	}
+	s.checkTimeout = o.CheckTimeout
 	runs := make([]*result.Run, len(s.Targets))
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -398,6 +404,12 @@ func (s *Session) Run(ctx context.Context, list []*checks.Check, o RunOptions) [
 
 // Versions collects the versions each target shows, in parallel.
 func (s *Session) Versions(ctx context.Context) []versions.Seen {
+	if s.checkTimeout > 0 {
+		// Collecting versions is one more look at the target, bounded like a check.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.checkTimeout)
+		defer cancel()
+	}
 	seen := make([]versions.Seen, len(s.Targets))
 	var wg sync.WaitGroup
 	for i, t := range s.Targets {
@@ -479,7 +491,9 @@ func preflight(ctx context.Context, t *target.Target) error {
 	if err != nil {
 		return err
 	}
-	client := &http.Client{Transport: &http.Transport{TLSClientConfig: t.TLS.Clone()},
+	// The same proxy settings as the checks' client (HTTP(S)_PROXY, NO_PROXY): a gateway reached only through a
+	// proxy is reachable.
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: t.TLS.Clone(), Proxy: http.ProxyFromEnvironment},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := client.Do(req)
 	if err != nil {

@@ -8,10 +8,15 @@
 package redact
 
 import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"html"
 	"net/url"
 	"sort"
 	"strings"
 	"sync"
+	"unicode/utf8"
 )
 
 // Mask is what every secret is replaced with.
@@ -79,15 +84,66 @@ func (r *Redactor) Add(secrets ...string) {
 	}
 }
 
-// encodedForms is s as written, query-escaped and path-escaped, without duplicates.
+// encodedForms is s as written and as a server may echo it back: query-escaped, path-escaped, as the inside of a
+// JSON string (with and without Go's HTML-safe escaping of <, > and &), and HTML-entity escaped (the named,
+// decimal and hex spellings of quotes), without duplicates.
 func encodedForms(s string) []string {
-	forms := []string{s}
-	for _, f := range []string{url.QueryEscape(s), url.PathEscape(s)} {
-		if f != forms[0] && (len(forms) == 1 || f != forms[1]) {
+	var forms []string
+	seen := map[string]bool{}
+	add := func(f string) {
+		if f != "" && !seen[f] {
+			seen[f] = true
 			forms = append(forms, f)
 		}
 	}
+	add(s)
+	add(url.QueryEscape(s))
+	add(url.PathEscape(s))
+	add(jsonString(s, false))
+	add(jsonString(s, true))
+	add(html.EscapeString(s))
+	add(strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&#x27;").Replace(s))
+	add(strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&apos;").Replace(s))
 	return forms
+}
+
+// jsonString is s escaped as the inside of a JSON string.
+func jsonString(s string, htmlSafe bool) string {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(htmlSafe)
+	if err := enc.Encode(s); err != nil {
+		return ""
+	}
+	out := strings.TrimSuffix(b.String(), "\n")
+	return strings.TrimSuffix(strings.TrimPrefix(out, `"`), `"`)
+}
+
+// AddBasic registers the HTTP Basic credentials of user and password: base64 of "user:password" (standard and
+// URL-safe alphabets, padded and not) is how a server or proxy may echo them, and no substring of the password
+// shows in it. The password itself is added too.
+func (r *Redactor) AddBasic(user, password string) {
+	if password == "" {
+		return
+	}
+	pair := []byte(user + ":" + password)
+	r.Add(password,
+		base64.StdEncoding.EncodeToString(pair), base64.RawStdEncoding.EncodeToString(pair),
+		base64.URLEncoding.EncodeToString(pair), base64.RawURLEncoding.EncodeToString(pair))
+}
+
+// Cut redacts s, then keeps at most n bytes of it (on a character boundary) followed by "..." when it was longer.
+// Redacting first matters: a secret cut in half is no longer recognisable, and its first half still leaks.
+func (r *Redactor) Cut(s string, n int) string {
+	s = r.String(s)
+	if len(s) <= n {
+		return s
+	}
+	i := n
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i] + "..."
 }
 
 // String returns s with every known secret and every secret-shaped value replaced by Mask.

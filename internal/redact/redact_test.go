@@ -117,3 +117,39 @@ func TestConcurrentAddAndString(t *testing.T) {
 		t.Errorf("got %q, want the whole run masked", got)
 	}
 }
+
+// TestEncodedForms: a server may echo a secret JSON-escaped, HTML-escaped or inside Basic credentials; every form
+// is redacted (the issue's Pa"ss\word survived into every report before).
+func TestEncodedForms(t *testing.T) {
+	const pw = `Pa"ss\word<&>'1`
+	r := New(pw)
+	r.AddBasic("alice@example.com", pw)
+	for name, in := range map[string]string{
+		"raw":                 "pw=" + pw,
+		"json-escaped":        `{"error":"bad password Pa\"ss\\word<&>'1"}`,
+		"json html-safe":      `{"error":"Pa\"ss\\word\u003c\u0026\u003e'1"}`,
+		"html entities":       `<p>Pa&#34;ss\word&lt;&amp;&gt;&#39;1</p>`,
+		"html named quotes":   `<p>Pa&quot;ss\word&lt;&amp;&gt;&#x27;1</p>`,
+		"html apos":           `<p>Pa&quot;ss\word&lt;&amp;&gt;&apos;1</p>`,
+		"basic credentials":   "Authorization: Basic YWxpY2VAZXhhbXBsZS5jb206UGEic3Ncd29yZDwmPicx",
+		"basic, url alphabet": "YWxpY2VAZXhhbXBsZS5jb206UGEic3Ncd29yZDwmPicx",
+		"query-escaped":       "pw=Pa%22ss%5Cword%3C%26%3E%271",
+	} {
+		if got := r.String(in); strings.Contains(got, "ss\\word") || strings.Contains(got, "YWxpY2VAZXhhbXBsZS5jb206") {
+			t.Errorf("%s: %q survives as %q", name, in, got)
+		}
+	}
+}
+
+// TestCutRedactsFirst: cutting a body to 80 characters must not keep the first part of a token.
+func TestCutRedactsFirst(t *testing.T) {
+	r := New(sampleJWT)
+	body := `{"message":"token ` + sampleJWT + ` refused"}`
+	got := r.Cut(body, 30)
+	if strings.Contains(got, "eyJ") {
+		t.Fatalf("Cut kept a piece of the token: %q", got)
+	}
+	if got := New().Cut("ééé", 3); got != "é..." {
+		t.Fatalf("Cut split a character: %q", got)
+	}
+}

@@ -9,15 +9,16 @@ import (
 
 	"github.com/kfp-authcheck/kfp-authcheck/auth/browser"
 	"github.com/kfp-authcheck/kfp-authcheck/auth/dexlogin"
+	"github.com/kfp-authcheck/kfp-authcheck/internal/limits"
 	"github.com/kfp-authcheck/kfp-authcheck/target"
 )
 
 // HTTPClient is a plain HTTP client for t: its TLS settings and request timeout, redirects not followed (a
-// check reads each redirect itself).
+// check reads each redirect itself), every body bounded by limits.Body.
 func HTTPClient(t *target.Target) *http.Client {
 	return &http.Client{
 		Timeout:   t.RequestTimeout,
-		Transport: &http.Transport{TLSClientConfig: t.TLS.Clone(), Proxy: http.ProxyFromEnvironment},
+		Transport: limits.Transport(&http.Transport{TLSClientConfig: t.TLS.Clone(), Proxy: http.ProxyFromEnvironment}, limits.Body),
 		CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse
 		},

@@ -97,6 +97,10 @@ type Config struct {
 	// removed. UserIDClaim names its source: email, user, preferred_username or any string claim of the ID
 	// token; default "email". UserIDPrefix is prepended (authservice USERID_PREFIX).
 	UserIDHeader, UserIDClaim, UserIDPrefix string
+	// PassClientUserIDHeader plays a misconfigured gateway: a UserIDHeader the client sent reaches upstream
+	// unchanged, and the session's identity is set only where the client sent none (profile option
+	// gateway.pass_client_identity_header).
+	PassClientUserIDHeader bool
 	// SetAuthorizationHeader is set_authorization_header: upstream gets "Authorization: Bearer <id_token>".
 	SetAuthorizationHeader bool
 

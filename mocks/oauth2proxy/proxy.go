@@ -129,7 +129,8 @@ func (p *Proxy) upstreamRequest(r *http.Request, s *session) *http.Request {
 		"X-Auth-Request-Preferred-Username"} {
 		out.Header.Del(h)
 	}
-	if p.cfg.UserIDHeader != "" {
+	clientID := p.cfg.PassClientUserIDHeader && p.cfg.UserIDHeader != "" && out.Header.Get(p.cfg.UserIDHeader) != ""
+	if p.cfg.UserIDHeader != "" && !clientID {
 		out.Header.Del(p.cfg.UserIDHeader)
 	}
 	if s == nil {
@@ -139,7 +140,7 @@ func (p *Proxy) upstreamRequest(r *http.Request, s *session) *http.Request {
 	setIfNotEmpty(out.Header, "X-Auth-Request-Email", s.Email)
 	setIfNotEmpty(out.Header, "X-Auth-Request-Groups", strings.Join(s.Groups, ","))
 	setIfNotEmpty(out.Header, "X-Auth-Request-Preferred-Username", s.PreferredUsername)
-	if p.cfg.UserIDHeader != "" {
+	if p.cfg.UserIDHeader != "" && !clientID {
 		if id := s.claim(p.cfg.UserIDClaim); id != "" {
 			out.Header.Set(p.cfg.UserIDHeader, p.cfg.UserIDPrefix+id)
 		}

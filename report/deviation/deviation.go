@@ -5,13 +5,14 @@ package deviation
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
-	"os"
 	"path"
 	"strings"
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/kfp-authcheck/kfp-authcheck/internal/limits"
 	"github.com/kfp-authcheck/kfp-authcheck/result"
 )
 
@@ -32,12 +33,25 @@ type File struct {
 
 // Load reads and validates a deviation file (YAML or JSON; unknown keys are errors).
 func Load(p string) (*File, error) {
-	b, err := os.ReadFile(p)
+	b, err := limits.ReadFile(p, "expected-deviation file", limits.ExpectedFile)
 	if err != nil {
+		var tl *limits.TooLargeError
+		if errors.As(err, &tl) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("expected-deviation file: %w", err)
 	}
+	return Parse(p, b)
+}
+
+// Parse validates a deviation file's bytes; name is what errors call it.
+func Parse(p string, b []byte) (*File, error) {
+	b = bytes.TrimSpace(b)
+	if err := limits.CheckYAML(b); err != nil {
+		return nil, fmt.Errorf("expected-deviation file %s: %w", p, err)
+	}
 	var f File
-	if err := yaml.UnmarshalStrict(bytes.TrimSpace(b), &f); err != nil {
+	if err := yaml.UnmarshalStrict(b, &f); err != nil {
 		return nil, fmt.Errorf("expected-deviation file %s: %w", p, err)
 	}
 	for i, e := range f.Deviations {
