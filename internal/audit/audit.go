@@ -27,6 +27,7 @@ import (
 
 	"github.com/kfp-authcheck/kfp-authcheck/fixtures"
 	"github.com/kfp-authcheck/kfp-authcheck/internal/rbaceval"
+	"github.com/kfp-authcheck/kfp-authcheck/internal/timing"
 	"github.com/kfp-authcheck/kfp-authcheck/result"
 )
 
@@ -39,7 +40,7 @@ const KFPGroup = "pipelines.kubeflow.org"
 // Options shape one audit; the zero value audits every profile namespace and checks 200 answers.
 type Options struct {
 	// Skip leaves a namespace out (the fixtures of a run in progress); nil skips none.
-	Skip func(ns string) bool
+	Skip func(ns *corev1.Namespace) bool
 	// Extra namespaces are audited as profile namespaces although they carry no profile label.
 	Extra []string
 	// MaxNamespaces audits only the first N profile namespaces in name order (Extra first); 0 audits all.
@@ -48,6 +49,9 @@ type Options struct {
 	Samples int
 	// Concurrency bounds the SubjectAccessReviews in flight (default 8).
 	Concurrency int
+	// Settle is how long an answer that differs is asked again, with back-off from milliseconds, before it counts:
+	// kube-apiserver's authorizer sees RBAC objects through informers, a moment after a list does (default 5s).
+	Settle time.Duration
 }
 
 // identity is one subject of a profile namespace.
@@ -74,6 +78,9 @@ func Audit(ctx context.Context, kube kubernetes.Interface, opts Options) (*resul
 	}
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = 8
+	}
+	if opts.Settle <= 0 {
+		opts.Settle = 5 * time.Second
 	}
 	start := time.Now()
 	st, err := read(ctx, kube)
@@ -160,7 +167,7 @@ func Audit(ctx context.Context, kube kubernetes.Interface, opts Options) (*resul
 		samples = sample(samples, ids, namespaces, rows, ix, opts.Samples)
 		start = time.Now()
 		out.Sampled = len(samples)
-		out.Disagreements, err = review(ctx, kube, samples, opts.Concurrency)
+		out.Disagreements, err = review(ctx, kube, samples, opts.Concurrency, opts.Settle)
 		out.ReviewMS = time.Since(start).Milliseconds()
 		if err != nil {
 			return out, err
@@ -313,10 +320,17 @@ func readProfiles(ctx context.Context, kube kubernetes.Interface) (map[string]st
 func (st *state) profileNamespaces(opts Options) []string {
 	sel := strings.SplitN(ProfileLabel, "=", 2)
 	seen := map[string]bool{}
+	byName := map[string]*corev1.Namespace{}
+	for i := range st.namespaces {
+		byName[st.namespaces[i].Name] = &st.namespaces[i]
+	}
 	var out []string
 	add := func(ns string) {
-		if !seen[ns] && (opts.Skip == nil || !opts.Skip(ns)) {
-			seen[ns] = true
+		if seen[ns] {
+			return
+		}
+		seen[ns] = true
+		if n := byName[ns]; n == nil || opts.Skip == nil || !opts.Skip(n) {
 			out = append(out, ns)
 		}
 	}
@@ -468,8 +482,9 @@ func sample(grants []cell, ids []*identity, namespaces []string, rows []fixtures
 	return out
 }
 
-// review asks the cluster the sample, at most concurrency at a time, and lists the answers that differ.
-func review(ctx context.Context, kube kubernetes.Interface, cells []cell, concurrency int) ([]string, error) {
+// review asks the cluster the sample, at most concurrency at a time, and lists the answers that still differ
+// after settle.
+func review(ctx context.Context, kube kubernetes.Interface, cells []cell, concurrency int, settle time.Duration) ([]string, error) {
 	var mu sync.Mutex
 	var diffs []string
 	var firstErr error
@@ -483,16 +498,21 @@ func review(ctx context.Context, kube kubernetes.Interface, cells []cell, concur
 			a := attributes(c.ns, c.row)
 			sar := &authzv1.SubjectAccessReview{Spec: authzv1.SubjectAccessReviewSpec{User: c.id.subject.User,
 				Groups: c.id.subject.Groups, ResourceAttributes: &a}}
-			got, err := kube.AuthorizationV1().SubjectAccessReviews().Create(ctx, sar, metav1.CreateOptions{})
+			var got *authzv1.SubjectAccessReview
+			ask := func(ctx context.Context) (bool, error) {
+				var err error
+				got, err = kube.AuthorizationV1().SubjectAccessReviews().Create(ctx, sar, metav1.CreateOptions{})
+				return err == nil && got.Status.Allowed == c.want, err
+			}
+			err := timing.Until(ctx, settle, ask)
 			mu.Lock()
 			defer mu.Unlock()
-			if err != nil {
+			switch {
+			case got == nil || (err != nil && !errors.Is(err, timing.ErrTimeout)):
 				if firstErr == nil {
 					firstErr = fmt.Errorf("SubjectAccessReview: %w", err)
 				}
-				return
-			}
-			if got.Status.Allowed != c.want {
+			case got.Status.Allowed != c.want:
 				diffs = append(diffs, fmt.Sprintf("%s %s in %s: evaluated allowed=%v, the cluster answered allowed=%v (%s)",
 					c.id.subject.User, c.row.Verb+" "+resourceOf(c.row), c.ns, c.want, got.Status.Allowed, got.Status.Reason))
 			}

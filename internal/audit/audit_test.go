@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -93,7 +94,7 @@ func TestAuditNamesEveryCrossNamespaceGrant(t *testing.T) {
 		t.Fatalf("disagreements %v", a.Disagreements)
 	}
 	// Left out of the audit (a run's own fixtures), the namespace's grants go with it.
-	a, err = Audit(ctx, kc, Options{Skip: func(ns string) bool { return ns == "team-a" }})
+	a, err = Audit(ctx, kc, Options{Skip: func(ns *corev1.Namespace) bool { return ns.Name == "team-a" }})
 	if err != nil {
 		t.Fatal(err)
 	}
