@@ -483,14 +483,54 @@ func sample(grants []cell, ids []*identity, namespaces []string, rows []fixtures
 }
 
 // review asks the cluster the sample, at most concurrency at a time, and lists the answers that still differ
-// after settle.
+// after settle: those are asked again together, with back-off from milliseconds, until they agree or settle
+// has passed (one window for all, so a real difference costs settle once, not once per cell).
 func review(ctx context.Context, kube kubernetes.Interface, cells []cell, concurrency int, settle time.Duration) ([]string, error) {
-	var mu sync.Mutex
+	answers, err := ask(ctx, kube, cells, concurrency)
+	if err != nil {
+		return nil, err
+	}
+	differ := func() []cell {
+		var out []cell
+		for i, c := range cells {
+			if answers[i].Allowed != c.want {
+				out = append(out, c)
+			}
+		}
+		return out
+	}
+	if left := differ(); len(left) > 0 {
+		werr := timing.Until(ctx, settle, func(ctx context.Context) (bool, error) {
+			again, err := ask(ctx, kube, left, concurrency)
+			if err != nil {
+				return false, err
+			}
+			cells, answers = left, again
+			left = differ()
+			return len(left) == 0, nil
+		})
+		if werr != nil && !errors.Is(werr, timing.ErrTimeout) {
+			return nil, werr
+		}
+	}
 	var diffs []string
-	var firstErr error
+	for i, c := range cells {
+		if got := answers[i]; got.Allowed != c.want {
+			diffs = append(diffs, fmt.Sprintf("%s %s in %s: evaluated allowed=%v, the cluster answered allowed=%v (%s)",
+				c.id.subject.User, c.row.Verb+" "+resourceOf(c.row), c.ns, c.want, got.Allowed, got.Reason))
+		}
+	}
+	sort.Strings(diffs)
+	return diffs, nil
+}
+
+// ask sends one SubjectAccessReview per cell, at most concurrency at a time; the answers are in cells' order.
+func ask(ctx context.Context, kube kubernetes.Interface, cells []cell, concurrency int) ([]authzv1.SubjectAccessReviewStatus, error) {
+	answers := make([]authzv1.SubjectAccessReviewStatus, len(cells))
+	errs := make([]error, len(cells))
 	sem := make(chan struct{}, concurrency)
 	var wg sync.WaitGroup
-	for _, c := range cells {
+	for i, c := range cells {
 		sem <- struct{}{}
 		wg.Add(1)
 		go func() {
@@ -498,29 +538,21 @@ func review(ctx context.Context, kube kubernetes.Interface, cells []cell, concur
 			a := attributes(c.ns, c.row)
 			sar := &authzv1.SubjectAccessReview{Spec: authzv1.SubjectAccessReviewSpec{User: c.id.subject.User,
 				Groups: c.id.subject.Groups, ResourceAttributes: &a}}
-			var got *authzv1.SubjectAccessReview
-			ask := func(ctx context.Context) (bool, error) {
-				var err error
-				got, err = kube.AuthorizationV1().SubjectAccessReviews().Create(ctx, sar, metav1.CreateOptions{})
-				return err == nil && got.Status.Allowed == c.want, err
+			got, err := kube.AuthorizationV1().SubjectAccessReviews().Create(ctx, sar, metav1.CreateOptions{})
+			if err != nil {
+				errs[i] = fmt.Errorf("SubjectAccessReview: %w", err)
+				return
 			}
-			err := timing.Until(ctx, settle, ask)
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case got == nil || (err != nil && !errors.Is(err, timing.ErrTimeout)):
-				if firstErr == nil {
-					firstErr = fmt.Errorf("SubjectAccessReview: %w", err)
-				}
-			case got.Status.Allowed != c.want:
-				diffs = append(diffs, fmt.Sprintf("%s %s in %s: evaluated allowed=%v, the cluster answered allowed=%v (%s)",
-					c.id.subject.User, c.row.Verb+" "+resourceOf(c.row), c.ns, c.want, got.Status.Allowed, got.Status.Reason))
-			}
+			answers[i] = got.Status
 		}()
 	}
 	wg.Wait()
-	sort.Strings(diffs)
-	return diffs, firstErr
+	for _, err := range errs {
+		if err != nil {
+			return nil, err // the first is enough: the others are likely the same trouble
+		}
+	}
+	return answers, nil
 }
 
 // Result is the audit as one ISO-009 result: pass when every cross-namespace grant is explained and the
