@@ -14,6 +14,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kfp-authcheck/kfp-authcheck/internal/redact"
+	"github.com/kfp-authcheck/kfp-authcheck/internal/timing"
 	"github.com/kfp-authcheck/kfp-authcheck/profile"
 	"github.com/kfp-authcheck/kfp-authcheck/result"
 )
@@ -170,6 +171,7 @@ func kubeClient(kubeconfig, context string, timeout time.Duration, qps float32, 
 		return nil, err
 	}
 	rc.QPS, rc.Burst = qps, burst
+	rc.Wrap(timing.Wrap) // each check's round trips to the cluster count in its timing
 	k, err := kubernetes.NewForConfig(rc)
 	if err != nil {
 		return nil, fmt.Errorf("kubeconfig %s: %w", kubeconfig, err)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/kfp-authcheck/kfp-authcheck/auth/browser"
 	"github.com/kfp-authcheck/kfp-authcheck/auth/dexlogin"
+	"github.com/kfp-authcheck/kfp-authcheck/internal/timing"
 	"github.com/kfp-authcheck/kfp-authcheck/target"
 )
 
@@ -16,8 +17,9 @@ import (
 // check reads each redirect itself).
 func HTTPClient(t *target.Target) *http.Client {
 	return &http.Client{
-		Timeout:   t.RequestTimeout,
-		Transport: &http.Transport{TLSClientConfig: t.TLS.Clone(), Proxy: http.ProxyFromEnvironment},
+		Timeout: t.RequestTimeout,
+		// timing.Transport counts each round trip against the check whose context the request carries.
+		Transport: timing.Transport{Base: &http.Transport{TLSClientConfig: t.TLS.Clone(), Proxy: http.ProxyFromEnvironment}},
 		CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse
 		},
@@ -28,9 +30,10 @@ func HTTPClient(t *target.Target) *http.Client {
 // redactor.
 func Browser(t *target.Target) (*browser.Browser, error) {
 	return browser.New(browser.Options{
-		Timeout:   t.RequestTimeout,
-		TLSConfig: t.TLS,
-		Redactor:  t.Redactor,
+		Timeout:       t.RequestTimeout,
+		TLSConfig:     t.TLS,
+		Redactor:      t.Redactor,
+		WrapTransport: timing.Wrap,
 	})
 }
 
