@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/sync/semaphore"
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/kfp-authcheck/kfp-authcheck/result"
@@ -72,6 +73,26 @@ func (t Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // Wrap is a client-go rest.Config's WrapTransport that instruments a Kubernetes client.
 func Wrap(rt http.RoundTripper) http.RoundTripper { return Transport{Base: rt} }
+
+// Bound returns a WrapTransport that lets at most n requests of the wrapped client be on the wire at once; a
+// request waits for a slot no longer than its context lets it.
+func Bound(n int64) func(http.RoundTripper) http.RoundTripper {
+	sem := semaphore.NewWeighted(n)
+	return func(rt http.RoundTripper) http.RoundTripper { return bounded{rt: rt, sem: sem} }
+}
+
+type bounded struct {
+	rt  http.RoundTripper
+	sem *semaphore.Weighted
+}
+
+func (b bounded) RoundTrip(req *http.Request) (*http.Response, error) {
+	if err := b.sem.Acquire(req.Context(), 1); err != nil {
+		return nil, err
+	}
+	defer b.sem.Release(1)
+	return b.rt.RoundTrip(req)
+}
 
 // ErrTimeout is Until's error when cond never held within its timeout.
 var ErrTimeout = errors.New("timed out waiting for the condition")

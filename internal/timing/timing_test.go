@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -61,4 +63,40 @@ func TestTransportCountsRoundTripsOfTheContextsRecorder(t *testing.T) {
 	if tm := rec.Timing(); tm.Requests != 2 {
 		t.Errorf("recorded %+v, want the 2 requests made with its context", tm)
 	}
+}
+
+func TestBoundKeepsAtMostNInFlight(t *testing.T) {
+	var inFlight, peak atomic.Int64
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		n := inFlight.Add(1)
+		for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+		}
+		<-release
+		inFlight.Add(-1)
+	}))
+	defer srv.Close()
+	defer close(release)
+	c := &http.Client{Transport: Bound(3)(http.DefaultTransport), Timeout: 5 * time.Second}
+	var wg sync.WaitGroup
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if resp, err := c.Get(srv.URL); err == nil {
+				resp.Body.Close()
+			}
+		}()
+	}
+	// Until three are in: then no fourth may join while they are held.
+	if err := Until(context.Background(), 5*time.Second, func(context.Context) (bool, error) { return inFlight.Load() == 3, nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := Until(context.Background(), 100*time.Millisecond, func(context.Context) (bool, error) { return peak.Load() > 3, nil }); !errors.Is(err, ErrTimeout) {
+		t.Fatalf("peak %d in flight, want 3", peak.Load())
+	}
+	for i := 0; i < 8; i++ {
+		release <- struct{}{}
+	}
+	wg.Wait()
 }
