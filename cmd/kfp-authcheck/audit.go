@@ -144,7 +144,11 @@ func runAudit(ctx context.Context, client kubernetes.Interface, where string, op
 	if i := strings.IndexByte(summary, '\n'); i >= 0 && a != nil && a.Unexplained == 0 && len(a.Grants) > 20 {
 		summary = summary[:i] // many explained grants: the JSON lists them
 	}
-	fmt.Fprintf(stderr, "ISO-009 %s %s: %s\n%s\n", r.Status, r.Reason, r.Message, summary)
+	verdict := string(r.Status)
+	if r.Reason != "" {
+		verdict += " " + string(r.Reason)
+	}
+	fmt.Fprintf(stderr, "ISO-009 %s: %s\n%s\n", verdict, r.Message, summary)
 	if a != nil {
 		fmt.Fprintf(stderr, "read %d ms, evaluated %d ms, %d SubjectAccessReviews %d ms\n", a.ReadMS, a.EvalMS, a.Sampled, a.ReviewMS)
 	}
