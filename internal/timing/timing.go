@@ -108,11 +108,17 @@ const (
 // until it reports true, returns an error, or timeout passes (ErrTimeout); ctx's end returns ctx's error. The
 // time spent counts as a wait of ctx's Recorder.
 func Until(ctx context.Context, timeout time.Duration, cond func(context.Context) (bool, error)) error {
+	return UntilMax(ctx, timeout, MaxDelay, cond)
+}
+
+// UntilMax is Until with the back-off capped at maxDelay instead of MaxDelay, for a wait that is known to be
+// long (a pod's image pull) and should not look too often.
+func UntilMax(ctx context.Context, timeout, maxDelay time.Duration, cond func(context.Context) (bool, error)) error {
 	start := time.Now()
 	defer func() { From(ctx).Wait(time.Since(start)) }()
 	wctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	b := wait.Backoff{Duration: FirstDelay, Factor: 2, Jitter: 0.2, Steps: math.MaxInt32, Cap: MaxDelay}
+	b := wait.Backoff{Duration: min(FirstDelay, maxDelay), Factor: 2, Jitter: 0.2, Steps: math.MaxInt32, Cap: maxDelay}
 	for {
 		ok, err := cond(wctx)
 		if ok {
