@@ -90,8 +90,9 @@ image: static-tools ## the container images as tarballs, built without Docker: t
 	bin/kfp-authcheck-image -program dex -binary bin/static/dex -out bin/dex-image.tar -version "$$(sed 's/^[^@]*@\([^ ]*\).*/\1/' bin/static/dex.stamp)"
 	bin/kfp-authcheck-image -program oauth2-proxy -binary bin/static/oauth2-proxy -out bin/oauth2-proxy-image.tar -version "$$(sed 's/^[^@]*@\([^ ]*\).*/\1/' bin/static/oauth2-proxy.stamp)"
 
-bench: ## wall time of the whole embedded matrix, process start included
-	$(GO) test -run '^$$' -bench BenchmarkFullMatrix -benchtime 5x ./cmd/kfp-authcheck
+bench: ## wall time of the embedded matrix; the live run against the local tier's real stack; the isolation audit at 10, 30 and 100 Profiles (local tier; skipped without make tools)
+	$(GO) test -run '^$$' -bench 'BenchmarkFullMatrix|BenchmarkLiveRunLocal' -benchtime 5x -timeout 20m ./cmd/kfp-authcheck
+	$(GO) test -run '^$$' -bench BenchmarkAudit -benchtime 5x -timeout 20m ./clusters/local
 
 report-browser: ## render the HTML report in headless Chromium; the screenshot lands in bin/report.png
 	@mkdir -p bin

@@ -2,16 +2,15 @@ package checks
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
-	"time"
-
-	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/kfp-authcheck/kfp-authcheck/auth/satoken"
 	"github.com/kfp-authcheck/kfp-authcheck/fixtures"
 	"github.com/kfp-authcheck/kfp-authcheck/internal/kfpsar"
+	"github.com/kfp-authcheck/kfp-authcheck/internal/timing"
 	"github.com/kfp-authcheck/kfp-authcheck/result"
 	"github.com/kfp-authcheck/kfp-authcheck/target"
 )
@@ -231,12 +230,12 @@ func checkVerbMatrix(ctx context.Context, env *Env) result.Result {
 // Past the deadline it returns nil and the caller reports what the cluster and KFP say.
 func awaitSAR(ctx context.Context, env *Env, user, ns, verb string, allowed bool) error {
 	authz := kfpsar.KubeAuthorizer{Client: env.Target.Kube}
-	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, bindSettleTimeout, true, func(ctx context.Context) (bool, error) {
+	err := timing.Until(ctx, bindSettleTimeout, func(ctx context.Context) (bool, error) {
 		got, _, err := authz.Authorize(ctx, user, kfpsar.ResourceAttributes{Namespace: ns, Verb: verb,
 			Group: kfpsar.RBACGroup, Version: kfpsar.RBACVersion, Resource: "experiments"})
 		return got == allowed, err
 	})
-	if err != nil && ctx.Err() == nil && wait.Interrupted(err) {
+	if errors.Is(err, timing.ErrTimeout) {
 		return nil
 	}
 	return err

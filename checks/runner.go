@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/kfp-authcheck/kfp-authcheck/internal/timing"
 	"github.com/kfp-authcheck/kfp-authcheck/result"
 	"github.com/kfp-authcheck/kfp-authcheck/target"
 )
@@ -110,8 +111,10 @@ func runOne(ctx context.Context, env *Env, c *Check, timeout time.Duration) (res
 	if inapplicable != nil {
 		return na(inapplicable.Reason, "%s", inapplicable.Message)
 	}
-	cctx, cancel := context.WithTimeout(ctx, timeout)
+	rec := &timing.Recorder{}
+	cctx, cancel := context.WithTimeout(timing.With(ctx, rec), timeout)
 	defer cancel()
+	defer func() { res.Timing = rec.Timing() }()
 	done := make(chan result.Result, 1)
 	go func() {
 		defer func() {

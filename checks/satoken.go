@@ -15,13 +15,13 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
-	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/kfp-authcheck/kfp-authcheck/auth/satoken"
 	"github.com/kfp-authcheck/kfp-authcheck/fixtures"
 	"github.com/kfp-authcheck/kfp-authcheck/internal/atomicfile"
 	"github.com/kfp-authcheck/kfp-authcheck/internal/kfpsar"
 	"github.com/kfp-authcheck/kfp-authcheck/internal/rbaceval"
+	"github.com/kfp-authcheck/kfp-authcheck/internal/timing"
 	"github.com/kfp-authcheck/kfp-authcheck/kfpapi"
 	"github.com/kfp-authcheck/kfp-authcheck/result"
 	"github.com/kfp-authcheck/kfp-authcheck/target"
@@ -130,10 +130,10 @@ func (f *saFixture) bind(ctx context.Context, manifest string) error {
 		return err
 	}
 	user := "system:serviceaccount:" + f.ns2 + ":default-editor"
-	err := wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, bindSettleTimeout, true, func(ctx context.Context) (bool, error) {
+	err := timing.Until(ctx, bindSettleTimeout, func(ctx context.Context) (bool, error) {
 		return f.sar(ctx, user, fixtures.MatrixRow{Group: kfpsar.RBACGroup, Resource: "experiments", Verb: "list"})
 	})
-	if err != nil && ctx.Err() == nil && wait.Interrupted(err) {
+	if errors.Is(err, timing.ErrTimeout) {
 		return nil // never allowed: the check's own calls will say so
 	}
 	return err

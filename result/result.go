@@ -136,6 +136,57 @@ type Result struct {
 	// Logs is the end of each real program's log when the check failed on a tier that runs programs (local),
 	// redacted: what Dex or oauth2-proxy said about it.
 	Logs string `json:"logs,omitempty"`
+	// Audit is the isolation audit's matrix (kfp-authcheck audit, ISO-009): every cross-namespace grant found.
+	Audit *Audit `json:"audit,omitempty"`
+	// Timing says where the check's time went: its round trips and its waits.
+	Timing *Timing `json:"timing,omitempty"`
+}
+
+// Timing is one check's time breakdown: Requests round trips (HTTP to the target and the Kubernetes API) took
+// RequestMS in all (overlapping ones add up), and waits for the cluster to settle WaitMS.
+type Timing struct {
+	Requests  int   `json:"requests"`
+	RequestMS int64 `json:"request_ms"`
+	Waits     int   `json:"waits,omitempty"`
+	WaitMS    int64 `json:"wait_ms"`
+}
+
+// Audit is the isolation audit of a cluster's profile namespaces: which identities of one namespace can do what
+// on KFP's resources in another, from the cluster's RBAC objects, with a sample checked against the cluster's
+// own SubjectAccessReviews.
+type Audit struct {
+	Namespaces int `json:"namespaces"`
+	// Pairs are the ordered pairs of distinct profile namespaces; Cells the (identity, namespace) questions asked.
+	Pairs       int          `json:"pairs"`
+	Identities  int          `json:"identities"`
+	Cells       int          `json:"cells"`
+	Grants      []AuditGrant `json:"grants,omitempty"`
+	Unexplained int          `json:"unexplained"`
+	// Sampled SubjectAccessReviews were sent; Disagreements lists those whose answer differs from the evaluation.
+	Sampled       int      `json:"sampled"`
+	Disagreements []string `json:"disagreements,omitempty"`
+	// Errors are bindings whose role could not be resolved (kube-apiserver ignores those as well).
+	Errors []string `json:"errors,omitempty"`
+	// ReadMS, EvalMS and ReviewMS: reading the RBAC objects, evaluating the matrix, the SubjectAccessReviews.
+	ReadMS   int64 `json:"read_ms"`
+	EvalMS   int64 `json:"eval_ms"`
+	ReviewMS int64 `json:"review_ms"`
+}
+
+// AuditGrant is one binding that lets an identity of one profile namespace act on KFP's resources in another.
+type AuditGrant struct {
+	Identity string `json:"identity"`
+	// Kind is default-editor, default-viewer, owner or contributor; Home the namespace it belongs to (empty for a
+	// contributor who owns none).
+	Kind      string `json:"kind"`
+	Home      string `json:"home,omitempty"`
+	Namespace string `json:"namespace"` // "*" for a ClusterRoleBinding: every namespace
+	Binding   string `json:"binding"`
+	// Verbs are the KFP requests the binding allows there, as "verb resource[/subresource]".
+	Verbs     []string `json:"verbs"`
+	Explained bool     `json:"explained"`
+	// Explanation names what the profile declares that explains the grant (a KFAM contributor binding).
+	Explanation string `json:"explanation,omitempty"`
 }
 
 // Run is one execution of the catalogue against one target.

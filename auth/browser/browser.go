@@ -51,6 +51,8 @@ type Options struct {
 	// with the redirect response as the page (its Location unvisited). Nil follows every redirect. A check that
 	// provokes a redirect to another host uses it so the harness never contacts that host.
 	Follow func(to *url.URL) bool
+	// WrapTransport, when set, wraps the browser's transport (the harness counts round trips per check with it).
+	WrapTransport func(http.RoundTripper) http.RoundTripper
 }
 
 // Browser is a cookie-jar HTTP client that behaves like a browser. It is safe for concurrent use, although a
@@ -88,8 +90,12 @@ func New(opts Options) (*Browser, error) {
 		// HTTP/1-only client would then negotiate h2 that client cannot speak.
 		transport.TLSClientConfig = opts.TLSConfig.Clone()
 	}
+	var rt http.RoundTripper = transport
+	if opts.WrapTransport != nil {
+		rt = opts.WrapTransport(rt)
+	}
 	client := &http.Client{
-		Transport: transport,
+		Transport: rt,
 		Jar:       jar,
 		// Redirects are followed by Do, which records each hop and applies the loop and length rules.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },

@@ -1,12 +1,19 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/kfp-authcheck/kfp-authcheck/internal/timing"
+	"github.com/kfp-authcheck/kfp-authcheck/result"
 )
 
 // BenchmarkFullMatrix is the figure behind `make bench`: the wall time of `kfp-authcheck run` over every profile
@@ -29,4 +36,86 @@ func BenchmarkFullMatrix(b *testing.B) {
 		}
 	}
 	b.ReportMetric(time.Since(start).Seconds()/float64(b.N), "s/matrix")
+}
+
+// BenchmarkLiveRunLocal is the live run against the local tier's real stack (`serve --tier local --kube --kfp
+// real`: real Dex, oauth2-proxy, etcd, kube-apiserver, kube-controller-manager and the KFP API server), as
+// `run --target` its description: the wall time of the run process, its own CPU time, and where the checks'
+// time went (their round trips and waits, summed over checks that run four at a time). Skipped where the
+// local tier's programs or MariaDB are missing.
+func BenchmarkLiveRunLocal(b *testing.B) {
+	dir := b.TempDir()
+	bin := filepath.Join(dir, "kfp-authcheck")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin, ".")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		b.Fatalf("build: %v", err)
+	}
+	ready := filepath.Join(dir, "ready.json")
+	var serveErr bytes.Buffer
+	serve := exec.CommandContext(ctx, bin, "serve", "--tier", "local", "--kube", "--kfp", "real", "--profile", "kubeflow",
+		"--ready-file", ready)
+	serve.Stderr = &serveErr
+	if err := serve.Start(); err != nil {
+		b.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- serve.Wait() }()
+	defer func() {
+		_ = serve.Process.Signal(os.Interrupt)
+		<-exited
+	}()
+	err := timing.Until(ctx, 3*time.Minute, func(context.Context) (bool, error) {
+		select {
+		case err := <-exited:
+			exited <- err
+			return false, fmt.Errorf("serve exited: %w", err)
+		default:
+		}
+		fi, err := os.Stat(ready)
+		return err == nil && fi.Size() > 0, nil
+	})
+	if err != nil {
+		if ee, ok := errors.AsType[*exec.ExitError](err); ok && ee.ExitCode() == exitUsage {
+			b.Skipf("the local tier's real stack cannot start here: %s", serveErr.String())
+		}
+		b.Fatalf("%v\n%s", err, serveErr.String())
+	}
+	var wall, cpu time.Duration
+	var requests, requestMS, waitMS int64
+	runs := 0
+	for b.Loop() {
+		out := filepath.Join(dir, fmt.Sprintf("run%d", runs))
+		run := exec.CommandContext(ctx, bin, "run", "--target", ready, "--progress", "never", "--format", "json", "--out", out)
+		start := time.Now()
+		if msg, err := run.CombinedOutput(); err != nil {
+			b.Fatalf("run --target: %v\n%s", err, msg)
+		}
+		wall += time.Since(start)
+		cpu += run.ProcessState.UserTime() + run.ProcessState.SystemTime()
+		data, err := os.ReadFile(filepath.Join(out, "kfp-authcheck.json"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		var r result.Run
+		if err := json.Unmarshal(data, &r); err != nil {
+			b.Fatal(err)
+		}
+		for _, res := range r.Results {
+			if t := res.Timing; t != nil {
+				requests += int64(t.Requests)
+				requestMS += t.RequestMS
+				waitMS += t.WaitMS
+			}
+		}
+		runs++
+	}
+	n := float64(runs)
+	b.ReportMetric(wall.Seconds()/n, "wall-s/run")
+	b.ReportMetric(cpu.Seconds()/n, "cpu-s/run")
+	b.ReportMetric(float64(requests)/n, "requests/run")
+	b.ReportMetric(float64(requestMS)/1e3/n, "request-s/run")
+	b.ReportMetric(float64(waitMS)/1e3/n, "wait-s/run")
 }

@@ -137,18 +137,24 @@ func TestReview(t *testing.T) {
 			NonResourceAttributes: &authzv1.NonResourceAttributes{Path: "/metrics", Verb: "get"}}, false, ""},
 		{"no attributes", authzv1.SubjectAccessReviewSpec{User: "p"}, false, "neither"},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := p.Review(tc.spec)
-			if got != tc.allowed {
-				t.Errorf("allowed = %v, want %v", got, tc.allowed)
-			}
-			switch {
-			case tc.err == "" && err != nil:
-				t.Errorf("unexpected error %v", err)
-			case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
-				t.Errorf("error = %v, want one with %q", err, tc.err)
-			}
-		})
+		// The Policy and its Index (the bulk evaluator of the isolation audit) answer alike.
+		for _, ev := range []struct {
+			name   string
+			review func(authzv1.SubjectAccessReviewSpec) (bool, error)
+		}{{"Policy", p.Review}, {"Index", p.Index().Review}} {
+			t.Run(ev.name+"/"+tc.name, func(t *testing.T) {
+				got, err := ev.review(tc.spec)
+				if got != tc.allowed {
+					t.Errorf("allowed = %v, want %v", got, tc.allowed)
+				}
+				switch {
+				case tc.err == "" && err != nil:
+					t.Errorf("unexpected error %v", err)
+				case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+					t.Errorf("error = %v, want one with %q", err, tc.err)
+				}
+			})
+		}
 	}
 }
 

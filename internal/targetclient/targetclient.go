@@ -10,6 +10,7 @@ import (
 	"github.com/kfp-authcheck/kfp-authcheck/auth/browser"
 	"github.com/kfp-authcheck/kfp-authcheck/auth/dexlogin"
 	"github.com/kfp-authcheck/kfp-authcheck/internal/limits"
+	"github.com/kfp-authcheck/kfp-authcheck/internal/timing"
 	"github.com/kfp-authcheck/kfp-authcheck/target"
 )
 
@@ -17,8 +18,10 @@ import (
 // check reads each redirect itself), every body bounded by limits.Body.
 func HTTPClient(t *target.Target) *http.Client {
 	return &http.Client{
-		Timeout:   t.RequestTimeout,
-		Transport: limits.Transport(&http.Transport{TLSClientConfig: t.TLS.Clone(), Proxy: http.ProxyFromEnvironment}, limits.Body),
+		Timeout: t.RequestTimeout,
+		// timing.Transport counts each round trip against the check whose context the request carries; every body
+		// is bounded by limits.Body.
+		Transport: timing.Transport{Base: limits.Transport(&http.Transport{TLSClientConfig: t.TLS.Clone(), Proxy: http.ProxyFromEnvironment}, limits.Body)},
 		CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse
 		},
@@ -29,9 +32,10 @@ func HTTPClient(t *target.Target) *http.Client {
 // redactor.
 func Browser(t *target.Target) (*browser.Browser, error) {
 	return browser.New(browser.Options{
-		Timeout:   t.RequestTimeout,
-		TLSConfig: t.TLS,
-		Redactor:  t.Redactor,
+		Timeout:       t.RequestTimeout,
+		TLSConfig:     t.TLS,
+		Redactor:      t.Redactor,
+		WrapTransport: timing.Wrap,
 	})
 }
 
