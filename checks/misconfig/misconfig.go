@@ -15,6 +15,8 @@ import (
 	"slices"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -267,6 +269,12 @@ var Cases = []Case{
 		Mutation: "ldap-any-password", Want: map[string]Outcome{"DEX-LDAP-002": fail(result.LoginFlow)}},
 	{Name: "mutation: oauth2-proxy accepts any absolute rd", Profile: "kubeflow", Tiers: embeddedOnly,
 		Mutation: "oauth2-proxy-any-redirect", Want: map[string]Outcome{"OAUTH2P-006": fail(result.OpenRedirect)}},
+	// Two tenants of the cluster, one of which binds the other's default-editor to kubeflow-edit without KFAM:
+	// the isolation audit names the grant.
+	{Name: "a tenant binds another tenant's default-editor to kubeflow-edit without KFAM", Profile: "kubeflow", Tiers: both, Kube: true,
+		Before: foreignTenantBinding,
+		Want: map[string]Outcome{"ISO-009": {Status: result.Fail, Reason: result.Unsecured,
+			Contains: "cross-namespace"}}},
 	// Identity-header smuggling (ISO-008): the part of the gateway that sets kubeflow-userid from the verified
 	// session keeps a header the client sent itself.
 	{Name: "the gateway passes the client's own kubeflow-userid", Profile: "deploykf", Tiers: both,
@@ -326,6 +334,31 @@ func deleteClusterRoleNamed(name string) func(ctx context.Context, h Hook) error
 		}
 		return h.Target.Kube.RbacV1().ClusterRoles().Delete(ctx, name, metav1.DeleteOptions{})
 	}
+}
+
+// foreignTenantBinding makes two profile namespaces (labelled as Kubeflow's profile controller labels them), the
+// first binding the second's default-editor to kubeflow-edit with no KFAM annotation; both go when the case ends.
+func foreignTenantBinding(ctx context.Context, h Hook) error {
+	kc := h.Target.Kube
+	if kc == nil {
+		return fmt.Errorf("the target has no Kubernetes client")
+	}
+	for _, ns := range []string{"tenant-x", "tenant-y"} {
+		n := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: map[string]string{"app.kubernetes.io/part-of": "kubeflow-profile"}}}
+		if _, err := kc.CoreV1().Namespaces().Create(ctx, n, metav1.CreateOptions{}); err != nil {
+			return err
+		}
+		h.Cleanup(func() {
+			cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			_ = kc.CoreV1().Namespaces().Delete(cctx, ns, metav1.DeleteOptions{})
+		})
+	}
+	rb := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "share-with-y", Namespace: "tenant-x"},
+		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "kubeflow-edit"},
+		Subjects: []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: "default-editor", Namespace: "tenant-y"}}}
+	_, err := kc.RbacV1().RoleBindings("tenant-x").Create(ctx, rb, metav1.CreateOptions{})
+	return err
 }
 
 // stillMissing says the run did not recreate a ClusterRole a case deleted.
