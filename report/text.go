@@ -49,6 +49,10 @@ func Text(w io.Writer, m *Matrix) error {
 			fmt.Fprintf(bw, "; aborted: %s", oneLine(col.Aborted))
 		}
 		fmt.Fprintln(bw)
+		fmt.Fprintf(bw, "    profile %s\n    versions %s\n", profileText(col), VersionsText(col.Versions))
+	}
+	if len(m.Columns) > 0 {
+		fmt.Fprintf(bw, "Judged %s by kfp-authcheck %s.\n", reportDate(m), strings.Join(toolVersions(m), ", "))
 	}
 	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("text report: %w", err)

@@ -27,7 +27,12 @@ Details:
 
 Summary:
   dex/embedded: verdict warn; 3 pass, 1 warn, 1 fail, 0 error, 0 skip, 0 n/a; 0 unexpected; 1 expected; target http://127.0.0.1:4180
+    profile dex: Dex and oauth2-proxy in front of KFP
+    versions dex v2.41.1, oauth2-proxy v7.6.0 (from the profile)
   standalone/embedded: verdict fail; 0 pass, 0 warn, 1 fail, 0 error, 0 skip, 2 n/a; 1 unexpected; 2 missing; target http://127.0.0.1:8888
+    profile standalone
+    versions not recorded
+Judged 2025-03-01 12:00 UTC by kfp-authcheck v0.1.0.
 `
 	if got := b.String(); got != want {
 		t.Fatalf("text report differs.\n--- got\n%s\n--- want\n%s", got, want)
