@@ -23,7 +23,7 @@ func twoRuns() (*result.Run, *result.Run) {
 			{ID: "CUSTOM-001", Title: "a check of a family outside the catalogue", Family: "CUSTOM", Status: result.Pass, DurationMS: 1},
 			{ID: "SA-001", Title: "ServiceAccount token with the pipelines audience", Family: "SA", Severity: "MUST",
 				References: []string{"pipelines#8460", "manifests PR#2544", "KFPClientManager"},
-				Status: result.Fail, Reason: result.Audience, Message: "token with audience kubernetes accepted",
+				Status:     result.Fail, Reason: result.Audience, Message: "token with audience kubernetes accepted",
 				Expected: "401", Actual: "200", Deviation: "KFP 2.0 ignores the audience", DurationMS: 40},
 			{ID: "OAUTH2P-007", Title: "session cookie flags", Family: "OAUTH2P", Severity: "SHOULD",
 				Status: result.Warn, Reason: result.CookieFlags, Message: "Secure not set on http", DurationMS: 12},

@@ -143,15 +143,15 @@ type Run struct {
 	// SchemaVersion is the version of this JSON contract (SchemaVersion; report/schema/run.schema.json).
 	SchemaVersion int `json:"schema_version"`
 	// Label names the run's column in a matrix (run --label); empty: "<profile>/<tier>".
-	Label       string    `json:"label,omitempty"`
-	ToolVersion string    `json:"tool_version"`
-	Target      string    `json:"target"`
-	Profile     string    `json:"profile"`
+	Label       string `json:"label,omitempty"`
+	ToolVersion string `json:"tool_version"`
+	Target      string `json:"target"`
+	Profile     string `json:"profile"`
 	// ProfileDescription is the server profile's own description.
-	ProfileDescription string `json:"profile_description,omitempty"`
-	Tier               string `json:"tier"`
-	Started     time.Time `json:"started"`
-	Finished    time.Time `json:"finished"`
+	ProfileDescription string    `json:"profile_description,omitempty"`
+	Tier               string    `json:"tier"`
+	Started            time.Time `json:"started"`
+	Finished           time.Time `json:"finished"`
 	// Aborted says why the run stopped before every check ran (interrupt, deadline); an aborted run is never a pass.
 	Aborted string   `json:"aborted,omitempty"`
 	Results []Result `json:"results"`

@@ -14,6 +14,7 @@ import (
 
 	"github.com/kfp-authcheck/kfp-authcheck/checks"
 	"github.com/kfp-authcheck/kfp-authcheck/internal/harness"
+	"github.com/kfp-authcheck/kfp-authcheck/internal/versions"
 	"github.com/kfp-authcheck/kfp-authcheck/profile"
 	"github.com/kfp-authcheck/kfp-authcheck/report"
 	"github.com/kfp-authcheck/kfp-authcheck/report/deviation"
@@ -50,6 +51,8 @@ type runConfig struct {
 
 	// profiles are the server profiles resolved from Profiles (built-in names or profile files).
 	profiles []*profile.Profile
+	// stamp are --label and --fail-on (runstamp.go).
+	stamp stampFlags
 }
 
 // printable is the configuration with every secret redacted: what --dry-run prints and the archive holds.
@@ -70,6 +73,7 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 	cfg := runConfig{}
 	var profiles, only, formats string
 	var settings *tierFlags
+	var stamp stampFlags
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Run the checks and print the matrix",
@@ -101,6 +105,7 @@ configuration error; 3 the target could not be reached at all.`,
 			if err := cfg.bindFile(cmd.Flags().Changed); err != nil {
 				return err
 			}
+			cfg.stamp = stamp
 			return runChecks(cmd.Context(), cfg, stdout, stderr)
 		},
 	}
@@ -109,6 +114,7 @@ configuration error; 3 the target could not be reached at all.`,
 	f.StringVar(&profiles, "profile", "", "server profiles to run, comma-separated: built-in names or profile files (*.yaml; default: all built-in); with --target, the one profile to compare against")
 	f.StringVar(&cfg.Tier, "tier", "embedded", "where the stacks run without --target: "+tierHelp())
 	settings = addTierFlags(f)
+	addStampFlags(f, &stamp)
 	f.StringVar(&only, "only", "", "check IDs, families or globs to run, comma-separated (e.g. SETUP,DEX-LOCAL-00*)")
 	f.StringVar(&formats, "format", "text", "report formats, comma-separated: "+strings.Join(knownFormats, ", "))
 	f.StringVar(&cfg.OutDir, "out", "", "directory for report files (kfp-authcheck.<ext>); without it, text goes to stdout, json to stdout")
@@ -200,6 +206,9 @@ func (c *runConfig) validate() error {
 		}
 		c.profiles = append(c.profiles, prof)
 	}
+	if err := c.stamp.validate(); err != nil {
+		return err
+	}
 	if c.Parallel < 1 {
 		return usageErr("--parallel must be at least 1")
 	}
@@ -258,6 +267,7 @@ func runChecks(ctx context.Context, cfg runConfig, stdout, stderr io.Writer) err
 	defer session.Close()
 	switch {
 	case harness.IsUnreachable(err):
+		writeSetupFailure(cfg, cfg.stamp, err, stderr)
 		return &exitError{code: exitUnreachable, err: err}
 	case harness.IsConfig(err):
 		return usageErr("%v", err)
@@ -303,12 +313,13 @@ func runChecks(ctx context.Context, cfg runConfig, stdout, stderr io.Writer) err
 	for _, r := range runs {
 		printFixtures(stderr, r)
 	}
+	seen := sessionStamp(ctx, cfg.stamp, session, runs)
 
 	if err := writeOutputs(cfg, runs, stdout, stderr); err != nil {
 		return err
 	}
 	if cfg.Archive != "" {
-		if err := writeArchive(ctx, cfg, session, runs); err != nil {
+		if err := writeArchive(cfg, seen, runs); err != nil {
 			return err
 		}
 		fmt.Fprintln(stderr, "wrote", cfg.Archive)
@@ -367,8 +378,8 @@ func printSummary(w io.Writer, runs []*result.Run, wall time.Duration) {
 }
 
 // writeArchive collects the versions each target shows and writes the results archive.
-func writeArchive(ctx context.Context, cfg runConfig, session *harness.Session, runs []*result.Run) error {
-	if err := report.WriteArchive(cfg.Archive, report.Archive{Runs: runs, Config: cfg.printable(), Versions: session.Versions(ctx)}); err != nil {
+func writeArchive(cfg runConfig, seen []versions.Seen, runs []*result.Run) error {
+	if err := report.WriteArchive(cfg.Archive, report.Archive{Runs: runs, Config: cfg.printable(), Versions: seen}); err != nil {
 		return fmt.Errorf("--archive: %w", err)
 	}
 	return nil
@@ -409,11 +420,12 @@ func writeOutputs(cfg runConfig, runs []*result.Run, stdout, stderr io.Writer) e
 	}
 	switch cfg.Formats[0] {
 	case "json":
+		if len(runs) == 1 {
+			return report.WriteJSON(stdout, runs[0])
+		}
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		if len(runs) == 1 {
-			return enc.Encode(runs[0])
-		}
+		enc.SetEscapeHTML(false)
 		return enc.Encode(runs)
 	case "md":
 		return report.Markdown(stdout, m)

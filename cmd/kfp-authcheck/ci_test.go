@@ -1,0 +1,214 @@
+package main
+
+import (
+	"encoding/json"
+	"encoding/xml"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kfp-authcheck/kfp-authcheck/report"
+	"github.com/kfp-authcheck/kfp-authcheck/result"
+)
+
+// junitView is what a CI test reporter reads from a JUnit file: the totals and, per case, whether it failed.
+type junitView struct {
+	Failures int `xml:"failures,attr"`
+	Errors   int `xml:"errors,attr"`
+	Suites   []struct {
+		Failures   int `xml:"failures,attr"`
+		Properties []struct {
+			Name  string `xml:"name,attr"`
+			Value string `xml:"value,attr"`
+		} `xml:"properties>property"`
+		Cases []struct {
+			Name    string    `xml:"name,attr"`
+			Failure *struct{} `xml:"failure"`
+			Error   *struct{} `xml:"error"`
+		} `xml:"testcase"`
+	} `xml:"testsuite"`
+}
+
+func readJUnit(t *testing.T, path string) junitView {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v junitView
+	if err := xml.Unmarshal(data, &v); err != nil {
+		t.Fatalf("%s is not JUnit XML: %v", path, err)
+	}
+	return v
+}
+
+// TestJUnitAgreesWithTheExitCodeOnAnXPASS: a deviation listed for a check that passes makes the run exit 1; a
+// JUnit consumer reading the file must see a red build too (it used to see failures="0").
+func TestJUnitAgreesWithTheExitCodeOnAnXPASS(t *testing.T) {
+	dir := t.TempDir()
+	stale := writeFile(t, dir, "stale.yaml", []byte("deviations:\n  - checks: SETUP-002\n    reason: used to fail\n"))
+	out := filepath.Join(dir, "out")
+	code, _, stderr := runCLI(t, "run", "--profile", "kubeflow", "--only", "SETUP", "--expected", stale,
+		"--format", "junit,json", "--out", out, "--label", "Kubeflow 1.10")
+	if code != exitUnexpected {
+		t.Fatalf("exit %d, want 1\n%s", code, stderr)
+	}
+	v := readJUnit(t, filepath.Join(out, "kfp-authcheck.junit.xml"))
+	if v.Failures+v.Errors == 0 {
+		t.Fatalf("exit 1 but the JUnit file reports failures=%d errors=%d", v.Failures, v.Errors)
+	}
+	failed := ""
+	for _, c := range v.Suites[0].Cases {
+		if c.Failure != nil {
+			failed += c.Name + ";"
+		}
+	}
+	if !strings.HasPrefix(failed, "SETUP-002") {
+		t.Errorf("failed cases %q, want SETUP-002 alone", failed)
+	}
+	props := map[string]string{}
+	for _, p := range v.Suites[0].Properties {
+		props[p.Name] = p.Value
+	}
+	for _, k := range []string{"profile_description", "date", "version.dex", "version.kfp", "tool_version"} {
+		if props[k] == "" {
+			t.Errorf("JUnit property %s missing: %v", k, props)
+		}
+	}
+	run, err := report.ReadRunFile(filepath.Join(out, "kfp-authcheck.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Label != "Kubeflow 1.10" || run.SchemaVersion != result.SchemaVersion || len(run.Versions) == 0 || run.ProfileDescription == "" {
+		t.Errorf("run JSON: label %q schema %d versions %v description %q", run.Label, run.SchemaVersion, run.Versions, run.ProfileDescription)
+	}
+}
+
+// TestFailOnWarn: the deployKF approval screen... any warning; with --fail-on warn the same run exits 1 and its
+// JUnit file has the warnings as failures.
+func TestFailOnWarn(t *testing.T) {
+	dir := t.TempDir()
+	args := []string{"run", "--profile", "kubeflow-1.8", "--format", "junit", "--out", dir}
+	code, _, stderr := runCLI(t, args...)
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	v := readJUnit(t, filepath.Join(dir, "kfp-authcheck.junit.xml"))
+	data, _ := os.ReadFile(filepath.Join(dir, "kfp-authcheck.junit.xml"))
+	if !strings.Contains(string(data), "warn") {
+		t.Skip("kubeflow-1.8 has no warning on the embedded tier any more; nothing to prove here")
+	}
+	if v.Failures != 0 {
+		t.Fatalf("without --fail-on warn: %d failures", v.Failures)
+	}
+	code, _, stderr = runCLI(t, append(args, "--fail-on", "warn")...)
+	if code != exitUnexpected {
+		t.Fatalf("--fail-on warn with warnings: exit %d\n%s", code, stderr)
+	}
+	if v := readJUnit(t, filepath.Join(dir, "kfp-authcheck.junit.xml")); v.Failures == 0 {
+		t.Error("--fail-on warn: exit 1 but no JUnit failure")
+	}
+	if code, _, _ := runCLI(t, "run", "--fail-on", "everything"); code != exitUsage {
+		t.Errorf("--fail-on everything: exit %d, want 2", code)
+	}
+}
+
+// TestUnreachableTargetStillWritesEveryReport: exit 3, and each --format file names the SETUP error.
+func TestUnreachableTargetStillWritesEveryReport(t *testing.T) {
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := lis.Addr().String()
+	lis.Close()
+	dir := t.TempDir()
+	file := writeFile(t, dir, "t.yaml", []byte("gateway_url: http://"+addr+"\n"))
+	out := filepath.Join(dir, "out")
+	code, _, stderr := runCLI(t, "run", "--target", file, "--format", "text,md,json,junit,html", "--out", out)
+	if code != exitUnreachable {
+		t.Fatalf("exit %d, want 3\n%s", code, stderr)
+	}
+	for _, name := range []string{"kfp-authcheck.txt", "kfp-authcheck.md", "kfp-authcheck.json", "kfp-authcheck.junit.xml", "kfp-authcheck.html"} {
+		data, err := os.ReadFile(filepath.Join(out, name))
+		if err != nil {
+			t.Errorf("no %s on exit 3: %v", name, err)
+			continue
+		}
+		if !strings.Contains(string(data), "UNREACHABLE") {
+			t.Errorf("%s does not name the SETUP error", name)
+		}
+	}
+	if v := readJUnit(t, filepath.Join(out, "kfp-authcheck.junit.xml")); v.Errors == 0 {
+		t.Error("the JUnit file of an unreachable target has no error")
+	}
+}
+
+// TestReportMergeRefusesWhatIsNotARun, names columns by --label, writes snake_case, merges a merged matrix again,
+// and fails on unexpected results and on regressions against a baseline.
+func TestReportMergeValidatesAndFails(t *testing.T) {
+	dir := t.TempDir()
+	empty := writeFile(t, dir, "empty.json", []byte("{}"))
+	if code, _, stderr := runCLI(t, "report", "merge", empty); code != exitUsage || !strings.Contains(stderr, "not a kfp-authcheck run") {
+		t.Errorf("{}: exit %d, %s", code, stderr)
+	}
+	good := filepath.Join(dir, "good")
+	if code, _, stderr := runCLI(t, "run", "--profile", "kubeflow", "--only", "SETUP", "--format", "json", "--out", good, "--label", "Kubeflow 1.10"); code != exitOK {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	bad := filepath.Join(dir, "bad")
+	stale := writeFile(t, dir, "stale.yaml", []byte("deviations:\n  - checks: SETUP-002\n    reason: used to fail\n"))
+	runCLI(t, "run", "--profile", "kubeflow", "--only", "SETUP", "--format", "json", "--out", bad, "--label", "Kubeflow 1.10", "--expected", stale)
+	goodRun, badRun := filepath.Join(good, "kfp-authcheck.json"), filepath.Join(bad, "kfp-authcheck.json")
+
+	code, stdout, stderr := runCLI(t, "report", "merge", goodRun, "--format", "json")
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	var m map[string]any
+	if err := json.Unmarshal([]byte(stdout), &m); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := m["columns"]; !ok || m["schema_version"] == nil {
+		t.Errorf("merged JSON keys: %v", keysOf(m))
+	}
+	if !strings.Contains(stdout, `"label": "Kubeflow 1.10"`) {
+		t.Errorf("the column is not named by --label")
+	}
+	merged := writeFile(t, dir, "merged.json", []byte(stdout))
+	if code, out, stderr := runCLI(t, "report", "merge", merged, badRun, "--format", "text"); code != exitOK || !strings.Contains(out, "Kubeflow 1.10#2") {
+		t.Errorf("merging a merged matrix again: exit %d\n%s\n%s", code, out, stderr)
+	}
+	if code, _, _ := runCLI(t, "report", "merge", goodRun, "--fail-on-unexpected"); code != exitOK {
+		t.Errorf("--fail-on-unexpected on a clean run: exit %d", code)
+	}
+	if code, _, _ := runCLI(t, "report", "merge", badRun, "--fail-on-unexpected"); code != exitUnexpected {
+		t.Errorf("--fail-on-unexpected on an XPASS run: exit %d, want 1", code)
+	}
+	code, _, stderr = runCLI(t, "report", "merge", badRun, "--baseline", goodRun)
+	if code != exitUnexpected || !strings.Contains(stderr, "newly failing: SETUP-002") {
+		t.Errorf("--baseline: exit %d\n%s", code, stderr)
+	}
+	if code, out, _ := runCLI(t, "report", "diff", goodRun, goodRun); code != exitOK || !strings.Contains(out, "no check newly fails") {
+		t.Errorf("diff of a run with itself: exit %d %s", code, out)
+	}
+
+	// Mixed tool versions merge with a warning.
+	var raw map[string]any
+	data, _ := os.ReadFile(goodRun)
+	json.Unmarshal(data, &raw)
+	raw["tool_version"] = "v0.0.1"
+	other, _ := json.Marshal(raw)
+	if code, _, stderr := runCLI(t, "report", "merge", goodRun, writeFile(t, dir, "old.json", other)); code != exitOK || !strings.Contains(stderr, "different kfp-authcheck versions") {
+		t.Errorf("mixed versions: exit %d, %s", code, stderr)
+	}
+}
+
+func keysOf(m map[string]any) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
