@@ -131,4 +131,3 @@ func writeSetupFailure(cfg runConfig, s stampFlags, cause error, stderr io.Write
 		fmt.Fprintln(stderr, "wrote", p)
 	}
 }
-
