@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"encoding/xml"
 	"net"
@@ -9,7 +10,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/kfp-authcheck/kfp-authcheck/checks"
 	"github.com/kfp-authcheck/kfp-authcheck/report"
+	"github.com/kfp-authcheck/kfp-authcheck/report/schema"
 	"github.com/kfp-authcheck/kfp-authcheck/result"
 )
 
@@ -211,4 +216,86 @@ func keysOf(m map[string]any) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// TestRealOutputsMatchTheSchema validates the JSON of real runs (every check, two profiles, one with a stale
+// deviation and fail-on warn) and of their merge against the published schemas; no catalogue check uses a
+// retired ID.
+func TestRealOutputsMatchTheSchema(t *testing.T) {
+	c := jsonschema.NewCompiler()
+	c.AssertFormat()
+	for _, n := range []string{"run.schema.json", "matrix.schema.json"} {
+		data, _ := schema.FS.ReadFile(n)
+		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.AddResource(schema.Base+n, doc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runSchema, err := c.Compile(schema.Base + "run.schema.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	matrixSchema, err := c.Compile(schema.Base + "matrix.schema.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(s *jsonschema.Schema, path string) {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Validate(doc); err != nil {
+			t.Errorf("%s does not validate: %v", filepath.Base(path), err)
+		}
+	}
+	dir := t.TempDir()
+	stale := writeFile(t, dir, "stale.yaml", []byte("deviations:\n  - checks: SETUP-002\n    reason: used to fail\n"))
+	out := filepath.Join(dir, "out")
+	runCLI(t, "run", "--profile", "kubeflow,standalone", "--format", "json", "--out", out, "--expected", stale, "--fail-on", "warn", "--label", "ci")
+	files, _ := filepath.Glob(filepath.Join(out, "*.json"))
+	if len(files) != 2 {
+		t.Fatalf("run JSON files: %v", files)
+	}
+	for _, f := range files {
+		check(runSchema, f)
+	}
+	code, merged, stderr := runCLI(t, append([]string{"report", "merge", "--format", "json"}, files...)...)
+	if code != exitOK {
+		t.Fatalf("merge: exit %d %s", code, stderr)
+	}
+	check(matrixSchema, writeFile(t, dir, "merged.json", []byte(merged)))
+
+	for _, id := range report.RetiredChecks {
+		if _, err := checks.Select([]string{id}); err == nil {
+			t.Errorf("retired check ID %s is in the catalogue again", id)
+		}
+	}
+}
+
+// TestReasonsListedAndInTheREADME: list --reasons prints every code with its fix; the README table has each row.
+func TestReasonsListedAndInTheREADME(t *testing.T) {
+	code, out, _ := runCLI(t, "list", "--reasons")
+	if code != exitOK {
+		t.Fatalf("exit %d", code)
+	}
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range report.Reasons {
+		if !strings.Contains(out, string(r.Code)) || !strings.Contains(out, r.Fix) {
+			t.Errorf("list --reasons lacks %s or its fix", r.Code)
+		}
+		row := "| `" + string(r.Code) + "` | " + strings.ReplaceAll(r.Meaning, "|", `\|`) + " | " + strings.ReplaceAll(r.Fix, "|", `\|`) + " |"
+		if !strings.Contains(string(readme), row) {
+			t.Errorf("README lacks the row %s", row)
+		}
+	}
 }
