@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -296,6 +297,25 @@ func TestReasonsListedAndInTheREADME(t *testing.T) {
 		row := "| `" + string(r.Code) + "` | " + strings.ReplaceAll(r.Meaning, "|", `\|`) + " | " + strings.ReplaceAll(r.Fix, "|", `\|`) + " |"
 		if !strings.Contains(string(readme), row) {
 			t.Errorf("README lacks the row %s", row)
+		}
+	}
+}
+
+// TestVersionFromBuildInfo: go install records the module version; a checkout build its commit.
+func TestVersionFromBuildInfo(t *testing.T) {
+	for _, c := range []struct {
+		info *debug.BuildInfo
+		want string
+	}{
+		{nil, "dev"},
+		{&debug.BuildInfo{Main: debug.Module{Version: "v1.2.3"}}, "v1.2.3"},
+		{&debug.BuildInfo{Main: debug.Module{Version: "(devel)"}, Settings: []debug.BuildSetting{
+			{Key: "vcs.revision", Value: "0123456789abcdef0123"}, {Key: "vcs.modified", Value: "true"}}}, "dev+0123456789ab-dirty"},
+		{&debug.BuildInfo{Main: debug.Module{Version: "(devel)"}}, "dev"},
+	} {
+		got := buildVersion(func() (*debug.BuildInfo, bool) { return c.info, c.info != nil })
+		if got != c.want {
+			t.Errorf("%+v: %q, want %q", c.info, got, c.want)
 		}
 	}
 }
