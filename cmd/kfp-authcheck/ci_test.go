@@ -9,7 +9,9 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
@@ -316,6 +318,76 @@ func TestVersionFromBuildInfo(t *testing.T) {
 		got := buildVersion(func() (*debug.BuildInfo, bool) { return c.info, c.info != nil })
 		if got != c.want {
 			t.Errorf("%+v: %q, want %q", c.info, got, c.want)
+		}
+	}
+}
+
+// signalWriter closes found when a write contains want.
+type signalWriter struct {
+	mu    sync.Mutex
+	buf   strings.Builder
+	want  string
+	found chan struct{}
+	once  sync.Once
+}
+
+func (w *signalWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(p)
+	if strings.Contains(w.buf.String(), w.want) {
+		w.once.Do(func() { close(w.found) })
+	}
+	return len(p), nil
+}
+
+// TestProgressCountsAndBeats: [n/N] per result; while nothing finishes, a heartbeat line says so.
+func TestProgressCountsAndBeats(t *testing.T) {
+	w := &signalWriter{want: "still running: 1 check(s) left", found: make(chan struct{})}
+	var mu sync.Mutex
+	p := newProgressPrinter(w, &mu, 2, []string{"kubeflow/embedded"}, 20*time.Millisecond)
+	p.result(0, result.Result{ID: "SETUP-001", Status: result.Pass})
+	select {
+	case <-w.found:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("no heartbeat:\n%s", w.buf.String())
+	}
+	p.result(0, result.Result{ID: "RBAC-003", Status: result.Pass, DurationMS: 5600})
+	p.close()
+	out := w.buf.String()
+	for _, want := range []string{"[1/2] kubeflow/embedded SETUP-001", "[2/2] kubeflow/embedded RBAC-003"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("progress lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// TestProgressUnderCIAndCompletion: progress is on by default under CI; flag values complete.
+func TestProgressUnderCIAndCompletion(t *testing.T) {
+	t.Setenv("GITHUB_ACTIONS", "")
+	t.Setenv("CI", "")
+	var buf bytes.Buffer
+	if progressOn("auto", &buf) {
+		t.Error("progress on for a buffer outside CI")
+	}
+	t.Setenv("GITHUB_ACTIONS", "true")
+	if !progressOn("auto", &buf) || progressOn("never", &buf) {
+		t.Error("GITHUB_ACTIONS=true: progress should be on for auto, off for never")
+	}
+	code, _, stderr := runCLI(t, "run", "--profile", "kubeflow", "--only", "SETUP-001")
+	if code != exitOK || !strings.Contains(stderr, "[1/1] kubeflow") || strings.Count(stderr, "summary:") != 1 {
+		t.Fatalf("under CI: exit %d, want [1/1] progress and one summary on stderr:\n%s", code, stderr)
+	}
+	for args, want := range map[string]string{
+		"run --profile kubeflow,deplo": "kubeflow,deploykf",
+		"run --only DEX-LOCAL-00":      "DEX-LOCAL-001",
+		"run --format text,ju":         "text,junit",
+		"run --fail-on w":              "warn",
+	} {
+		a := strings.Fields(args)
+		code, out, stderr := runCLI(t, append([]string{"__complete"}, a...)...)
+		if code != exitOK || !strings.Contains(out, want) {
+			t.Errorf("completion of %q: exit %d, %q %s", args, code, out, stderr)
 		}
 	}
 }

@@ -121,9 +121,10 @@ configuration error; 3 the target could not be reached at all.`,
 	f.StringVar(&cfg.Expected, "expected", "", "expected-deviation file: known failures, each with a reason")
 	f.IntVar(&cfg.Parallel, "parallel", 4, "checks run at once per target")
 	f.DurationVar(&cfg.CheckTimeout, "check-timeout", 2*time.Minute, "time limit of one check")
-	f.StringVar(&cfg.Progress, "progress", "auto", "a line per finished check and a summary on stderr: auto (when stderr is a terminal), always, never")
+	f.StringVar(&cfg.Progress, "progress", "auto", "a [n/N] line per finished check, a heartbeat during long ones, and a summary on stderr: auto (when stderr is a terminal or under CI: CI, GITHUB_ACTIONS), always, never")
 	f.BoolVar(&cfg.DryRun, "dry-run", false, "print the effective configuration (secrets redacted) and the plan, and touch nothing")
 	f.StringVar(&cfg.Archive, "archive", "", "also write a results archive (tar.gz): run JSON, effective configuration, versions seen, reports")
+	registerRunCompletion(cmd)
 	return cmd
 }
 
@@ -281,7 +282,7 @@ func runChecks(ctx context.Context, cfg runConfig, stdout, stderr io.Writer) err
 	targets := session.Targets
 	printEffectiveConfig(stderr, cfg, session, len(list))
 
-	progress := cfg.Progress == "always" || (cfg.Progress == "auto" && isTerminal(stderr))
+	progress := progressOn(cfg.Progress, stderr)
 	var printMu sync.Mutex
 	stopWatch := context.AfterFunc(ctx, func() {
 		printMu.Lock()
@@ -296,15 +297,19 @@ func runChecks(ctx context.Context, cfg runConfig, stdout, stderr io.Writer) err
 			labels[i] = t.Name
 		}
 	}
+	var pp *progressPrinter
+	if progress {
+		pp = newProgressPrinter(stderr, &printMu, len(list)*len(targets), labels, 5*time.Second)
+	}
 	runs := session.Run(ctx, list, harness.RunOptions{Parallel: cfg.Parallel, CheckTimeout: cfg.CheckTimeout, ToolVersion: version,
 		OnResult: func(i int, r result.Result) {
-			if !progress {
-				return
+			if pp != nil {
+				pp.result(i, r)
 			}
-			printMu.Lock()
-			defer printMu.Unlock()
-			fmt.Fprintf(stderr, "  %-13s %-14s %-5s %6dms %s\n", labels[i], r.ID, r.Status, r.DurationMS, r.Reason)
 		}})
+	if pp != nil {
+		pp.close()
+	}
 	if dev != nil {
 		for _, r := range runs {
 			dev.Apply(r)
@@ -324,8 +329,10 @@ func runChecks(ctx context.Context, cfg runConfig, stdout, stderr io.Writer) err
 		}
 		fmt.Fprintln(stderr, "wrote", cfg.Archive)
 	}
-	if progress {
+	if progress && summaryOnce(cfg.Formats, cfg.OutDir, stdout, stderr) {
 		printSummary(stderr, runs, time.Since(wallStart))
+	} else if progress {
+		fmt.Fprintf(stderr, "kfp-authcheck: wall time %s\n", time.Since(wallStart).Round(time.Millisecond))
 	}
 	unexpected, aborted, leftovers := 0, false, false
 	for _, r := range runs {
@@ -416,7 +423,7 @@ func writeOutputs(cfg runConfig, runs []*result.Run, stdout, stderr io.Writer) e
 		for _, p := range paths {
 			fmt.Fprintln(stderr, "wrote", p)
 		}
-		return report.Text(stdout, m)
+		return report.TextWith(stdout, m, textOptions(stdout, cfg.stamp.Wide))
 	}
 	switch cfg.Formats[0] {
 	case "json":
@@ -430,7 +437,7 @@ func writeOutputs(cfg runConfig, runs []*result.Run, stdout, stderr io.Writer) e
 	case "md":
 		return report.Markdown(stdout, m)
 	}
-	return report.Text(stdout, m)
+	return report.TextWith(stdout, m, textOptions(stdout, cfg.stamp.Wide))
 }
 
 func isTerminal(w io.Writer) bool {

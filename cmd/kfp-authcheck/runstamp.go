@@ -20,10 +20,13 @@ import (
 type stampFlags struct {
 	Label  string
 	FailOn string
+	// Wide never cuts a title in the terminal matrix.
+	Wide bool
 }
 
 func addStampFlags(f *pflag.FlagSet, s *stampFlags) {
 	f.StringVar(&s.Label, "label", "", `name of the run's column in the matrix and in report merge (kept in the run JSON; default "<profile>/<tier>"); with several profiles, "<label>/<profile>"`)
+	f.BoolVar(&s.Wide, "wide", false, "never cut a check's title in the text matrix (by default titles fit the terminal's width)")
 	f.StringVar(&s.FailOn, "fail-on", "fail", "what fails the run (exit 1 and JUnit failures): fail (unexpected failures, errors and XPASS) or warn (warnings too)")
 }
 
