@@ -129,7 +129,7 @@ listed by kfp-authcheck component --help.`,
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(newRunCmd(stdout, stderr), newListCmd(stdout), newServeCmd(stdout, stderr), newReportCmd(stdout, stderr),
-		newVersionCmd(stdout), newLoginCmd(stdout, stderr), newFidelityCmd(stdout, stderr), newCleanupCmd(stdout, stderr))
+		newVersionCmd(stdout), newLoginCmd(stdout, stderr), newLogoutCmd(stdout), newStatusCmd(stdout), newFidelityCmd(stdout, stderr), newCleanupCmd(stdout, stderr))
 	// What runs in a cluster's pods, hidden from this help: kfp-authcheck component --help.
 	root.AddCommand(newComponentCmd(stdout, stderr))
 	root.AddCommand(legacyComponentCmds(stdout, stderr)...)
