@@ -133,7 +133,6 @@ func runLogin(ctx context.Context, o loginOptions, stdout, stderr io.Writer) err
 	return nil
 }
 
-
 // loginConfig turns the flags (or the target file) into the OOB client's configuration.
 func loginConfig(o loginOptions) (oob.Config, error) {
 	issuer, clientID, caFile, skip := o.issuer, o.clientID, o.caFile, o.skipVerify
