@@ -5,7 +5,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -X main.version=$(VERSION)
 PKGS     := ./...
 
-.PHONY: release-matrix all build run test unit mutate test-slapd slapd mariadb lint fmt vet bench report-browser clean help tools static-tools e2e-local e2e-kind image fuzz
+.PHONY: release-matrix all build dist run test unit mutate test-slapd slapd mariadb lint fmt vet bench report-browser clean help tools static-tools e2e-local e2e-kind image fuzz
 
 all: lint test
 
@@ -14,6 +14,17 @@ help: ## list the targets
 
 build: ## build bin/kfp-authcheck
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/kfp-authcheck
+
+DIST_PLATFORMS := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64
+
+dist: ## release binaries for linux and darwin (amd64, arm64) in dist/, versioned, with SHA256SUMS
+	@rm -rf dist && mkdir -p dist
+	@set -e; for p in $(DIST_PLATFORMS); do \
+	  os=$${p%/*}; arch=$${p#*/}; out=dist/kfp-authcheck-$(VERSION)-$$os-$$arch; \
+	  echo "build $$out"; \
+	  CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags "$(LDFLAGS) -s -w" -o $$out ./cmd/kfp-authcheck; \
+	done
+	cd dist && sha256sum kfp-authcheck-* > SHA256SUMS && cat SHA256SUMS
 
 run: build ## the main job: the matrix of every profile against the embedded stacks
 	./$(BIN) run --progress always
@@ -101,4 +112,4 @@ report-browser: ## render the HTML report in headless Chromium; the screenshot l
 	@echo "screenshot: bin/report.png"
 
 clean: ## remove build outputs
-	rm -rf bin
+	rm -rf bin dist

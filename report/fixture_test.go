@@ -12,12 +12,18 @@ var t0 = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
 // outside the catalogue; standalone/embedded has an unexpected failure, two n/a and misses two checks.
 func twoRuns() (*result.Run, *result.Run) {
 	dex := &result.Run{
-		ToolVersion: "v0.1.0", Target: "http://127.0.0.1:4180", Profile: "dex", Tier: "embedded",
+		SchemaVersion: result.SchemaVersion, ToolVersion: "v0.1.0", Target: "http://127.0.0.1:4180", Profile: "dex",
+		ProfileDescription: "Dex and oauth2-proxy in front of KFP", Tier: "embedded",
 		Started: t0, Finished: t0.Add(2500 * time.Millisecond),
+		Versions: []result.Version{
+			{Component: "dex", Version: "v2.41.1", Source: "Dex gRPC GetVersion"},
+			{Component: "oauth2-proxy", Version: "v7.6.0", Source: "the profile", FromProfile: true},
+		},
 		Results: []result.Result{ // deliberately out of catalogue order
 			{ID: "CUSTOM-001", Title: "a check of a family outside the catalogue", Family: "CUSTOM", Status: result.Pass, DurationMS: 1},
 			{ID: "SA-001", Title: "ServiceAccount token with the pipelines audience", Family: "SA", Severity: "MUST",
-				Status: result.Fail, Reason: result.Audience, Message: "token with audience kubernetes accepted",
+				References: []string{"pipelines#8460", "manifests PR#2544", "KFPClientManager"},
+				Status:     result.Fail, Reason: result.Audience, Message: "token with audience kubernetes accepted",
 				Expected: "401", Actual: "200", Deviation: "KFP 2.0 ignores the audience", DurationMS: 40},
 			{ID: "OAUTH2P-007", Title: "session cookie flags", Family: "OAUTH2P", Severity: "SHOULD",
 				Status: result.Warn, Reason: result.CookieFlags, Message: "Secure not set on http", DurationMS: 12},
@@ -28,7 +34,7 @@ func twoRuns() (*result.Run, *result.Run) {
 		},
 	}
 	standalone := &result.Run{
-		ToolVersion: "v0.1.0", Target: "http://127.0.0.1:8888", Profile: "standalone", Tier: "embedded",
+		SchemaVersion: result.SchemaVersion, ToolVersion: "v0.1.0", Target: "http://127.0.0.1:8888", Profile: "standalone", Tier: "embedded",
 		Started: t0, Finished: t0.Add(time.Second),
 		Results: []result.Result{
 			{ID: "SETUP-001", Title: "the pipeline URL is reachable and its unauthenticated answer is classified",

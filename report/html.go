@@ -37,6 +37,8 @@ type htmlView struct {
 	Families []htmlFamily
 	Statuses []result.Status
 	Span     int
+	Date     string
+	Tools    []string
 }
 
 type htmlFamily struct {
@@ -45,7 +47,7 @@ type htmlFamily struct {
 }
 
 func htmlData(m *Matrix) htmlView {
-	v := htmlView{Columns: m.Columns, Statuses: result.Statuses, Span: len(m.Columns) + 2}
+	v := htmlView{Columns: m.Columns, Statuses: result.Statuses, Span: len(m.Columns) + 2, Date: reportDate(m), Tools: toolVersions(m)}
 	for _, row := range m.Rows { // rows are sorted by family already
 		if n := len(v.Families); n == 0 || v.Families[n-1].Name != row.Family {
 			v.Families = append(v.Families, htmlFamily{Name: row.Family})
@@ -102,7 +104,13 @@ func formatTime(t time.Time) string {
 }
 
 var htmlFuncs = template.FuncMap{
-	"cellLabel":    CellLabel,
+	"cellLabel":   CellLabel,
+	"profileText": profileText,
+	"versions":    VersionsText,
+	"refURL": func(ref string) string {
+		u, _ := RefURL(ref)
+		return u
+	},
 	"cellClass":    cellClass,
 	"verdictClass": verdictClass,
 	"summary":      summary,
@@ -168,14 +176,15 @@ ul.legend span.swatch { display: inline-block; min-width: 8em; padding: 0 .4em; 
 </head>
 <body>
 <h1>kfp-authcheck matrix</h1>
+<p>Judged {{.Date}} by kfp-authcheck {{join .Tools ", "}}.</p>
 <h2>Runs</h2>
 <table class="runs">
-<thead><tr><th>Run</th><th>Target</th><th>Verdict</th>{{range .Statuses}}<th>{{.}}</th>{{end}}<th>unexpected</th><th>expected</th><th>missing</th><th>wall time</th><th>started</th><th>tool</th></tr></thead>
+<thead><tr><th>Run</th><th>Target</th><th>Verdict</th>{{range .Statuses}}<th>{{.}}</th>{{end}}<th>unexpected</th><th>expected</th><th>missing</th><th>wall time</th><th>started</th><th>tool</th><th>profile</th><th>versions</th></tr></thead>
 <tbody>
 {{- range .Columns}}
 <tr><td>{{.Label}}</td><td><code>{{oneLine .Target}}</code></td><td class="{{verdictClass .Verdict}}"><span class="label">{{.Verdict}}</span>{{if .Aborted}} <span class="why">aborted: {{short .Aborted}}</span>{{end}}</td>
 {{- $col := .}}{{range $.Statuses}}<td>{{count $col .}}</td>{{end -}}
-<td{{if .Unexpected}} class="st-fail"{{end}}>{{.Unexpected}}</td><td>{{.Expected}}</td><td>{{.Missing}}</td><td>{{wall .}}</td><td>{{time .Started}}</td><td>{{.ToolVersion}}</td></tr>
+<td{{if .Unexpected}} class="st-fail"{{end}}>{{.Unexpected}}</td><td>{{.Expected}}</td><td>{{.Missing}}</td><td>{{wall .}}</td><td>{{time .Started}}</td><td>{{.ToolVersion}}</td><td>{{profileText .}}</td><td>{{versions .Versions}}</td></tr>
 {{- end}}
 </tbody>
 </table>
@@ -187,7 +196,7 @@ ul.legend span.swatch { display: inline-block; min-width: 8em; padding: 0 .4em; 
 <tr class="family"><th colspan="{{$.Span}}">{{if .Name}}{{.Name}}{{else}}other{{end}}</th></tr>
 {{- range .Rows}}
 <tr id="check-{{.ID}}"><td class="id">{{.ID}}{{if .Severity}}<span class="sev">{{.Severity}}</span>{{end}}</td>
-<td class="title">{{.Title}}{{if .References}}<div class="refs">{{join .References ", "}}</div>{{end}}</td>
+<td class="title">{{.Title}}{{if .References}}<div class="refs">{{range $i, $r := .References}}{{if $i}}, {{end}}{{with refURL $r}}<a href="{{.}}">{{$r}}</a>{{else}}{{$r}}{{end}}{{end}}</div>{{end}}</td>
 {{- range .Cells}}
 <td class="{{cellClass .}}{{if .Unexpected}} unexpected{{end}}"><span class="label">{{cellLabel .}}</span>
 {{- if and .Message (not .Missing)}}<div class="why">{{short .Message}}</div>{{end}}

@@ -30,8 +30,22 @@ func TestHTMLIsSelfContainedAndEscaped(t *testing.T) {
 	if !strings.Contains(page, `content="default-src 'none'; style-src 'unsafe-inline'"`) {
 		t.Error("no Content-Security-Policy forbidding outside assets")
 	}
-	if m := regexp.MustCompile(`(?i)\s(src|href)=`).FindString(page); m != "" {
+	// The only addresses are links a reader follows (references to GitHub issues); nothing the browser loads.
+	if m := regexp.MustCompile(`(?i)\ssrc=|<(link|img|iframe|object|embed|base)\b`).FindString(page); m != "" {
 		t.Errorf("the page references something (%q): it must be self-contained", m)
+	}
+	for _, m := range regexp.MustCompile(`(?i)<([a-z]+)[^>]*\shref="([^"]*)"`).FindAllStringSubmatch(page, -1) {
+		if m[1] != "a" || !strings.HasPrefix(m[2], "https://github.com/") {
+			t.Errorf("href outside a reference link: %q", m[0])
+		}
+	}
+	for _, want := range []string{`<a href="https://github.com/kubeflow/pipelines/issues/8460">pipelines#8460</a>`,
+		`<a href="https://github.com/kubeflow/manifests/pull/2544">manifests PR#2544</a>`, ", KFPClientManager",
+		"dex v2.41.1, oauth2-proxy v7.6.0 (from the profile)", "dex: Dex and oauth2-proxy in front of KFP",
+		"Judged 2025-03-01 12:00 UTC by kfp-authcheck v0.1.0."} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %q", want)
+		}
 	}
 	var families []string
 	for _, m := range regexp.MustCompile(`<tr class="family"><th colspan="4">([^<]+)</th>`).FindAllStringSubmatch(page, -1) {

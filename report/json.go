@@ -16,6 +16,7 @@ func WriteJSON(w io.Writer, run *result.Run) error {
 		return errors.New("write run JSON: no run")
 	}
 	out := *run // a shallow copy, so the caller's run is never changed
+	out.SchemaVersion = result.SchemaVersion
 	if out.Results == nil {
 		out.Results = []result.Result{}
 	}

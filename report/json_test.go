@@ -18,10 +18,10 @@ func TestWriteJSONRoundTripsAndKeepsFieldOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := b.String()
-	if !strings.HasPrefix(out, "{\n  \"tool_version\": \"v0.1.0\",\n  \"target\": ") || !strings.HasSuffix(out, "}\n") {
+	if !strings.HasPrefix(out, "{\n  \"schema_version\": 1,\n  \"tool_version\": \"v0.1.0\",\n  \"target\": ") || !strings.HasSuffix(out, "}\n") {
 		t.Fatalf("not indented in struct order:\n%s", out)
 	}
-	order := []string{`"tool_version"`, `"target"`, `"profile"`, `"tier"`, `"started"`, `"finished"`, `"results"`}
+	order := []string{`"schema_version"`, `"tool_version"`, `"target"`, `"profile"`, `"tier"`, `"started"`, `"finished"`, `"results"`}
 	last := -1
 	for _, key := range order {
 		i := strings.Index(out, key)

@@ -63,8 +63,10 @@ type junitSkipped struct {
 // with no failing case would otherwise read as green.
 const runCaseClass = "kfp-authcheck"
 
-// JUnit writes a testsuite per run and a testcase per result. A failure or error that an expected deviation covers
-// is skipped (as pytest reports xfail), so it does not fail the CI job; warn passes with a note in system-out.
+// JUnit writes a testsuite per run and a testcase per result, so that a JUnit consumer and the exit code agree:
+// a failure or error that an expected deviation covers is skipped (as pytest reports xfail), so it does not fail
+// the CI job; a pass that a deviation expected to fail (XPASS: the entry is stale) is a failure, as the exit code
+// counts it; warn passes with a note in system-out, or is a failure when the run says fail_on warn.
 func JUnit(w io.Writer, runs ...*result.Run) error {
 	var present []*result.Run
 	for _, r := range runs {
@@ -109,12 +111,24 @@ func junitSuiteOf(label string, run *result.Run) (junitSuite, float64) {
 		{Name: "tool_version", Value: run.ToolVersion},
 		{Name: "verdict", Value: string(run.Verdict())},
 	}
+	if run.ProfileDescription != "" {
+		suite.Properties = append(suite.Properties, junitProperty{Name: "profile_description", Value: oneLine(run.ProfileDescription)})
+	}
+	if !run.Started.IsZero() {
+		suite.Properties = append(suite.Properties, junitProperty{Name: "date", Value: run.Started.UTC().Format("2006-01-02T15:04:05Z")})
+	}
+	if run.FailOn != "" {
+		suite.Properties = append(suite.Properties, junitProperty{Name: "fail_on", Value: run.FailOn})
+	}
+	for _, v := range run.Versions {
+		suite.Properties = append(suite.Properties, junitProperty{Name: "version." + v.Component, Value: VersionText(v)})
+	}
 	if run.Aborted != "" {
 		suite.Properties = append(suite.Properties, junitProperty{Name: "aborted", Value: run.Aborted})
 	}
 	var sum int64
 	for _, res := range run.Results {
-		suite.Cases = append(suite.Cases, junitCaseOf(res))
+		suite.Cases = append(suite.Cases, junitCaseOf(res, run.FailsOnWarn()))
 		sum += max(res.DurationMS, 0)
 	}
 	if c, ok := runProblemCase(run); ok {
@@ -142,7 +156,7 @@ func junitSuiteOf(label string, run *result.Run) (junitSuite, float64) {
 	return suite, secs
 }
 
-func junitCaseOf(res result.Result) junitCase {
+func junitCaseOf(res result.Result, failOnWarn bool) junitCase {
 	family := res.Family
 	if family == "" {
 		family = familyOfID(res.ID)
@@ -167,10 +181,14 @@ func junitCaseOf(res result.Result) junitCase {
 		c.Error = &junitProblem{Message: reason, Type: reason, Body: problemBody(res)}
 	case res.Status == result.Skip || res.Status == result.NA:
 		c.Skipped = &junitSkipped{Message: joinNonEmpty(": ", string(res.Status), string(res.Reason), res.Message)}
+	case res.Status == result.Warn && failOnWarn:
+		kind := joinNonEmpty(" ", "WARN", string(res.Reason))
+		c.Failure = &junitProblem{Message: kind + " (the run fails on warnings)", Type: kind, Body: problemBody(res)}
 	case res.Status == result.Warn:
 		c.SystemOut = joinNonEmpty(": ", "warn", string(res.Reason), problemBody(res))
-	case res.Deviation != "":
-		c.SystemOut = "XPASS: an expected deviation is listed but the check passed: " + res.Deviation
+	case res.Status == result.Pass && res.Deviation != "":
+		msg := "XPASS: an expected deviation is listed but the check passed; the entry is stale: " + res.Deviation
+		c.Failure = &junitProblem{Message: msg, Type: string(result.UnexpectedPass), Body: joinNonEmpty("\n", msg, problemBody(res))}
 	}
 	return c
 }

@@ -156,12 +156,14 @@ func TestJUnitSurvivesCharactersXMLCannotHold(t *testing.T) {
 	}
 }
 
-func TestJUnitStaleDeviationPassesWithANote(t *testing.T) {
+// TestJUnitStaleDeviationIsAFailure: an XPASS counts against the exit code (result.Run.Unexpected), so a JUnit
+// consumer must see a failure too, never a green suite for a run that exits 1.
+func TestJUnitStaleDeviationIsAFailure(t *testing.T) {
 	run := &result.Run{Profile: "p", Tier: "t", Results: []result.Result{
 		{ID: "SA-001", Status: result.Pass, Deviation: "KFP 2.0 ignores the audience"},
 	}}
 	c := parseJUnit(t, run).Suites[0].Cases[0]
-	if c.Failure != nil || c.Error != nil || c.Skipped != nil || !strings.HasPrefix(c.SystemOut, "XPASS") {
+	if c.Failure == nil || c.Failure.Type != string(result.UnexpectedPass) || !strings.HasPrefix(c.Failure.Message, "XPASS") {
 		t.Fatalf("stale deviation case = %+v", c)
 	}
 }

@@ -26,6 +26,9 @@ func columnLabels(runs []*result.Run) []string {
 }
 
 func baseLabel(run *result.Run) string {
+	if l := oneLine(run.Label); l != "" {
+		return l
+	}
 	profile, tier, target := oneLine(run.Profile), oneLine(run.Tier), oneLine(run.Target)
 	switch {
 	case profile != "" && tier != "":

@@ -19,6 +19,8 @@ func Markdown(w io.Writer, m *Matrix) error {
 	bw := bufio.NewWriter(w)
 	fmt.Fprintln(bw, "## kfp-authcheck matrix")
 	fmt.Fprintln(bw)
+	fmt.Fprintf(bw, "Judged %s by kfp-authcheck %s.\n", reportDate(m), mdEscape(strings.Join(toolVersions(m), ", ")))
+	fmt.Fprintln(bw)
 	header := []string{"ID", "Check"}
 	for _, col := range m.Columns {
 		header = append(header, mdEscape(col.Label))
@@ -33,7 +35,9 @@ func Markdown(w io.Writer, m *Matrix) error {
 		writeMDRow(bw, line)
 	}
 	writeMDSummary(bw, m)
+	writeMDRuns(bw, m)
 	writeMDDetails(bw, m)
+	writeMDReferences(bw, m)
 	fmt.Fprintln(bw)
 	fmt.Fprintln(bw, "### Legend")
 	fmt.Fprintln(bw)
@@ -65,6 +69,51 @@ func writeMDSummary(w io.Writer, m *Matrix) {
 		line = append(line, fmt.Sprint(col.Unexpected), fmt.Sprint(col.Expected), fmt.Sprint(col.Missing), mdEscape(col.Aborted))
 		writeMDRow(w, line)
 	}
+}
+
+// writeMDRuns names, per run, the server profile with its description and the versions the run judged.
+func writeMDRuns(w io.Writer, m *Matrix) {
+	if len(m.Columns) == 0 {
+		return
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "### Runs")
+	fmt.Fprintln(w)
+	writeMDRow(w, []string{"Run", "Profile", "Tier", "Versions", "Started", "Tool"})
+	writeMDRule(w, 6)
+	for _, col := range m.Columns {
+		writeMDRow(w, []string{mdEscape(col.Label), mdEscape(profileText(col)), mdEscape(col.Tier),
+			mdEscape(VersionsText(col.Versions)), formatTime(col.Started), mdEscape(col.ToolVersion)})
+	}
+}
+
+// writeMDReferences lists each check's references, as links where they name an address.
+func writeMDReferences(w io.Writer, m *Matrix) {
+	first := true
+	for _, row := range m.Rows {
+		if len(row.References) == 0 {
+			continue
+		}
+		if first {
+			fmt.Fprintln(w)
+			fmt.Fprintln(w, "### References")
+			fmt.Fprintln(w)
+			first = false
+		}
+		refs := make([]string, 0, len(row.References))
+		for _, r := range row.References {
+			refs = append(refs, mdRef(r))
+		}
+		fmt.Fprintf(w, "- %s: %s\n", mdEscape(row.ID), strings.Join(refs, ", "))
+	}
+}
+
+// mdRef is a reference as a Markdown link where it names an address, else escaped text.
+func mdRef(ref string) string {
+	if u, ok := RefURL(ref); ok {
+		return "[" + mdEscape(ref) + "](" + strings.NewReplacer("(", "%28", ")", "%29", " ", "%20").Replace(u) + ")"
+	}
+	return mdEscape(ref)
 }
 
 func writeMDDetails(w io.Writer, m *Matrix) {

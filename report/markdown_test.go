@@ -14,6 +14,8 @@ func TestMarkdownTwoRunMatrix(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := "## kfp-authcheck matrix\n" + `
+Judged 2025-03-01 12:00 UTC by kfp-authcheck v0.1.0.
+
 | ID | Check | dex/embedded | standalone/embedded |
 | --- | --- | --- | --- |
 | SETUP-001 | the pipeline URL is reachable and its unauthenticated answer is classified | pass | **FAIL UNSECURED** |
@@ -29,11 +31,22 @@ func TestMarkdownTwoRunMatrix(t *testing.T) {
 | dex/embedded | http://127.0.0.1:4180 | warn | 3 | 1 | 1 | 0 | 0 | 0 | 0 | 1 | 0 |  |
 | standalone/embedded | http://127.0.0.1:8888 | **fail** | 0 | 0 | 1 | 0 | 0 | 2 | 1 | 0 | 2 |  |
 
+### Runs
+
+| Run | Profile | Tier | Versions | Started | Tool |
+| --- | --- | --- | --- | --- | --- |
+| dex/embedded | dex: Dex and oauth2-proxy in front of KFP | embedded | dex v2.41.1, oauth2-proxy v7.6.0 (from the profile) | 2025-03-01T12:00:00Z | v0.1.0 |
+| standalone/embedded | standalone | embedded | not recorded | 2025-03-01T12:00:00Z | v0.1.0 |
+
 ### Details
 
 - SETUP-001 (standalone/embedded): **FAIL UNSECURED**: pipeline answered 200 without credentials
 - OAUTH2P-007 (dex/embedded): warn COOKIE_FLAGS: Secure not set on http
 - SA-001 (dex/embedded): xfail AUDIENCE: token with audience kubernetes accepted (expected deviation: KFP 2.0 ignores the audience)
+
+### References
+
+- SA-001: [pipelines#8460](https://github.com/kubeflow/pipelines/issues/8460), [manifests PR#2544](https://github.com/kubeflow/manifests/pull/2544), KFPClientManager
 
 ### Legend
 

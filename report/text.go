@@ -7,6 +7,8 @@ import (
 	"io"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/kfp-authcheck/kfp-authcheck/result"
 )
 
 const (
@@ -14,9 +16,25 @@ const (
 	detailMaxLength = 400 // runes of a message in a details line
 )
 
-// Text writes the matrix as an aligned plain-text table for a terminal, then the details of every cell that is not
+// TextOptions shape the text matrix for a terminal.
+type TextOptions struct {
+	// Width is the terminal's width in columns: titles get what the other columns leave (at least
+	// minTitleWidth), in full when there is room. Zero: titles are cut at textTitleWidth, as in a file.
+	Width int
+	// Wide never cuts a title.
+	Wide bool
+	// Color paints cell labels and verdicts with ANSI colours (only for a terminal; NO_COLOR is the caller's).
+	Color bool
+}
+
+const minTitleWidth = 20
+
+// Text writes the matrix as an aligned plain-text table for a file, then the details of every cell that is not
 // a plain pass, then a summary line per run with its counts and verdict.
-func Text(w io.Writer, m *Matrix) error {
+func Text(w io.Writer, m *Matrix) error { return TextWith(w, m, TextOptions{}) }
+
+// TextWith is Text for a terminal of the given width, with colour where asked.
+func TextWith(w io.Writer, m *Matrix, o TextOptions) error {
 	if m == nil {
 		return errors.New("text report: no matrix")
 	}
@@ -27,13 +45,34 @@ func Text(w io.Writer, m *Matrix) error {
 	}
 	table := [][]string{header}
 	for _, row := range m.Rows {
-		line := []string{oneLine(row.ID), truncate(oneLine(row.Title), textTitleWidth)}
+		line := []string{oneLine(row.ID), oneLine(row.Title)}
 		for _, c := range row.Cells {
 			line = append(line, CellLabel(c))
 		}
 		table = append(table, line)
 	}
-	writeAligned(bw, table)
+	titleWidth := textTitleWidth
+	switch {
+	case o.Wide:
+		titleWidth = 0
+	case o.Width > 0:
+		titleWidth = max(o.Width-otherColumnsWidth(table), minTitleWidth)
+	}
+	for _, line := range table[1:] {
+		if titleWidth > 0 {
+			line[1] = truncate(line[1], titleWidth)
+		}
+	}
+	var paint func(row, col int, cell string) string
+	if o.Color {
+		paint = func(row, col int, cell string) string {
+			if row == 0 || col < 2 {
+				return cell
+			}
+			return colorize(m.Rows[row-1].Cells[col-2], cell)
+		}
+	}
+	writeAlignedPainted(bw, table, paint)
 	writeTextDetails(bw, m)
 	fmt.Fprintln(bw)
 	fmt.Fprintln(bw, "Summary:")
@@ -49,6 +88,10 @@ func Text(w io.Writer, m *Matrix) error {
 			fmt.Fprintf(bw, "; aborted: %s", oneLine(col.Aborted))
 		}
 		fmt.Fprintln(bw)
+		fmt.Fprintf(bw, "    profile %s\n    versions %s\n", profileText(col), VersionsText(col.Versions))
+	}
+	if len(m.Columns) > 0 {
+		fmt.Fprintf(bw, "Judged %s by kfp-authcheck %s.\n", reportDate(m), strings.Join(toolVersions(m), ", "))
 	}
 	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("text report: %w", err)
@@ -68,8 +111,59 @@ func writeTextDetails(w io.Writer, m *Matrix) {
 	}
 }
 
+// otherColumnsWidth is the width every column but the title takes, gaps included.
+func otherColumnsWidth(table [][]string) int {
+	widths := map[int]int{}
+	for _, line := range table {
+		for i, cell := range line {
+			widths[i] = max(widths[i], utf8.RuneCountInString(cell))
+		}
+	}
+	total := 0
+	for i, wd := range widths {
+		if i != 1 {
+			total += wd
+		}
+	}
+	return total + 2*(len(widths)-1)
+}
+
+// ANSI colours of the cell labels: red for what counts against the run, yellow for warnings and stale entries,
+// green for passes, dim for what did not run.
+const (
+	ansiReset  = "\x1b[0m"
+	ansiRed    = "\x1b[1;31m"
+	ansiGreen  = "\x1b[32m"
+	ansiYellow = "\x1b[33m"
+	ansiBlue   = "\x1b[34m"
+	ansiDim    = "\x1b[2m"
+)
+
+func colorize(c Cell, s string) string {
+	var code string
+	switch {
+	case c.Missing || c.Status == result.Skip || c.Status == result.NA:
+		code = ansiDim
+	case c.Unexpected():
+		code = ansiRed
+	case c.Expected():
+		code = ansiBlue
+	case c.Status == result.Warn:
+		code = ansiYellow
+	case c.Status == result.Pass:
+		code = ansiGreen
+	default:
+		return s
+	}
+	return code + s + ansiReset
+}
+
 // writeAligned pads every column to its widest cell, two spaces apart, with no trailing blanks.
-func writeAligned(w io.Writer, table [][]string) {
+func writeAligned(w io.Writer, table [][]string) { writeAlignedPainted(w, table, nil) }
+
+// writeAlignedPainted is writeAligned with each cell passed through paint after its width is measured, so colour
+// codes never count as width.
+func writeAlignedPainted(w io.Writer, table [][]string, paint func(row, col int, cell string) string) {
 	var widths []int
 	for _, line := range table {
 		for i, cell := range line {
@@ -79,10 +173,14 @@ func writeAligned(w io.Writer, table [][]string) {
 			widths[i] = max(widths[i], utf8.RuneCountInString(cell))
 		}
 	}
-	for _, line := range table {
+	for r, line := range table {
 		var b strings.Builder
 		for i, cell := range line {
-			b.WriteString(cell)
+			shown := cell
+			if paint != nil {
+				shown = paint(r, i, cell)
+			}
+			b.WriteString(shown)
 			if i < len(line)-1 {
 				b.WriteString(strings.Repeat(" ", widths[i]-utf8.RuneCountInString(cell)+2))
 			}

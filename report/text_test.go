@@ -1,8 +1,10 @@
 package report
 
 import (
+	"regexp"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/kfp-authcheck/kfp-authcheck/result"
 )
@@ -27,7 +29,12 @@ Details:
 
 Summary:
   dex/embedded: verdict warn; 3 pass, 1 warn, 1 fail, 0 error, 0 skip, 0 n/a; 0 unexpected; 1 expected; target http://127.0.0.1:4180
+    profile dex: Dex and oauth2-proxy in front of KFP
+    versions dex v2.41.1, oauth2-proxy v7.6.0 (from the profile)
   standalone/embedded: verdict fail; 0 pass, 0 warn, 1 fail, 0 error, 0 skip, 2 n/a; 1 unexpected; 2 missing; target http://127.0.0.1:8888
+    profile standalone
+    versions not recorded
+Judged 2025-03-01 12:00 UTC by kfp-authcheck v0.1.0.
 `
 	if got := b.String(); got != want {
 		t.Fatalf("text report differs.\n--- got\n%s\n--- want\n%s", got, want)
@@ -71,5 +78,42 @@ func TestTextKeepsTableRowsOnOneLine(t *testing.T) {
 	}
 	if !strings.Contains(b.String(), "  SETUP-001 [p/t] FAIL SERVER_ERROR: a b\n") {
 		t.Fatalf("details line not folded:\n%s", b.String())
+	}
+}
+
+// TestTextFitsTheTerminal: on a wide terminal titles are whole, on a narrow one the table fits, --wide never cuts,
+// and colour changes nothing but the escape codes.
+func TestTextFitsTheTerminal(t *testing.T) {
+	dex, standalone := twoRuns()
+	m := NewMatrix(dex, standalone)
+	long := "the pipeline URL is reachable and its unauthenticated answer is classified"
+	render := func(o TextOptions) string {
+		var b strings.Builder
+		if err := TextWith(&b, m, o); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	table := func(s string) []string { return strings.Split(strings.SplitN(s, "\n\n", 2)[0], "\n") }
+	if out := render(TextOptions{Width: 200}); !strings.Contains(out, long) {
+		t.Errorf("200 columns: the title is cut:\n%s", out)
+	}
+	for _, line := range table(render(TextOptions{Width: 100})) {
+		if n := utf8.RuneCountInString(line); n > 100 {
+			t.Errorf("100 columns: a line of %d: %q", n, line)
+		}
+	}
+	if out := render(TextOptions{Width: 40, Wide: true}); !strings.Contains(out, long) {
+		t.Errorf("--wide cut a title")
+	}
+	plain, colored := render(TextOptions{Width: 120}), render(TextOptions{Width: 120, Color: true})
+	if !strings.Contains(colored, "\x1b[1;31mFAIL UNSECURED\x1b[0m") || !strings.Contains(colored, "\x1b[32mpass\x1b[0m") {
+		t.Errorf("no colour:\n%q", colored)
+	}
+	if stripped := regexp.MustCompile("\x1b\\[[0-9;]*m").ReplaceAllString(colored, ""); stripped != plain {
+		t.Errorf("colour changed the layout:\n%s\n---\n%s", stripped, plain)
+	}
+	if strings.Contains(plain, "\x1b[") {
+		t.Error("colour without asking")
 	}
 }

@@ -39,6 +39,17 @@ func ReadRun(r io.Reader) (*Run, error) {
 // validateRun checks what json.Unmarshal cannot: required fields and unique IDs. Status spellings are checked by
 // Status itself while decoding; an absent status never reaches its UnmarshalJSON, so it is checked here.
 func validateRun(run *Run) error {
+	if run.SchemaVersion > SchemaVersion {
+		return fmt.Errorf("schema_version %d is newer than this kfp-authcheck reads (%d): use a newer kfp-authcheck", run.SchemaVersion, SchemaVersion)
+	}
+	if run.SchemaVersion < 0 {
+		return fmt.Errorf("schema_version %d: want %d", run.SchemaVersion, SchemaVersion)
+	}
+	switch run.FailOn {
+	case "", "warn":
+	default:
+		return fmt.Errorf("fail_on %q: want warn or nothing", run.FailOn)
+	}
 	seen := make(map[string]int, len(run.Results))
 	for i, res := range run.Results {
 		id := strings.TrimSpace(res.ID)

@@ -191,18 +191,47 @@ type AuditGrant struct {
 
 // Run is one execution of the catalogue against one target.
 type Run struct {
-	ToolVersion string    `json:"tool_version"`
-	Target      string    `json:"target"`
-	Profile     string    `json:"profile"`
-	Tier        string    `json:"tier"`
-	Started     time.Time `json:"started"`
-	Finished    time.Time `json:"finished"`
+	// SchemaVersion is the version of this JSON contract (SchemaVersion; report/schema/run.schema.json).
+	SchemaVersion int `json:"schema_version"`
+	// Label names the run's column in a matrix (run --label); empty: "<profile>/<tier>".
+	Label       string `json:"label,omitempty"`
+	ToolVersion string `json:"tool_version"`
+	Target      string `json:"target"`
+	Profile     string `json:"profile"`
+	// ProfileDescription is the server profile's own description.
+	ProfileDescription string    `json:"profile_description,omitempty"`
+	Tier               string    `json:"tier"`
+	Started            time.Time `json:"started"`
+	Finished           time.Time `json:"finished"`
 	// Aborted says why the run stopped before every check ran (interrupt, deadline); an aborted run is never a pass.
 	Aborted string   `json:"aborted,omitempty"`
 	Results []Result `json:"results"`
 	// Fixtures says what became of the Kubernetes objects the run created; nil when it created none.
 	Fixtures *FixtureCleanup `json:"fixtures,omitempty"`
+	// Versions are the versions of the programs the run judged: observed where the target shows them, else the
+	// profile's, marked so.
+	Versions []Version `json:"versions,omitempty"`
+	// FailOn is "warn" when warnings count as failures (run --fail-on warn); empty: only failures and errors do.
+	FailOn string `json:"fail_on,omitempty"`
 }
+
+// SchemaVersion is the version of the run and matrix JSON contract. It grows when a field changes meaning or goes
+// away; new optional fields do not change it.
+const SchemaVersion = 1
+
+// Version is one program's version as a run saw it.
+type Version struct {
+	// Component is "dex", "oauth2-proxy", "kfp" or "kubernetes".
+	Component string `json:"component"`
+	Version   string `json:"version,omitempty"`
+	// Source says where the version was read ("Dex gRPC GetVersion at ...", "the profile").
+	Source string `json:"source,omitempty"`
+	// FromProfile is true when the target did not show the version and it is the server profile's.
+	FromProfile bool `json:"from_profile,omitempty"`
+}
+
+// FailsOnWarn reports whether a warning counts against this run.
+func (r *Run) FailsOnWarn() bool { return r.FailOn == "warn" }
 
 // FixtureCleanup is the end of a run's Kubernetes fixtures: each check removes its own; at the end of the run
 // (also after an interrupt) everything still carrying the run's label is removed.
@@ -232,7 +261,7 @@ func (r *Run) Counts() map[Status]int {
 func (r *Run) Unexpected() int {
 	n := 0
 	for _, res := range r.Results {
-		if res.Unexpected() {
+		if res.Unexpected() || (r.FailsOnWarn() && res.Status == Warn) {
 			n++
 		}
 	}

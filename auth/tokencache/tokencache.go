@@ -170,3 +170,52 @@ func marshalSorted(all map[string]json.RawMessage) ([]byte, error) {
 	}
 	return append(data, '\n'), nil
 }
+
+// Delete removes issuer's entry under the lock, keeping every other entry; it reports whether there was one.
+func (c *Cache) Delete(ctx context.Context, issuer string) (bool, error) {
+	if _, err := os.Stat(c.Path); errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	unlock, err := c.lock(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer unlock()
+	all, err := c.readAll()
+	if err != nil {
+		return false, err
+	}
+	if _, ok := all[issuer]; !ok {
+		return false, nil
+	}
+	delete(all, issuer)
+	data, err := marshalSorted(all)
+	if err != nil {
+		return false, err
+	}
+	if err := atomicfile.Write(c.Path, data, 0o600); err != nil {
+		return false, fmt.Errorf("token cache: %w", err)
+	}
+	return true, nil
+}
+
+// Entries returns every issuer's entry; an entry that is not a token is left out and named in the error.
+func (c *Cache) Entries() (map[string]*Entry, error) {
+	all, err := c.readAll()
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]*Entry, len(all))
+	var errs []error
+	for issuer := range all {
+		e, err := decodeEntry(all, issuer)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if e != nil {
+			out[issuer] = e
+		}
+	}
+	return out, errors.Join(errs...)
+}

@@ -179,3 +179,26 @@ func TestConcurrentProcesses(t *testing.T) {
 		t.Errorf("other issuer lost under concurrency: %+v", k)
 	}
 }
+
+func TestDeleteAndEntries(t *testing.T) {
+	c := &Cache{Path: filepath.Join(t.TempDir(), "creds.json")}
+	ctx := context.Background()
+	if ok, err := c.Delete(ctx, "https://a/dex"); ok || err != nil {
+		t.Fatalf("delete from no file: %v %v", ok, err)
+	}
+	for _, iss := range []string{"https://a/dex", "https://b/dex"} {
+		if err := c.Store(ctx, iss, &Entry{AccessToken: "x", ExpiresAt: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ok, err := c.Delete(ctx, "https://a/dex"); !ok || err != nil {
+		t.Fatalf("delete: %v %v", ok, err)
+	}
+	all, err := c.Entries()
+	if err != nil || len(all) != 1 || all["https://b/dex"] == nil {
+		t.Fatalf("entries after delete: %v %v", all, err)
+	}
+	if ok, _ := c.Delete(ctx, "https://a/dex"); ok {
+		t.Error("deleted twice")
+	}
+}

@@ -11,22 +11,27 @@ import (
 
 	"github.com/kfp-authcheck/kfp-authcheck/checks"
 	"github.com/kfp-authcheck/kfp-authcheck/profile"
+	"github.com/kfp-authcheck/kfp-authcheck/report"
 	"github.com/kfp-authcheck/kfp-authcheck/target"
 )
 
 func newListCmd(stdout io.Writer) *cobra.Command {
 	var format string
-	var capabilities bool
+	var capabilities, reasons bool
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List the check catalogue",
 		Example: `  kfp-authcheck list
   kfp-authcheck list --format json
-  kfp-authcheck list --capabilities`,
+  kfp-authcheck list --capabilities
+  kfp-authcheck list --reasons`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if capabilities {
 				return listCapabilities(stdout, format)
+			}
+			if reasons {
+				return listReasons(stdout, format)
 			}
 			all := checks.All()
 			switch format {
@@ -43,6 +48,9 @@ func newListCmd(stdout io.Writer) *cobra.Command {
 						needs = "-"
 					}
 					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", c.ID, c.Severity, needs, c.Title)
+				}
+				for _, id := range report.RetiredChecks {
+					fmt.Fprintf(tw, "%s\tretired\t-\treserved, never reused\n", id)
 				}
 				return tw.Flush()
 			case "json":
@@ -66,6 +74,7 @@ func newListCmd(stdout io.Writer) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
+	cmd.Flags().BoolVar(&reasons, "reasons", false, "list the reason codes a result may carry: what each means and how to fix it")
 	cmd.Flags().BoolVar(&capabilities, "capabilities", false, "list the capability vocabulary instead: what a check may need, a server profile may declare (declarable) and a target file may state under capabilities")
 	return cmd
 }
@@ -84,6 +93,24 @@ func listCapabilities(stdout io.Writer, format string) error {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(vocab)
+	}
+	return usageErr("--format %q: want text or json", format)
+}
+
+// listReasons prints every reason code with its meaning and one line on how to fix it.
+func listReasons(stdout io.Writer, format string) error {
+	switch format {
+	case "text":
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "REASON\tMEANING\tFIX")
+		for _, r := range report.Reasons {
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", r.Code, r.Meaning, r.Fix)
+		}
+		return tw.Flush()
+	case "json":
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(report.Reasons)
 	}
 	return usageErr("--format %q: want text or json", format)
 }

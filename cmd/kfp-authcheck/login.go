@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -42,14 +43,24 @@ atomically under a lock. A cached token with more than 300 s left is reused with
 refresh grant is tried; only when that fails is the interactive login run. Use the ID token as
 "Authorization: Bearer <id_token>" on the pipeline URL (the KFP SDK: existing_token=<id_token>).
 
-Exit codes: 0 a token is cached (or printed); 2 usage or configuration error; 1 the login failed.`,
+kfp-authcheck status lists the cached tokens; kfp-authcheck logout removes one.
+
+Exit codes: 0 a token is cached (or printed); 1 the login failed (the message says why and what to try);
+2 usage or configuration error; 3 the issuer cannot be reached at all.`,
 		Example: `  # log in once; the token is cached in ~/.config/kfp/dkf_credentials.json and reused or refreshed
   kfp-authcheck login --issuer https://deploykf.example.com:8443/dex
 
   # issuer, TLS and client from a target file; the ID token on stdout for another program
   TOKEN=$(kfp-authcheck login --target my-deploykf.yaml --print)`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runLogin(cmd.Context(), o, stdout, stderr) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			err := runLogin(cmd.Context(), o, stdout, stderr)
+			var ee *exitError
+			if errors.As(err, &ee) && ee.code == exitUnexpected {
+				fmt.Fprintln(stderr, "kfp-authcheck:", ee.err) // main prints every other code's message
+			}
+			return err
+		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.issuer, "issuer", "", "Dex issuer URL, exactly as Dex announces it (e.g. https://deploykf.example.com:8443/dex)")
@@ -76,21 +87,19 @@ func runLogin(ctx context.Context, o loginOptions, stdout, stderr io.Writer) err
 	if o.noCache {
 		c, err := oob.Discover(ctx, cfg)
 		if err != nil {
-			return &exitError{code: exitUnexpected, err: err}
+			return loginError(cfg.Issuer, err)
 		}
 		tok, err := c.Login(ctx, prompt)
 		if err != nil {
-			return loginFailed(stderr, err)
+			return loginError(cfg.Issuer, err)
 		}
 		fmt.Fprintf(stderr, "\nlogged in as %s; ID token valid until %s\n", tok.Claims.Email, tok.Expiry.Format(time.RFC3339))
 		fmt.Fprintln(stdout, tok.IDToken)
 		return nil
 	}
-	path := o.cachePath
-	if path == "" {
-		if path, err = tokencache.DefaultPath(); err != nil {
-			return usageErr("%v; pass --cache", err)
-		}
+	path, err := cachePathOr(o.cachePath)
+	if err != nil {
+		return err
 	}
 	cache := &tokencache.Cache{Path: path}
 	if o.force {
@@ -107,22 +116,21 @@ func runLogin(ctx context.Context, o loginOptions, stdout, stderr io.Writer) err
 	src := &oob.Source{Config: cfg, Cache: cache, Authorizer: prompt}
 	r, err := src.Token(ctx)
 	if err != nil {
-		return loginFailed(stderr, err)
+		return loginError(cfg.Issuer, err)
 	}
 	if r.RefreshErr != nil {
 		fmt.Fprintf(stderr, "the refresh token was refused (%v), so you logged in again\n", r.RefreshErr)
 	}
-	fmt.Fprintf(stderr, "\ntoken for %s (%s) cached in %s; valid until %s\n", cfg.Issuer, r.Outcome, path,
+	who := tokenEmail(r.Entry.IDToken)
+	if who == "" {
+		who = "a user without an email claim"
+	}
+	fmt.Fprintf(stderr, "\nlogged in as %s at %s; token (%s) cached in %s; valid until %s\n", who, cfg.Issuer, r.Outcome, path,
 		r.Entry.Expiry().Format(time.RFC3339))
 	if o.print {
 		fmt.Fprintln(stdout, r.Entry.IDToken)
 	}
 	return nil
-}
-
-func loginFailed(stderr io.Writer, err error) error {
-	fmt.Fprintln(stderr, "kfp-authcheck: login failed:", err)
-	return &exitError{code: exitUnexpected, err: err}
 }
 
 // loginConfig turns the flags (or the target file) into the OOB client's configuration.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -120,6 +121,48 @@ func TestLoginPastesTheCodeAndCaches(t *testing.T) {
 	code2, out2, err2 := runCLI(t, "login", "--target", targetFile, "--cache", cachePath, "--print")
 	if code2 != exitOK || strings.TrimSpace(out2) != e.IDToken || !strings.Contains(err2, "(cached)") || strings.Contains(err2, "Code:") {
 		t.Errorf("second login: exit %d, stderr %q", code2, err2)
+	}
+	if !strings.Contains(err2, "logged in as "+u.Email) {
+		t.Errorf("no \"logged in as %s\": %q", u.Email, err2)
+	}
+
+	// status names the issuer, the user and the refresh token; logout removes the entry; status then has none.
+	if code, out, _ := runCLI(t, "status", "--cache", cachePath); code != exitOK || !strings.Contains(out, stack.IssuerURL+": "+u.Email) ||
+		!strings.Contains(out, "refresh token kept") || strings.Contains(out, e.IDToken) {
+		t.Errorf("status: exit %d\n%s", code, out)
+	}
+	if code, out, _ := runCLI(t, "logout", "--issuer", stack.IssuerURL, "--cache", cachePath); code != exitOK || !strings.Contains(out, "logged out of") {
+		t.Errorf("logout: exit %d %s", code, out)
+	}
+	if code, out, _ := runCLI(t, "status", "--cache", cachePath); code != exitOK || !strings.Contains(out, "no cached tokens") {
+		t.Errorf("status after logout: exit %d\n%s", code, out)
+	}
+	if e, _ := (&tokencache.Cache{Path: cachePath}).Load(stack.IssuerURL); e != nil {
+		t.Error("the entry survived logout")
+	}
+
+	// The stack's https issuer without its CA: the message says why and suggests --ca-file (exit 1).
+	code3, _, err3 := runCLI(t, "login", "--issuer", stack.IssuerURL, "--no-cache")
+	if code3 != exitUnexpected || !strings.Contains(err3, "--ca-file") || !strings.Contains(err3, "does not trust") {
+		t.Errorf("untrusted CA: exit %d, stderr %q", code3, err3)
+	}
+}
+
+// TestLoginUnreachableIssuerExitsThree: nothing listens at the issuer: exit 3, as run does, with a hint.
+func TestLoginUnreachableIssuerExitsThree(t *testing.T) {
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := lis.Addr().String()
+	lis.Close()
+	code, _, errOut := runCLI(t, "login", "--issuer", "http://"+addr+"/dex", "--no-cache", "--timeout", "20s")
+	if code != exitUnreachable || !strings.Contains(errOut, "cannot be reached") || !strings.Contains(errOut, "hint:") {
+		t.Errorf("exit %d, stderr %q", code, errOut)
+	}
+	code, _, errOut = runCLI(t, "login", "--issuer", "http://"+addr+"/dex", "--timeout", "20s", "--cache", filepath.Join(t.TempDir(), "c.json"))
+	if code != exitUnreachable || !strings.Contains(errOut, "UNREACHABLE") {
+		t.Errorf("with the cache: exit %d, stderr %q", code, errOut)
 	}
 }
 

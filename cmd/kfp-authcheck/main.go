@@ -9,13 +9,52 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/spf13/cobra"
 )
 
-// version is set at build time with -ldflags "-X main.version=..."; "dev" otherwise.
-var version = "dev"
+// version is set at build time with -ldflags "-X main.version=..." (make build, make dist); without it, the module
+// version go install records (buildVersion), else "dev". It must stay a constant initialiser for -X to apply.
+var version = ""
+
+func init() {
+	if version == "" {
+		version = buildVersion(debug.ReadBuildInfo)
+	}
+}
+
+// buildVersion is the main module's version from the build info (go install ...@v1.2.3 gives "v1.2.3"), or
+// "dev+<commit>" for a build from a checkout that records its VCS revision, or "dev".
+func buildVersion(read func() (*debug.BuildInfo, bool)) string {
+	info, ok := read()
+	if !ok || info == nil {
+		return "dev"
+	}
+	if v := info.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	var rev, modified string
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			modified = s.Value
+		}
+	}
+	if rev == "" {
+		return "dev"
+	}
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	if modified == "true" {
+		rev += "-dirty"
+	}
+	return "dev+" + rev
+}
 
 // Exit codes (ARCHITECTURE.md contract).
 const (
@@ -90,8 +129,8 @@ listed by kfp-authcheck component --help.`,
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newRunCmd(stdout, stderr), newListCmd(stdout), newServeCmd(stdout, stderr), newReportCmd(stdout),
-		newVersionCmd(stdout), newLoginCmd(stdout, stderr), newFidelityCmd(stdout, stderr), newCleanupCmd(stdout, stderr), newAuditCmd(stdout, stderr))
+	root.AddCommand(newRunCmd(stdout, stderr), newListCmd(stdout), newServeCmd(stdout, stderr), newReportCmd(stdout, stderr),
+		newVersionCmd(stdout), newLoginCmd(stdout, stderr), newLogoutCmd(stdout), newStatusCmd(stdout), newFidelityCmd(stdout, stderr), newCleanupCmd(stdout, stderr), newAuditCmd(stdout, stderr))
 	root.AddCommand(newProfileCmd(stdout, stderr))
 	// What runs in a cluster's pods, hidden from this help: kfp-authcheck component --help.
 	root.AddCommand(newComponentCmd(stdout, stderr))

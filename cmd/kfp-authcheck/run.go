@@ -14,6 +14,7 @@ import (
 
 	"github.com/kfp-authcheck/kfp-authcheck/checks"
 	"github.com/kfp-authcheck/kfp-authcheck/internal/harness"
+	"github.com/kfp-authcheck/kfp-authcheck/internal/versions"
 	"github.com/kfp-authcheck/kfp-authcheck/profile"
 	"github.com/kfp-authcheck/kfp-authcheck/report"
 	"github.com/kfp-authcheck/kfp-authcheck/report/deviation"
@@ -50,6 +51,8 @@ type runConfig struct {
 
 	// profiles are the server profiles resolved from Profiles (built-in names or profile files).
 	profiles []*profile.Profile
+	// stamp are --label and --fail-on (runstamp.go).
+	stamp stampFlags
 }
 
 // printable is the configuration with every secret redacted: what --dry-run prints and the archive holds.
@@ -70,6 +73,7 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 	cfg := runConfig{}
 	var profiles, only, formats string
 	var settings *tierFlags
+	var stamp stampFlags
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Run the checks and print the matrix",
@@ -101,6 +105,7 @@ configuration error; 3 the target could not be reached at all.`,
 			if err := cfg.bindFile(cmd.Flags().Changed); err != nil {
 				return err
 			}
+			cfg.stamp = stamp
 			return runChecks(cmd.Context(), cfg, stdout, stderr)
 		},
 	}
@@ -109,16 +114,18 @@ configuration error; 3 the target could not be reached at all.`,
 	f.StringVar(&profiles, "profile", "", "server profiles to run, comma-separated: built-in names or profile files (*.yaml; default: all built-in); with --target, the one profile to compare against")
 	f.StringVar(&cfg.Tier, "tier", "embedded", "where the stacks run without --target: "+tierHelp())
 	settings = addTierFlags(f)
+	addStampFlags(f, &stamp)
 	f.StringVar(&only, "only", "", "check IDs, families or globs to run, comma-separated (e.g. SETUP,DEX-LOCAL-00*)")
 	f.StringVar(&formats, "format", "text", "report formats, comma-separated: "+strings.Join(knownFormats, ", "))
 	f.StringVar(&cfg.OutDir, "out", "", "directory for report files (kfp-authcheck.<ext>); without it, text goes to stdout, json to stdout")
 	f.StringVar(&cfg.Expected, "expected", "", "expected-deviation file: known failures, each with a reason")
 	f.IntVar(&cfg.Parallel, "parallel", 4, "checks run at once per target")
 	f.DurationVar(&cfg.CheckTimeout, "check-timeout", 2*time.Minute, "time limit of one check")
-	f.StringVar(&cfg.Progress, "progress", "auto", "a line per finished check and a summary on stderr: auto (when stderr is a terminal), always, never")
+	f.StringVar(&cfg.Progress, "progress", "auto", "a [n/N] line per finished check, a heartbeat during long ones, and a summary on stderr: auto (when stderr is a terminal or under CI: CI, GITHUB_ACTIONS), always, never")
 	f.BoolVar(&cfg.DryRun, "dry-run", false, "print the effective configuration (secrets redacted) and the plan, and touch nothing")
 	f.StringVar(&cfg.Archive, "archive", "", "also write a results archive (tar.gz): run JSON, effective configuration, versions seen, reports")
 	profileFileAlias(cmd)
+	registerRunCompletion(cmd)
 	return cmd
 }
 
@@ -201,6 +208,9 @@ func (c *runConfig) validate() error {
 		}
 		c.profiles = append(c.profiles, prof)
 	}
+	if err := c.stamp.validate(); err != nil {
+		return err
+	}
 	if c.Parallel < 1 {
 		return usageErr("--parallel must be at least 1")
 	}
@@ -267,6 +277,7 @@ func runChecks(ctx context.Context, cfg runConfig, stdout, stderr io.Writer) err
 		fmt.Fprintf(stderr, "kfp-authcheck: interrupted before the checks ran (%v)\n", err)
 		return &exitError{code: exitUnexpected, err: err}
 	case harness.IsUnreachable(err):
+		writeSetupFailure(cfg, cfg.stamp, err, stderr)
 		return &exitError{code: exitUnreachable, err: err}
 	case harness.IsConfig(err):
 		return usageErr("%v", err)
@@ -280,7 +291,7 @@ func runChecks(ctx context.Context, cfg runConfig, stdout, stderr io.Writer) err
 	targets := session.Targets
 	printEffectiveConfig(stderr, cfg, session, len(list))
 
-	progress := cfg.Progress == "always" || (cfg.Progress == "auto" && isTerminal(stderr))
+	progress := progressOn(cfg.Progress, stderr)
 	var printMu sync.Mutex
 	stopWatch := context.AfterFunc(ctx, func() {
 		printMu.Lock()
@@ -295,15 +306,19 @@ func runChecks(ctx context.Context, cfg runConfig, stdout, stderr io.Writer) err
 			labels[i] = t.Name
 		}
 	}
+	var pp *progressPrinter
+	if progress {
+		pp = newProgressPrinter(stderr, &printMu, len(list)*len(targets), labels, 5*time.Second)
+	}
 	runs := session.Run(ctx, list, harness.RunOptions{Parallel: cfg.Parallel, CheckTimeout: cfg.CheckTimeout, ToolVersion: version,
 		OnResult: func(i int, r result.Result) {
-			if !progress {
-				return
+			if pp != nil {
+				pp.result(i, r)
 			}
-			printMu.Lock()
-			defer printMu.Unlock()
-			fmt.Fprintf(stderr, "  %-13s %-14s %-5s %6dms %s\n", labels[i], r.ID, r.Status, r.DurationMS, r.Reason)
 		}})
+	if pp != nil {
+		pp.close()
+	}
 	if dev != nil {
 		for _, r := range runs {
 			dev.Apply(r)
@@ -312,18 +327,21 @@ func runChecks(ctx context.Context, cfg runConfig, stdout, stderr io.Writer) err
 	for _, r := range runs {
 		printFixtures(stderr, r)
 	}
+	seen := sessionStamp(ctx, cfg.stamp, session, runs)
 
 	if err := writeOutputs(cfg, runs, stdout, stderr); err != nil {
 		return err
 	}
 	if cfg.Archive != "" {
-		if err := writeArchive(ctx, cfg, session, runs); err != nil {
+		if err := writeArchive(cfg, seen, runs); err != nil {
 			return err
 		}
 		fmt.Fprintln(stderr, "wrote", cfg.Archive)
 	}
-	if progress {
+	if progress && summaryOnce(cfg.Formats, cfg.OutDir, stdout, stderr) {
 		printSummary(stderr, runs, time.Since(wallStart))
+	} else if progress {
+		fmt.Fprintf(stderr, "kfp-authcheck: wall time %s\n", time.Since(wallStart).Round(time.Millisecond))
 	}
 	unexpected, aborted, leftovers := 0, false, false
 	for _, r := range runs {
@@ -376,8 +394,8 @@ func printSummary(w io.Writer, runs []*result.Run, wall time.Duration) {
 }
 
 // writeArchive collects the versions each target shows and writes the results archive.
-func writeArchive(ctx context.Context, cfg runConfig, session *harness.Session, runs []*result.Run) error {
-	if err := report.WriteArchive(cfg.Archive, report.Archive{Runs: runs, Config: cfg.printable(), Versions: session.Versions(ctx)}); err != nil {
+func writeArchive(cfg runConfig, seen []versions.Seen, runs []*result.Run) error {
+	if err := report.WriteArchive(cfg.Archive, report.Archive{Runs: runs, Config: cfg.printable(), Versions: seen}); err != nil {
 		return fmt.Errorf("--archive: %w", err)
 	}
 	return nil
@@ -414,20 +432,21 @@ func writeOutputs(cfg runConfig, runs []*result.Run, stdout, stderr io.Writer) e
 		for _, p := range paths {
 			fmt.Fprintln(stderr, "wrote", p)
 		}
-		return report.Text(stdout, m)
+		return report.TextWith(stdout, m, textOptions(stdout, cfg.stamp.Wide))
 	}
 	switch cfg.Formats[0] {
 	case "json":
+		if len(runs) == 1 {
+			return report.WriteJSON(stdout, runs[0])
+		}
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		if len(runs) == 1 {
-			return enc.Encode(runs[0])
-		}
+		enc.SetEscapeHTML(false)
 		return enc.Encode(runs)
 	case "md":
 		return report.Markdown(stdout, m)
 	}
-	return report.Text(stdout, m)
+	return report.TextWith(stdout, m, textOptions(stdout, cfg.stamp.Wide))
 }
 
 func isTerminal(w io.Writer) bool {

@@ -1,6 +1,8 @@
-// Package versions records which versions of Dex and the KFP API a run talked to, for the results archive: a
-// matrix means little without them. It only reads: Dex's gRPC GetVersion or its discovery document, and KFP's
-// healthz (without credentials where the API is reachable directly, else with one login through the gateway).
+// Package versions records which versions of Dex, oauth2-proxy, the KFP API and Kubernetes a run talked to, for
+// every report and the results archive: a matrix means little without them. It only reads: Dex's gRPC GetVersion
+// or its discovery document, oauth2-proxy's sign-in page footer, KFP's healthz (without credentials where the API
+// is reachable directly, else with one login through the gateway) and the Kubernetes API's /version. Where the
+// target shows nothing, Runs falls back to the server profile's versions, marked as such.
 package versions
 
 import (
@@ -9,6 +11,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"regexp"
+	"strings"
 	"time"
 
 	dexapi "github.com/dexidp/dex/api/v2"
@@ -16,14 +20,18 @@ import (
 	"github.com/kfp-authcheck/kfp-authcheck/fixtures"
 	"github.com/kfp-authcheck/kfp-authcheck/internal/targetclient"
 	"github.com/kfp-authcheck/kfp-authcheck/kfpapi"
+	"github.com/kfp-authcheck/kfp-authcheck/profile"
+	"github.com/kfp-authcheck/kfp-authcheck/result"
 	"github.com/kfp-authcheck/kfp-authcheck/target"
 )
 
 // Seen is what one target showed.
 type Seen struct {
-	Target string    `json:"target"`
-	Dex    Component `json:"dex"`
-	KFP    Component `json:"kfp"`
+	Target      string    `json:"target"`
+	Dex         Component `json:"dex"`
+	OAuth2Proxy Component `json:"oauth2_proxy"`
+	KFP         Component `json:"kfp"`
+	Kubernetes  Component `json:"kubernetes"`
 }
 
 // Component is one program's version and where it came from. Version is empty when the program does not publish
@@ -42,9 +50,10 @@ const timeout = 10 * time.Second
 // missing version must not fail a run that already has its verdict. Secrets never reach the result (errors pass
 // through the target's redactor).
 func Collect(ctx context.Context, t *target.Target) Seen {
-	s := Seen{Target: t.Name, Dex: dexVersion(ctx, t), KFP: kfpVersion(ctx, t)}
+	s := Seen{Target: t.Name, Dex: dexVersion(ctx, t), OAuth2Proxy: oauth2ProxyVersion(ctx, t), KFP: kfpVersion(ctx, t),
+		Kubernetes: kubeVersion(ctx, t)}
 	if t.Redactor != nil {
-		for _, c := range []*Component{&s.Dex, &s.KFP} {
+		for _, c := range []*Component{&s.Dex, &s.OAuth2Proxy, &s.KFP, &s.Kubernetes} {
 			c.Error = t.Redactor.String(c.Error)
 			c.Detail = t.Redactor.String(c.Detail)
 		}
@@ -157,4 +166,99 @@ func getJSON(ctx context.Context, t *target.Target, url string, into any) (int, 
 		}
 	}
 	return resp.StatusCode, nil
+}
+
+// footerVersion is the version oauth2-proxy prints in its sign-in page's footer ("Secured with OAuth2 Proxy version
+// v7.8.1"), unless a custom template or --footer replaced it.
+var footerVersion = regexp.MustCompile(`OAuth2 Proxy(?:</a>)?\s+version\s+(v?[0-9][0-9A-Za-z.+-]*)`)
+
+func oauth2ProxyVersion(ctx context.Context, t *target.Target) Component {
+	if !t.Has(target.CapGateway) || t.Profile == nil || t.Profile.Gateway == nil || t.Profile.Gateway.Kind != "oauth2-proxy" {
+		return Component{Detail: "the target has no oauth2-proxy"}
+	}
+	url := strings.TrimRight(t.GatewayURL, "/") + t.Profile.Gateway.ProxyPrefix + "/sign_in"
+	c := Component{Source: "sign-in page footer at " + url}
+	cctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(cctx, http.MethodGet, url, nil)
+	if err != nil {
+		c.Error = err.Error()
+		return c
+	}
+	client := *targetclient.HTTPClient(t)
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := client.Do(req)
+	if err != nil {
+		c.Error = err.Error()
+		return c
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		c.Error = err.Error()
+		return c
+	}
+	if m := footerVersion.FindSubmatch(b); m != nil {
+		c.Version = string(m[1])
+		return c
+	}
+	c.Detail = fmt.Sprintf("answered %d without a version footer (skip_provider_button or a custom template)", resp.StatusCode)
+	return c
+}
+
+func kubeVersion(ctx context.Context, t *target.Target) Component {
+	if t.Kube == nil {
+		return Component{Detail: "the target has no kubeconfig"}
+	}
+	c := Component{Source: "the Kubernetes API's /version"}
+	cctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	raw, err := t.Kube.Discovery().RESTClient().Get().AbsPath("/version").Do(cctx).Raw()
+	if err != nil {
+		c.Error = err.Error()
+		return c
+	}
+	var v struct {
+		GitVersion string `json:"gitVersion"`
+	}
+	if err := json.Unmarshal(raw, &v); err != nil {
+		c.Error = fmt.Sprintf("decode /version: %v", err)
+		return c
+	}
+	c.Version = v.GitVersion
+	return c
+}
+
+// Run is what a run's JSON records (result.Run.Versions): each component the target shows, else the profile's
+// version marked FromProfile, in the order dex, oauth2-proxy, kfp, kubernetes; a component neither knows is left
+// out.
+func Run(s Seen, p *profile.Profile) []result.Version {
+	var profDex, profGateway, profKFP string
+	gatewayName := "oauth2-proxy"
+	if p != nil {
+		if p.Dex != nil {
+			profDex = p.Dex.Version
+		}
+		if p.Gateway != nil {
+			profGateway = p.Gateway.Version
+			if p.Gateway.Kind != "" {
+				gatewayName = p.Gateway.Kind
+			}
+		}
+		profKFP = p.KFP.Version
+	}
+	var out []result.Version
+	add := func(name string, c Component, fromProfile string) {
+		switch {
+		case c.Version != "":
+			out = append(out, result.Version{Component: name, Version: c.Version, Source: c.Source})
+		case fromProfile != "":
+			out = append(out, result.Version{Component: name, Version: fromProfile, Source: "the profile", FromProfile: true})
+		}
+	}
+	add("dex", s.Dex, profDex)
+	add(gatewayName, s.OAuth2Proxy, profGateway)
+	add("kfp", s.KFP, profKFP)
+	add("kubernetes", s.Kubernetes, "")
+	return out
 }
