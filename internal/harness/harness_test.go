@@ -219,3 +219,22 @@ func TestTiersRegistered(t *testing.T) {
 		}
 	}
 }
+
+// A stack started from a server profile fails what the release as shipped fails (kubeflow-1.8's
+// authservice_session without HttpOnly): the failure stays in the run, marked as the profile's expectation, and
+// does not count against the exit code; any other verdict would.
+func TestExpectedAsShipped(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	s, err := harness.Prepare(ctx, harness.Config{Profiles: []*profile.Profile{builtin(t, "kubeflow-1.8")}})
+	defer s.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := checks.Get("OAUTH2P-007")
+	run := s.Run(ctx, []*checks.Check{c}, harness.RunOptions{})[0]
+	r := run.Results[0]
+	if r.Status != result.Fail || r.Deviation == "" || run.Unexpected() != 0 {
+		t.Fatalf("OAUTH2P-007 on kubeflow-1.8: %s deviation %q, %d unexpected", r.Status, r.Deviation, run.Unexpected())
+	}
+}
