@@ -96,6 +96,10 @@ func TestMisconfigurationsAreCaught(t *testing.T) {
 		{"m2m-dex-only: a ServiceAccount token cannot list at the gateway", "kubeflow-1.10-kind", "M2M-001",
 			func(p *profile.Profile) { p.Gateway.Mesh.JWTRules = p.Gateway.Mesh.JWTRules[:1] },
 			result.Fail, result.GatewayConfig},
+		{"m2m-dex-only's gateway accepts cluster tokens after all: the release refuses them", "kubeflow-1.10", "M2M-001",
+			addKubeIssuers, result.Fail, result.GatewayConfig},
+		{"m2m-dex-only's gateway has a ServiceAccount issuer rule the release does not ship", "kubeflow-1.10", "M2M-002",
+			addKubeIssuers, result.Fail, result.GatewayConfig},
 		{"a multi-user deployment without a gateway", "kubeflow", "SETUP-001",
 			func(p *profile.Profile) { p.MultiUser = false; p.Gateway = nil; p.Dex = nil; p.Users = nil },
 			result.Fail, result.Unsecured},
@@ -301,5 +305,32 @@ func TestISO001CoversTheUIAddress(t *testing.T) {
 	env.Target.InClusterUIURL = ui.URL
 	if r := runCheck(t, env, "ISO-001"); r.Status != result.Fail || r.Reason != result.Unsecured || !strings.Contains(r.Message, "ml-pipeline-ui accepted") {
 		t.Errorf("a UI that believes the header: %s %s (%s)", r.Status, r.Reason, r.Message)
+	}
+}
+
+// addKubeIssuers gives the gateway the m2m-dex-and-kind overlay's ServiceAccount issuer rules (not the m2m
+// capability), so a stack of an m2m-dex-only release accepts cluster tokens it should refuse.
+func addKubeIssuers(p *profile.Profile) {
+	for _, iss := range []string{"https://kubernetes.default.svc.cluster.local", "https://kubernetes.default.svc"} {
+		p.Gateway.Mesh.JWTRules = append(p.Gateway.Mesh.JWTRules, profile.JWTRule{Issuer: iss,
+			ClaimToHeaders: []profile.ClaimToHeader{{Header: "kubeflow-userid", Claim: "sub"}}})
+	}
+}
+
+// TestM2MOnM2MDexOnlyReleases: on Kubeflow 1.9 to 1.11's default install (m2m-dex-only) the M2M checks run
+// and pass on the gateway's 401 refusal of cluster tokens, as the releases ship it.
+func TestM2MOnM2MDexOnlyReleases(t *testing.T) {
+	for _, name := range []string{"kubeflow-1.9", "kubeflow-1.10", "kubeflow-1.11"} {
+		t.Run(name, func(t *testing.T) {
+			env := brokenStack(t, name, func(*profile.Profile) {})
+			if !m2mRefused(env.Target) {
+				t.Fatalf("%s: the profile does not say its gateway refuses cluster tokens", name)
+			}
+			for _, id := range []string{"M2M-001", "M2M-002", "M2M-004", "M2M-005"} {
+				if r := runCheck(t, env, id); r.Status != result.Pass {
+					t.Errorf("%s: %s %s: %s", id, r.Status, r.Reason, r.Message)
+				}
+			}
+		})
 	}
 }
