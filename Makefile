@@ -5,7 +5,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -X main.version=$(VERSION)
 PKGS     := ./...
 
-.PHONY: release-matrix all build dist run test unit mutate test-slapd slapd mariadb lint fmt vet bench report-browser clean help tools static-tools e2e-local e2e-kind image fuzz
+.PHONY: release-matrix release-matrix-doc all build dist run test unit mutate test-slapd slapd mariadb lint fmt vet bench report-browser clean help tools static-tools e2e-local e2e-kind image fuzz
 
 all: lint test
 
@@ -77,10 +77,33 @@ vet: ## go vet
 	$(GO) vet $(PKGS)
 
 RELEASES ?= kubeflow-1.8,kubeflow-1.9,kubeflow-1.10,kubeflow-1.10-kind,kubeflow-1.11
+RELEASE_OUT := bin/release-matrix
 
-release-matrix: build tools ## every built-in Kubeflow release on the local tier, one matrix (markdown, HTML) in bin/release-matrix; docs/releases.md keeps it
-	@start=$$(date +%s); ./$(BIN) run --tier local --profile $(RELEASES) --format md,html,json --out bin/release-matrix --progress always; \
-	code=$$?; echo "release-matrix: $$(( $$(date +%s) - start ))s wall (exit $$code: 1 is a release's own failures)"; test $$code -le 1
+release-matrix: build tools ## every built-in Kubeflow release on the local tier: one matrix (markdown, HTML, JSON) in bin/release-matrix, and docs/releases.md's local-tier section rewritten from it (programs, time, matrix)
+	@mkdir -p $(RELEASE_OUT); start=$$(date +%s); \
+	{ ./$(BIN) run --tier local --profile $(RELEASES) --format md,html,json --out $(RELEASE_OUT) --progress always 2>&1; echo $$? > $(RELEASE_OUT)/exit; } | tee $(RELEASE_OUT)/run.log; \
+	code=$$(cat $(RELEASE_OUT)/exit); echo $$(( $$(date +%s) - start )) > $(RELEASE_OUT)/wall; \
+	echo "release-matrix: $$(cat $(RELEASE_OUT)/wall)s wall (exit $$code: 1 is a release's own failures)"; \
+	test $$code -le 1 && $(MAKE) --no-print-directory release-matrix-doc
+
+# release-matrix-doc rewrites the part of docs/releases.md between the release-matrix markers from the last
+# release-matrix run in bin/release-matrix: its date, wall time and exit code, each release's programs (the run's
+# programs lines: the versions that ran, and where they differ from the release's, both) and the merged matrix.
+release-matrix-doc:
+	@test -f $(RELEASE_OUT)/kfp-authcheck.md && test -f $(RELEASE_OUT)/run.log || { echo "release-matrix-doc: no run in $(RELEASE_OUT) (make release-matrix)"; exit 2; }
+	@grep -q '^<!-- release-matrix:begin' docs/releases.md || { echo "release-matrix-doc: docs/releases.md has no release-matrix markers"; exit 2; }
+	@{ echo '<!-- release-matrix:begin: `make release-matrix` writes this part; do not edit by hand -->'; \
+	  echo "Last run: $$(date -u -r $(RELEASE_OUT)/kfp-authcheck.md +%Y-%m-%d), $$(cat $(RELEASE_OUT)/wall 2>/dev/null || echo '?') s wall for $(RELEASES) on the local tier, exit $$(cat $(RELEASE_OUT)/exit 2>/dev/null || echo '?') (1: a release's own failures). The programs each release ran:"; \
+	  echo; \
+	  awk '/^ *target [^ ]+: tier /{t=$$2; sub(/:$$/, "", t)} /^ *programs: /{p=$$0; sub(/^ *programs: /, "", p); if (t != "") print "- " t ": " p; t=""}' $(RELEASE_OUT)/run.log; \
+	  echo; echo "Checks n/a on every release are left out; bin/release-matrix/kfp-authcheck.md has them all."; \
+	  awk -F'|' '/^[|] [A-Z0-9-]+-[0-9]+ [|]/ { all = 1; for (i = 4; i < NF; i++) if ($$i != " n/a ") all = 0; if (all) next } \
+	    { sub(/^## kfp-authcheck matrix/, "### The matrix"); print }' $(RELEASE_OUT)/kfp-authcheck.md; \
+	  echo; echo '<!-- release-matrix:end -->'; } > $(RELEASE_OUT)/section.md
+	@awk -v f=$(RELEASE_OUT)/section.md 'BEGIN { while ((getline l < f) > 0) s = s l "\n" } \
+	  /^<!-- release-matrix:begin/ { printf "%s", s; skip = 1; next } /^<!-- release-matrix:end/ { skip = 0; next } !skip' \
+	  docs/releases.md > docs/releases.md.tmp && mv docs/releases.md.tmp docs/releases.md
+	@echo "release-matrix-doc: docs/releases.md rewritten from $(RELEASE_OUT)"
 
 tools: ## build the real programs of the local tier into bin/tools (skips what is built at the pinned version)
 	GO=$(GO) bash tools/build.sh

@@ -19,7 +19,70 @@ import (
 
 // The M2M checks send ServiceAccount tokens minted through TokenRequest with the default audience (what
 // `kubectl create token` gives) to the gateway, as Kubeflow 1.9+'s M2M overlays allow.
-var m2mNeeds = []target.Capability{target.CapMultiUser, target.CapGateway, target.CapM2M, target.CapKube}
+// Where the gateway accepts them (the m2m capability) the checks expect them to work; where the profile's
+// RequestAuthentication names no ServiceAccount issuer (Kubeflow 1.9 to 1.11's default m2m-dex-only) they run too
+// and expect what that release gives: the gateway's 401 "Jwt issuer is not configured" for every cluster token
+// (DECISIONS: "cluster tokens are refused at the gateway, so the M2M checks expect that").
+var m2mNeeds = []target.Capability{target.CapMultiUser, target.CapGateway, target.CapKube}
+
+// m2mApplies is the M2M checks' Applies: the gateway accepts cluster tokens, or the profile says it refuses them.
+func m2mApplies(t *target.Target) *Inapplicable {
+	if t.Has(target.CapM2M) || m2mRefused(t) {
+		return nil
+	}
+	return &Inapplicable{Reason: result.MissingCapability, Message: fmt.Sprintf("%s does not offer [%s] and its profile has no RequestAuthentication that decides cluster tokens", profileOrTarget(t), target.CapM2M)}
+}
+
+func profileOrTarget(t *target.Target) string {
+	if n := t.ProfileName(); n != "" {
+		return "profile " + n
+	}
+	return "this target"
+}
+
+// m2mRefused reports whether the target's profile has the gateway refuse cluster tokens: the mesh's
+// RequestAuthentication has rules (Dex's) and none for a ServiceAccount issuer, as m2m-dex-only ships it.
+func m2mRefused(t *target.Target) bool {
+	if t.Has(target.CapM2M) || t.Profile == nil || t.Profile.Gateway == nil || t.Profile.Gateway.Mesh == nil {
+		return false
+	}
+	return len(t.Profile.Gateway.Mesh.JWTRules) > 0 && len(t.Profile.Gateway.M2MIssuers()) == 0
+}
+
+// issuerNotConfigured reports whether err is the gateway's own 401 for a token of an issuer it has no rule for.
+func issuerNotConfigured(err error) bool {
+	var ae *kfpapi.APIError
+	return errors.As(err, &ae) && ae.StatusCode == http.StatusUnauthorized && strings.Contains(ae.Body, msgIssuerNotConfigured)
+}
+
+// refusedAsShipped is the M2M checks' verdict on a profile whose gateway refuses cluster tokens: every request
+// (named in what) must have got the gateway's 401 "Jwt issuer is not configured"; an accepted one is a gateway that
+// differs from the release, anything else an unexpected answer.
+func refusedAsShipped(want string, whats []string, errs []error) result.Result {
+	var seen []string
+	for i, err := range errs {
+		seen = append(seen, fmt.Sprintf("%s %s", whats[i], statusWithBody(err)))
+	}
+	actual := strings.Join(seen, "; ")
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			return expecting(fail(result.GatewayConfig, "%s was accepted at the gateway, though the profile's RequestAuthentication names no ServiceAccount issuer (m2m-dex-only refuses cluster tokens)", whats[i]), want, actual)
+		case !issuerNotConfigured(err):
+			return expecting(fail(result.UnexpectedResponse, "%s: %v; m2m-dex-only's gateway answers 401 %q", whats[i], err, msgIssuerNotConfigured), want, actual)
+		}
+	}
+	return expecting(pass("cluster tokens are refused at the gateway with 401 %q, as the release's RequestAuthentication (Dex's issuer only) ships it", msgIssuerNotConfigured), want, actual)
+}
+
+// statusWithBody prints a response's status and, for a refusal, the first line of its body.
+func statusWithBody(err error) string {
+	var ae *kfpapi.APIError
+	if errors.As(err, &ae) {
+		return fmt.Sprintf("%d %s", ae.StatusCode, firstLine(strings.TrimSpace(ae.Body)))
+	}
+	return fmt.Sprintf("%d", httpStatus(err))
+}
 
 // The ServiceAccount issuers Kubeflow's M2M overlays configure (m2m-dex-and-kind; the second since 1.10), and one
 // no gateway configures.
@@ -31,19 +94,19 @@ const foreignIssuer = "https://kfp-authcheck.invalid/unknown-issuer"
 const msgIssuerNotConfigured = "Jwt issuer is not configured"
 
 func init() {
-	register(&Check{ID: "M2M-001", Family: "M2M", Severity: Must, Needs: m2mNeeds,
+	register(&Check{ID: "M2M-001", Family: "M2M", Severity: Must, Needs: m2mNeeds, Applies: m2mApplies,
 		Title:      "a `kubectl create token` ServiceAccount token as Bearer at the gateway lists experiments in its namespace (v2beta1 and v1beta1)",
 		References: []string{"manifests PR#2544", "manifests#2670", "manifests pipeline_test.yaml"},
 		Run:        checkM2MOwnNamespace})
-	register(&Check{ID: "M2M-002", Family: "M2M", Severity: Must, Needs: m2mNeeds,
+	register(&Check{ID: "M2M-002", Family: "M2M", Severity: Must, Needs: m2mNeeds, Applies: m2mApplies,
 		Title:      "the cluster's ServiceAccount issuer is configured at the gateway; the issuer variants are probed",
 		References: []string{"pipelines#11025", "manifests#2840", "manifests PR#3079", "manifests#2842", "manifests#2850", "plural#146"},
 		Run:        checkM2MIssuers})
-	register(&Check{ID: "M2M-004", Family: "M2M", Severity: Must, Needs: m2mNeeds,
+	register(&Check{ID: "M2M-004", Family: "M2M", Severity: Must, Needs: m2mNeeds, Applies: m2mApplies,
 		Title:      "a valid JWT with forged kubeflow-userid/kubeflow-groups: the identity comes from the token's claims",
 		References: []string{"manifests istio-m2m RequestAuthentication", "kubeflow#6702"},
 		Run:        checkM2MForgedHeaders})
-	register(&Check{ID: "M2M-005", Family: "M2M", Severity: Must, Needs: m2mNeeds, Exclusive: true,
+	register(&Check{ID: "M2M-005", Family: "M2M", Severity: Must, Needs: m2mNeeds, Applies: m2mApplies, Exclusive: true,
 		Title:      "an invalid, forged or expired bearer at the gateway gets 401, never a login page or redirect",
 		References: []string{"manifests PR#2864"},
 		Run:        checkM2MInvalidBearer})
@@ -92,6 +155,10 @@ func checkM2MOwnNamespace(ctx context.Context, env *Env) result.Result {
 		if r, bad := transportTrouble("gateway", v2err, v1err); bad {
 			return r
 		}
+		if m2mRefused(env.Target) {
+			return refusedAsShipped(fmt.Sprintf("v2beta1 list 401 %s, v1beta1 list 401 %[1]s (m2m-dex-only)", msgIssuerNotConfigured),
+				[]string{"v2beta1 list", "v1beta1 list"}, []error{v2err, v1err})
+		}
 		actual := fmt.Sprintf("v2beta1 list %d, v1beta1 list %d", httpStatus(v2err), httpStatus(v1err))
 		const want = "v2beta1 list 200, v1beta1 list 200"
 		if err := errors.Join(v2err, v1err); err != nil {
@@ -112,11 +179,22 @@ func checkM2MIssuers(ctx context.Context, env *Env) result.Result {
 		if t := env.Target; t.Profile != nil && t.Profile.Gateway != nil {
 			want += fmt.Sprintf("; the profile's issuers %v configured", t.Profile.Gateway.M2MIssuers())
 		}
+		refused := m2mRefused(env.Target)
+		if refused {
+			want = fmt.Sprintf("the cluster's token (%s) 401 %q; no ServiceAccount issuer configured (m2m-dex-only); %s not configured", iss, msgIssuerNotConfigured, foreignIssuer)
+		}
 		_, lerr := env.gateway(tok, nil).ListExperiments(ctx, f.ns1)
 		if r, bad := transportTrouble("gateway", lerr); bad {
 			return r
 		}
-		if lerr != nil {
+		seen := []string{fmt.Sprintf("cluster token (%s) 200", iss)}
+		switch {
+		case refused:
+			if r := refusedAsShipped(want, []string{"the cluster's token"}, []error{lerr}); r.Status != result.Pass {
+				return r
+			}
+			seen = []string{fmt.Sprintf("cluster token (%s) %s", iss, statusWithBody(lerr))}
+		case lerr != nil:
 			return expecting(gatewayRefusal("the cluster's ServiceAccount token at the gateway", lerr, iss), want, fmt.Sprintf("%d", httpStatus(lerr)))
 		}
 		variants := []string{iss}
@@ -125,7 +203,6 @@ func checkM2MIssuers(ctx context.Context, env *Env) result.Result {
 				variants = append(variants, v)
 			}
 		}
-		seen := []string{fmt.Sprintf("cluster token (%s) 200", iss)}
 		configured := map[string]bool{}
 		for _, v := range variants {
 			probe, err := signWithUnknownKey(tok, map[string]any{"iss": v})
@@ -152,6 +229,14 @@ func checkM2MIssuers(ctx context.Context, env *Env) result.Result {
 		actual := strings.Join(seen, "; ")
 		if configured[foreignIssuer] {
 			return expecting(warn(result.UnexpectedResponse, "the gateway does not say \"%s\" for an issuer it cannot know, so a missing issuer cannot be told from a refused signature", msgIssuerNotConfigured), want, actual)
+		}
+		if refused {
+			for _, v := range variants {
+				if v != foreignIssuer && configured[v] {
+					return expecting(fail(result.GatewayConfig, "the gateway has a rule for the ServiceAccount issuer %s, though the profile's RequestAuthentication names none (m2m-dex-only)", v), want, actual)
+				}
+			}
+			return expecting(pass("no ServiceAccount issuer is configured at the gateway, as m2m-dex-only ships it: the cluster's token gets 401 %q", msgIssuerNotConfigured), want, actual)
 		}
 		if t := env.Target; t.Profile != nil && t.Profile.Gateway != nil {
 			for _, v := range t.Profile.Gateway.M2MIssuers() {
@@ -186,6 +271,11 @@ func checkM2MForgedHeaders(ctx context.Context, env *Env) result.Result {
 	_, controlErr := env.gateway(insider, forgeStranger).ListExperiments(ctx, f.ns1)
 	if r, bad := transportTrouble("gateway", ownerErr, controlErr); bad {
 		return r
+	}
+	if m2mRefused(env.Target) {
+		// The tokens are refused before any header could reach KFP: forged headers get nowhere either.
+		return refusedAsShipped(fmt.Sprintf("401 %s for both (m2m-dex-only: the forged headers never reach KFP)", msgIssuerNotConfigured),
+			[]string{f.ns2 + "'s token as the owner", f.ns1 + "'s token as a stranger"}, []error{ownerErr, controlErr})
 	}
 	sa := "system:serviceaccount:" + f.ns2 + ":default-editor"
 	actual := fmt.Sprintf("%s's token as the owner: %d; %s's token as a stranger: %d", f.ns2, httpStatus(ownerErr), f.ns1, httpStatus(controlErr))
@@ -267,7 +357,9 @@ func checkM2MInvalidBearer(ctx context.Context, env *Env) result.Result {
 			}
 		}
 		expiredWhat := "a token with a past exp"
-		if env.Target.Clock != nil {
+		// Where the gateway refuses cluster tokens (m2m-dex-only) the fresh token cannot show the expiry: the
+		// token with a past exp stands in.
+		if env.Target.Clock != nil && !m2mRefused(env.Target) {
 			if _, err := env.gateway(tok, nil).ListExperiments(ctx, f.ns1); err != nil {
 				return gatewayRefusal("the fresh token", err, unverifiedIssuer(tok))
 			}

@@ -225,6 +225,17 @@ var runtimeRules = []authzv1.ResourceAttributes{
 	{Verb: "patch", Group: "argoproj.io", Resource: "workflowtaskresults"},
 }
 
+// argoBeforeTaskResults reports whether the profile's KFP ships Argo before v3.4 (KFP 2.0 and 2.1: Argo v3.3.10,
+// third_party/argo/VERSION), whose executors record outputs in pod annotations and never write
+// workflowtaskresults: Kubeflow 1.8.1's roles grant none, and its pipelines run.
+func argoBeforeTaskResults(t *target.Target) bool {
+	if t.Profile == nil {
+		return false
+	}
+	v := t.Profile.KFP.Version
+	return strings.HasPrefix(v, "2.0.") || strings.HasPrefix(v, "2.1.") || strings.HasPrefix(v, "1.")
+}
+
 func attrString(a authzv1.ResourceAttributes) string {
 	r := a.Resource
 	if a.Subresource != "" {
@@ -253,6 +264,9 @@ func checkProfileRuntimeRBAC(ctx context.Context, env *Env) result.Result {
 		}
 		var denied []string
 		for _, a := range runtimeRules {
+			if a.Resource == "workflowtaskresults" && argoBeforeTaskResults(env.Target) {
+				continue
+			}
 			a.Namespace = ns
 			sar := &authzv1.SubjectAccessReview{Spec: authzv1.SubjectAccessReviewSpec{
 				User:               "system:serviceaccount:" + ns + ":default-editor",

@@ -6,10 +6,14 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kfp-authcheck/kfp-authcheck/auth/satoken"
 	"github.com/kfp-authcheck/kfp-authcheck/fixtures"
 	"github.com/kfp-authcheck/kfp-authcheck/internal/kfpsar"
+	"github.com/kfp-authcheck/kfp-authcheck/internal/rbaceval"
 	"github.com/kfp-authcheck/kfp-authcheck/internal/timing"
 	"github.com/kfp-authcheck/kfp-authcheck/result"
 	"github.com/kfp-authcheck/kfp-authcheck/target"
@@ -25,7 +29,7 @@ func init() {
 		References: []string{"website PR#2905", "website PR#3037", "pipelines#3513"},
 		Run:        checkCrossNamespaceBinding})
 	register(&Check{ID: "RBAC-003", Family: "RBAC", Severity: Must, Needs: []target.Capability{target.CapMultiUser, target.CapKube},
-		Title:      "SubjectAccessReviews for every KFP resource and verb match the ClusterRoles under edit, view and none",
+		Title:      "every SubjectAccessReview KFP asks is answered as it needs under edit, view and none, by the ClusterRoles and by the cluster",
 		References: []string{"pipelines#8854", "pipelines#8897", "pipelines#11436"},
 		Run:        checkVerbMatrix})
 	register(&Check{ID: "RBAC-004", Family: "RBAC", Severity: Must, Needs: saNeeds,
@@ -155,31 +159,87 @@ func checkRevocation(ctx context.Context, env *Env) result.Result {
 	return expecting(pass("revoked on the next call"), want, actual)
 }
 
-// checkVerbMatrix is RBAC-003: for each row, the SubjectAccessReview KFP would send (user only) for a
-// ServiceAccount bound to kubeflow-edit, to kubeflow-view and to nothing, against what RBAC makes of the fixture's
-// objects (its ClusterRoles, the two Profiles' bindings and the column's RoleBinding), as the independent
-// evaluator rbaceval computes it (Kubernetes' own rule comparison, not the stand-in's). Where the cluster runs
-// Kubeflow's own roles, a difference shows their drift.
-func checkVerbMatrix(ctx context.Context, env *Env) result.Result {
-	roles, err := fixtures.KubeflowClusterRoles()
-	if err != nil {
-		return errorf(result.Internal, "the ClusterRole fixture: %v", err)
+// kfpQuestion is one SubjectAccessReview the KFP API server asks to decide a user's request (the resource and
+// verb of common/const.go as each server's canAccess* sets them), and whether kubeflow-view is meant to answer
+// it yes (a read, or what the UI does while viewing: visualizations, viewers).
+type kfpQuestion struct {
+	row  fixtures.MatrixRow
+	read bool
+}
+
+// kfpAuthorizes lists the questions KFP's API server of version asks for users' requests. KFP 2.0.5 (Kubeflow
+// 1.8) to 2.16 ask the same ones (backend/src/apiserver/server/*_server.go): a pipeline version is authorized as
+// resource "pipelines" (canAccessPipeline / canAccessPipelineVersion set Resource = RbacResourceTypePipelines),
+// never as "pipelines/versions" (Kubeflow <= 1.10's roles) or "pipelineversions" (1.11's roles, the Kubernetes
+// pipeline store's CRD), so neither spelling decides anything KFP asks. The report-* questions of the persistence
+// agent and scheduled workflows are asked for KFP's own ServiceAccounts, not users', and are not listed.
+func kfpAuthorizes(version string) []kfpQuestion {
+	_ = version // one list for every KFP the harness knows; a release that asks otherwise branches here
+	var out []kfpQuestion
+	add := func(group, resource string, read bool, verbs ...string) {
+		for _, v := range verbs {
+			out = append(out, kfpQuestion{fixtures.MatrixRow{Group: group, Resource: resource, Verb: v}, read})
+		}
 	}
+	const g = kfpsar.RBACGroup
+	add(g, "pipelines", true, "get", "list")
+	add(g, "pipelines", false, "create", "update", "delete")
+	add(g, "experiments", true, "get", "list")
+	add(g, "experiments", false, "create", "delete", "archive", "unarchive")
+	add(g, "runs", true, "get", "list", "readArtifact")
+	add(g, "runs", false, "create", "delete", "archive", "unarchive", "retry", "terminate", "reportMetrics")
+	add(g, "jobs", true, "get", "list")
+	add(g, "jobs", false, "create", "delete", "enable", "disable")
+	add(g, "visualizations", true, "create")
+	// The UI asks viewers (TensorBoard) through KFP's /apis/v1beta1/auth with the group kubeflow.org.
+	add("kubeflow.org", "viewers", true, "create", "get", "delete")
+	return out
+}
+
+// verbMatrixColumns are RBAC-003's columns: ns2's default-editor in ns1 under no binding, a kubeflow-view and a
+// kubeflow-edit RoleBinding; want says whether KFP's question q must be answered yes there.
+var verbMatrixColumns = []struct {
+	name, manifest, role string
+	want                 func(q kfpQuestion) bool
+}{
+	{"none", "", "", func(kfpQuestion) bool { return false }},
+	{"view", fixtures.CrossNamespaceView, "kubeflow-view", func(q kfpQuestion) bool { return q.read }},
+	{"edit", fixtures.CrossNamespaceEdit, "kubeflow-edit", func(kfpQuestion) bool { return true }},
+}
+
+// checkVerbMatrix is RBAC-003: every question KFP's API server (of the profile's version) asks, for a
+// ServiceAccount bound to kubeflow-edit, to kubeflow-view and to nothing, must be answered as KFP needs it (edit:
+// all; view: the reads; none: nothing). Two answers are judged: the ClusterRoles the cluster holds (a release's
+// as it ships them, on the harness's stacks), evaluated by the independent evaluator rbaceval, and the cluster's
+// own SubjectAccessReviews, which must also agree with rbaceval (a stand-in or authorizer that computes RBAC
+// differently shows there). A role that names a resource KFP never asks for decides nothing.
+func checkVerbMatrix(ctx context.Context, env *Env) result.Result {
+	version := "unknown"
+	var release string
+	var inline []byte
+	if p := env.Target.Profile; p != nil {
+		if p.KFP.Version != "" {
+			version = p.KFP.Version
+		}
+		release, inline = p.Roles, p.RolesManifest
+	}
+	questions := kfpAuthorizes(version)
 	f, err := newSAFixture(ctx, env)
 	if err != nil {
 		return fixtureError(err)
 	}
 	defer f.cleanup()
-	base, err := f.policy()
+	base, source, err := clusterRolesPolicy(ctx, env, release, inline)
 	if err != nil {
+		return errorf(result.Internal, "the ClusterRoles: %v", err)
+	}
+	if err := f.addProfileBindings(base); err != nil {
 		return errorf(result.Internal, "the RBAC fixtures: %v", err)
 	}
 	user := f.saUser()
-	rows := fixtures.VerbMatrix(roles)
-	columns := []struct{ name, manifest, role string }{{"none", "", ""}, {"view", fixtures.CrossNamespaceView, "kubeflow-view"}, {"edit", fixtures.CrossNamespaceEdit, "kubeflow-edit"}}
-	var mismatches []string
-	allowedCount := map[string]int{}
-	for _, col := range columns {
+	var roleGaps, clusterGaps, disagreements []string
+	allowed := map[string]int{}
+	for _, col := range verbMatrixColumns {
 		policy := base
 		if col.manifest != "" {
 			if policy, err = f.policyWith(base, col.manifest); err != nil {
@@ -194,20 +254,25 @@ func checkVerbMatrix(ctx context.Context, env *Env) result.Result {
 		if err := awaitSAR(ctx, env, user, f.ns1, "get", col.role != ""); err != nil {
 			return errorf(result.Unreachable, "SubjectAccessReview: %v", err)
 		}
-		for _, row := range rows {
-			want, err := policy.Review(kfpsar.Spec(user, f.attributes(row)))
-			if err != nil {
-				return errorf(result.Internal, "the RBAC evaluator on %s: %v", row, err)
-			}
-			got, err := f.sar(ctx, user, row)
+		for _, q := range questions {
+			want := col.want(q)
+			// A denial's error names bindings whose role is missing; the denial is the answer, as in kube-apiserver.
+			roles, _ := policy.Review(kfpsar.Spec(user, f.attributes(q.row)))
+			got, err := f.sar(ctx, user, q.row)
 			if err != nil {
 				return errorf(result.Unreachable, "SubjectAccessReview: %v", err)
 			}
 			if got {
-				allowedCount[col.name]++
+				allowed[col.name]++
+			}
+			if roles != want {
+				roleGaps = append(roleGaps, fmt.Sprintf("%s under %s: the ClusterRoles say %v", q.row, col.name, roles))
 			}
 			if got != want {
-				mismatches = append(mismatches, fmt.Sprintf("%s under %s: cluster says %v, the ClusterRoles say %v", row, col.name, got, want))
+				clusterGaps = append(clusterGaps, fmt.Sprintf("%s under %s: the cluster says %v", q.row, col.name, got))
+			}
+			if got != roles {
+				disagreements = append(disagreements, fmt.Sprintf("%s under %s: cluster %v, ClusterRoles %v", q.row, col.name, got, roles))
 			}
 		}
 		if col.role != "" {
@@ -216,13 +281,65 @@ func checkVerbMatrix(ctx context.Context, env *Env) result.Result {
 			}
 		}
 	}
-	actual := fmt.Sprintf("%d rows; allowed under none %d, view %d, edit %d; %d mismatches", len(rows),
-		allowedCount["none"], allowedCount["view"], allowedCount["edit"], len(mismatches))
-	const want = "every SubjectAccessReview as the ClusterRoles compute it"
-	if len(mismatches) > 0 {
-		return expecting(fail(result.K8sRBAC, "%s", strings.Join(mismatches, "; ")), want, actual)
+	actual := fmt.Sprintf("%d questions of KFP %s against %s; the cluster allowed under none %d, view %d, edit %d; %d answers short of what KFP needs from the roles, %d from the cluster, %d where the cluster and the roles disagree",
+		len(questions), version, source, allowed["none"], allowed["view"], allowed["edit"], len(roleGaps), len(clusterGaps), len(disagreements))
+	want := fmt.Sprintf("every question KFP %s asks answered as it needs (edit: all, view: reads, none: nothing), by the ClusterRoles and by the cluster", version)
+	switch {
+	case len(roleGaps) > 0:
+		return expecting(fail(result.K8sRBAC, "the ClusterRoles do not authorize what KFP %s asks: %s", version, clip(roleGaps)), want, actual)
+	case len(clusterGaps) > 0:
+		return expecting(fail(result.K8sRBAC, "the cluster does not authorize what KFP %s asks: %s", version, clip(clusterGaps)), want, actual)
+	case len(disagreements) > 0:
+		return expecting(fail(result.K8sRBAC, "the cluster's SubjectAccessReviews differ from its ClusterRoles: %s", clip(disagreements)), want, actual)
 	}
 	return expecting(pass("%s", actual), want, actual)
+}
+
+// clip joins at most eight findings and says how many more there were.
+func clip(s []string) string {
+	if len(s) <= 8 {
+		return strings.Join(s, "; ")
+	}
+	return strings.Join(s[:8], "; ") + fmt.Sprintf("; and %d more", len(s)-8)
+}
+
+// clusterRolesPolicy is the RBAC-003 evaluator's ClusterRoles: those the cluster holds (what a release shipped,
+// or what an operator changed since), read through the API; where the cluster will not list them, the profile's
+// roles as shipped (fixtures.Roles). source names which.
+func clusterRolesPolicy(ctx context.Context, env *Env, release string, inline []byte) (*rbaceval.Policy, string, error) {
+	lctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	list, err := env.Target.Kube.RbacV1().ClusterRoles().List(lctx, metav1.ListOptions{})
+	if err == nil {
+		p := &rbaceval.Policy{ClusterRoles: list.Items}
+		return p, fmt.Sprintf("the cluster's %d ClusterRoles", len(list.Items)), nil
+	}
+	if ctx.Err() != nil {
+		return nil, "", ctx.Err()
+	}
+	name, docs, rerr := fixtures.Roles(release, inline)
+	if rerr != nil {
+		return nil, "", rerr
+	}
+	p := &rbaceval.Policy{}
+	if err := p.AddManifest(docs); err != nil {
+		return nil, "", err
+	}
+	return p, name + " (listing the cluster's was refused: " + err.Error() + ")", nil
+}
+
+// addProfileBindings adds the RBAC of both fixture Profiles (newSAFixture's) to p.
+func (f *saFixture) addProfileBindings(p *rbaceval.Policy) error {
+	for _, ns := range []string{f.ns1, f.ns2} {
+		docs, err := fixtures.Render(fixtures.ProfileNamespace, map[string]string{"NAMESPACE": ns, "OWNER": fixtureOwner})
+		if err != nil {
+			return err
+		}
+		if err := p.AddManifest(docs); err != nil {
+			return fmt.Errorf("%s: %w", fixtures.ProfileNamespace, err)
+		}
+	}
+	return nil
 }
 
 // awaitSAR waits, for up to 10 seconds, until a SubjectAccessReview for user to verb experiments in ns answers

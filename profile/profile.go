@@ -32,6 +32,12 @@ type Profile struct {
 	Dex     *Dex     `json:"dex,omitempty"`
 	KFP     KFP      `json:"kfp"`
 	Users   []User   `json:"users,omitempty"`
+	// Roles names the release whose ClusterRoles (Kubeflow's aggregation tree as shipped) the stacks apply and
+	// RBAC-003 judges: fixtures/manifests/roles/<roles>.yaml. Empty: the harness's default Kubeflow roles.
+	Roles string `json:"roles,omitempty"`
+	// RolesManifest holds an imported profile's ClusterRoles in memory where they match no built-in release
+	// (run --manifests); never read from or written to a profile file.
+	RolesManifest []byte `json:"-"`
 	// Capabilities the setup offers, from the closed vocabulary (capability.go; only the declarable ones). A check
 	// that needs a capability the target lacks is n/a, never fail.
 	Capabilities []Capability `json:"capabilities"`

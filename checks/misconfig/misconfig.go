@@ -275,6 +275,10 @@ var Cases = []Case{
 		Before: foreignTenantBinding,
 		Want: map[string]Outcome{"ISO-009": {Status: result.Fail, Reason: result.Unsecured,
 			Contains: "cross-namespace"}}},
+	// The m2m-dex-only releases refuse cluster tokens at the gateway: a gateway that takes them after all (the
+	// m2m-dex-and-kind overlay's ServiceAccount issuer rules) is not the release.
+	{Name: "m2m-dex-only's gateway accepts cluster tokens after all: the release refuses them", Profile: "kubeflow-1.10", Tiers: embeddedOnly,
+		Break: addKubeIssuers, Want: map[string]Outcome{"M2M-001": fail(result.GatewayConfig), "M2M-002": fail(result.GatewayConfig)}},
 	// Identity-header smuggling (ISO-008): the part of the gateway that sets kubeflow-userid from the verified
 	// session keeps a header the client sent itself.
 	{Name: "the gateway passes the client's own kubeflow-userid", Profile: "deploykf", Tiers: both,
@@ -333,6 +337,15 @@ func deleteClusterRoleNamed(name string) func(ctx context.Context, h Hook) error
 			return fmt.Errorf("the target has no Kubernetes client")
 		}
 		return h.Target.Kube.RbacV1().ClusterRoles().Delete(ctx, name, metav1.DeleteOptions{})
+	}
+}
+
+// addKubeIssuers gives the gateway the m2m-dex-and-kind overlay's ServiceAccount issuer rules (not the m2m
+// capability), so a stack of an m2m-dex-only release accepts cluster tokens it should refuse.
+func addKubeIssuers(p *profile.Profile) {
+	for _, iss := range []string{"https://kubernetes.default.svc.cluster.local", "https://kubernetes.default.svc"} {
+		p.Gateway.Mesh.JWTRules = append(p.Gateway.Mesh.JWTRules, profile.JWTRule{Issuer: iss,
+			ClaimToHeaders: []profile.ClaimToHeader{{Header: "kubeflow-userid", Claim: "sub"}}})
 	}
 }
 

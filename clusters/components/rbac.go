@@ -2,6 +2,7 @@ package components
 
 import (
 	"context"
+	"fmt"
 
 	"k8s.io/client-go/kubernetes"
 
@@ -9,14 +10,19 @@ import (
 	"github.com/kfp-authcheck/kfp-authcheck/profile"
 )
 
-// ApplyProfileRBAC applies, through client-go, the Kubeflow and KFP ClusterRoles and each Kubeflow Profile of p
-// as RBAC (namespace, default-editor and default-viewer, namespaceAdmin for the owner, a kubeflow-edit
-// RoleBinding per contributor as KFAM makes it): the same fixtures for the Kubernetes stand-in and a real
-// kube-apiserver. They live as long as the cluster: they carry the base label, not a run label, so no sweep and
-// no `cleanup` ever removes them.
+// ApplyProfileRBAC applies, through client-go, the profile's Kubeflow and KFP ClusterRoles (its release's as
+// shipped, fixtures.Roles; the harness's default roles for a profile without shipped roles) and each Kubeflow
+// Profile of p as RBAC (namespace, default-editor and default-viewer, namespaceAdmin for the owner, a
+// kubeflow-edit RoleBinding per contributor as KFAM makes it): the same fixtures for the Kubernetes stand-in and a
+// real kube-apiserver. They live as long as the cluster: they carry the base label, not a run label, so no sweep
+// and no `cleanup` ever removes them.
 func ApplyProfileRBAC(ctx context.Context, client kubernetes.Interface, p *profile.Profile) error {
 	fx := fixtures.NewBase(client)
-	if err := fx.Apply(ctx, fixtures.KubeflowRoles, nil); err != nil {
+	name, roles, err := fixtures.Roles(p.Roles, p.RolesManifest)
+	if err != nil {
+		return fmt.Errorf("profile %s: %w", p.Name, err)
+	}
+	if err := fx.ApplyDocs(ctx, name, roles); err != nil {
 		return err
 	}
 	for _, ns := range p.KFP.Namespaces {

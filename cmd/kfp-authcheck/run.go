@@ -16,6 +16,7 @@ import (
 	"github.com/kfp-authcheck/kfp-authcheck/internal/harness"
 	"github.com/kfp-authcheck/kfp-authcheck/internal/versions"
 	"github.com/kfp-authcheck/kfp-authcheck/profile"
+	"github.com/kfp-authcheck/kfp-authcheck/profile/importer"
 	"github.com/kfp-authcheck/kfp-authcheck/report"
 	"github.com/kfp-authcheck/kfp-authcheck/report/deviation"
 	"github.com/kfp-authcheck/kfp-authcheck/result"
@@ -49,10 +50,15 @@ type runConfig struct {
 	// ProfileChoice records what profile auto chose and why, once it has.
 	ProfileChoice []string `json:"profile_choice,omitempty"`
 
+	// Manifests are rendered manifests imported into the one profile of the run (--manifests).
+	Manifests string `json:"manifests,omitempty"`
+
 	// profiles are the server profiles resolved from Profiles (built-in names or profile files).
 	profiles []*profile.Profile
 	// stamp are --label and --fail-on (runstamp.go).
 	stamp stampFlags
+	// imported is the profile --manifests imported, run after any --profile ones.
+	imported *profile.Profile
 }
 
 // printable is the configuration with every secret redacted: what --dry-run prints and the archive holds.
@@ -106,6 +112,9 @@ configuration error; 3 the target could not be reached at all.`,
 				return err
 			}
 			cfg.stamp = stamp
+			if err := cfg.importManifests(cmd.Flags().Changed("profile"), cmd.InOrStdin(), stderr); err != nil {
+				return err
+			}
 			return runChecks(cmd.Context(), cfg, stdout, stderr)
 		},
 	}
@@ -124,9 +133,55 @@ configuration error; 3 the target could not be reached at all.`,
 	f.StringVar(&cfg.Progress, "progress", "auto", "a [n/N] line per finished check, a heartbeat during long ones, and a summary on stderr: auto (when stderr is a terminal or under CI: CI, GITHUB_ACTIONS), always, never")
 	f.BoolVar(&cfg.DryRun, "dry-run", false, "print the effective configuration (secrets redacted) and the plan, and touch nothing")
 	f.StringVar(&cfg.Archive, "archive", "", "also write a results archive (tar.gz): run JSON, effective configuration, versions seen, reports")
+	f.StringVar(&cfg.Manifests, "manifests", "", "rendered manifests of a release (a file, a directory of .yaml files, or - for stdin): imported as profile import does, then run as the one profile on the --tier (embedded or local)")
 	profileFileAlias(cmd)
 	registerRunCompletion(cmd)
 	return cmd
+}
+
+// importManifests is run --manifests: what a distribution maintainer runs on a release candidate without a
+// cluster. The rendered manifests are imported into a server profile (profile import's derivation: the release's
+// own versions, gateway, mesh and ClusterRoles) and that profile is the run's only one. It needs a stack of its
+// own (--tier embedded or local) and no --profile or --target; input the importer refuses exits 2 with its reason.
+func (c *runConfig) importManifests(profileGiven bool, stdin io.Reader, stderr io.Writer) error {
+	if c.Manifests == "" {
+		return nil
+	}
+	switch {
+	case c.TargetFile != "":
+		return usageErr("--manifests runs a stack of the imported release: it takes no --target")
+	case profileGiven:
+		return usageErr("--manifests is the run's profile: give no --profile with it")
+	case c.Tier != target.TierEmbedded && c.Tier != target.TierLocal:
+		return usageErr("--manifests runs on --tier embedded or local, not %q", c.Tier)
+	}
+	b, src, err := importer.ReadInput(c.Manifests, stdin)
+	if err != nil {
+		return importErr(err)
+	}
+	res, err := importer.Import(b, importer.Options{Name: "imported", Description: "imported from " + src})
+	if err != nil {
+		return importErr(err)
+	}
+	for _, w := range res.Warnings {
+		fmt.Fprintln(stderr, "warning:", w)
+	}
+	if res.Profile.Dex == nil && res.Profile.Gateway == nil {
+		return usageErr("--manifests %s: neither Dex nor a gateway found: nothing to run", src)
+	}
+	if err := res.Profile.Validate(); err != nil {
+		return usageErr("--manifests %s: the imported profile cannot run: %v", src, err)
+	}
+	roles := res.Profile.Roles
+	if roles == "" {
+		roles = "its own (in memory)"
+	}
+	fmt.Fprintf(stderr, "run --manifests: %d object(s) from %s imported in %s (%s; ClusterRoles: %s); %d field(s) derived, %d not derived\n",
+		res.Objects, src, res.Elapsed.Round(10000), res.Profile.Description, roles, len(res.Fields), len(res.Underived))
+	c.Profiles = nil
+	c.imported = res.Profile
+	c.Sources["profile"] = "--manifests " + src
+	return nil
 }
 
 // bindFile loads the target file and binds its keys to the configuration: profile, checks (--only) and expected
@@ -210,6 +265,9 @@ func (c *runConfig) validate() error {
 	}
 	if err := c.stamp.validate(); err != nil {
 		return err
+	}
+	if c.imported != nil {
+		c.profiles = append(c.profiles, c.imported)
 	}
 	if c.Parallel < 1 {
 		return usageErr("--parallel must be at least 1")

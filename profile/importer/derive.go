@@ -24,6 +24,7 @@ func (im *importer) derive(p *profile.Profile) {
 	im.deriveGateway(p, issuer)
 	im.deriveKFP(p)
 	im.deriveRBAC()
+	im.deriveRoles(p)
 	im.deriveNetworkPolicies()
 	im.deriveUsers(p)
 	im.deriveCapabilities(p)

@@ -90,6 +90,9 @@ type Result struct {
 	Warnings  []string         `json:"warnings,omitempty"`
 	// ClusterRoles are Kubeflow's roles as the manifests ship them (names), for RBAC-003.
 	ClusterRoles []string `json:"cluster_roles,omitempty"`
+	// RolesManifest is Kubeflow's ClusterRole tree as shipped, as YAML documents (profile.roles names the
+	// release fixture equal to it).
+	RolesManifest []byte `json:"-"`
 	// NetworkPolicies in front of Dex, the gateway and ml-pipeline: "namespace/name: summary".
 	NetworkPolicies []string `json:"network_policies,omitempty"`
 	Objects         int      `json:"objects"`
