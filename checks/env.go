@@ -9,8 +9,8 @@ import (
 
 	"github.com/kfp-authcheck/kfp-authcheck/auth/browser"
 	"github.com/kfp-authcheck/kfp-authcheck/auth/dexlogin"
+	"github.com/kfp-authcheck/kfp-authcheck/auth/targetclient"
 	"github.com/kfp-authcheck/kfp-authcheck/fixtures"
-	"github.com/kfp-authcheck/kfp-authcheck/internal/targetclient"
 	"github.com/kfp-authcheck/kfp-authcheck/kfpapi"
 	"github.com/kfp-authcheck/kfp-authcheck/result"
 	"github.com/kfp-authcheck/kfp-authcheck/target"

@@ -1,7 +1,7 @@
 // Package clusters is where tiers plug in. A tier starts the stack of a server profile somewhere (embedded:
 // in-process stand-ins; local: the real programs on loopback; kind: a kind cluster) and hands back what every
 // other tier does: a description in the target file's schema and the live handles it cannot hold. Each tier is a
-// package that registers itself here (Register, from its init); internal/harness names each tier package once,
+// package that registers itself here (Register, from its init); harness names each tier package once,
 // and nothing else in the harness knows them.
 package clusters
 

@@ -3,7 +3,7 @@
 # server (KFP_AUTHCHECK_LOCAL_KFP=real, MariaDB from `make mariadb`) behind the real oauth2-proxy and in-cluster;
 # KFP_AUTHCHECK_LOCAL_KFP=stand-in runs it against the project's KFP API stand-in instead.
 #   1. the tier's own tests (clusters/local, with kube-controller-manager beside kube-apiserver;
-#      internal/harness: the plan of every profile held to the started stack; start, stop, failed start, kube-apiserver TokenRequest/TokenReview/SAR,
+#      harness: the plan of every profile held to the started stack; start, stop, failed start, kube-apiserver TokenRequest/TokenReview/SAR,
 #      misconfigurations caught by the real programs, RBAC-003's verb matrix diffed between mocks/kube and
 #      kube-apiserver, the seed's cross-namespace RoleBinding scenario and the KFP API fidelity table against the
 #      real server), and `run --target` against the tier's real kube-apiserver: nothing left after a run, an
@@ -32,7 +32,7 @@ begin=$(date +%s.%N)
 elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1fs", b - a }'; }
 
 echo "== e2e-local: the tier's own tests"
-$GO test -count=1 -timeout 10m ./clusters/local/ ./clusters/fidelity/ ./internal/harness/
+$GO test -count=1 -timeout 10m ./clusters/local/ ./clusters/fidelity/ ./harness/
 $GO test -count=1 -timeout 10m -run 'LocalTier' ./cmd/kfp-authcheck/
 # The KFP API fidelity table (the stand-in against the real server), printed for the log.
 $GO test -count=1 -timeout 5m -run TestKFPAPIFidelity -v ./clusters/local/ | sed -n 's/^        //p' | tee "$OUT/kfp-api-fidelity.md"

@@ -9,7 +9,7 @@ import (
 
 	"github.com/kfp-authcheck/kfp-authcheck/checks"
 	"github.com/kfp-authcheck/kfp-authcheck/clusters/fidelity"
-	"github.com/kfp-authcheck/kfp-authcheck/internal/harness"
+	"github.com/kfp-authcheck/kfp-authcheck/harness"
 	"github.com/kfp-authcheck/kfp-authcheck/profile"
 )
 

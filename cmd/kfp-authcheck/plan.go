@@ -6,7 +6,7 @@ import (
 	"io"
 
 	"github.com/kfp-authcheck/kfp-authcheck/checks"
-	"github.com/kfp-authcheck/kfp-authcheck/internal/harness"
+	"github.com/kfp-authcheck/kfp-authcheck/harness"
 )
 
 // plan is what --dry-run prints after the effective configuration: per target, what would be set up and what

@@ -9,10 +9,10 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/kfp-authcheck/kfp-authcheck/internal/harness"
-	"github.com/kfp-authcheck/kfp-authcheck/internal/versions"
+	"github.com/kfp-authcheck/kfp-authcheck/harness"
 	"github.com/kfp-authcheck/kfp-authcheck/profile"
 	"github.com/kfp-authcheck/kfp-authcheck/report"
+	"github.com/kfp-authcheck/kfp-authcheck/report/versions"
 	"github.com/kfp-authcheck/kfp-authcheck/result"
 )
 

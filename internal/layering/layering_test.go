@@ -60,14 +60,14 @@ func TestLayering(t *testing.T) {
 	}{
 		{"checks", "mocks", "the checks judge targets; the stand-ins are one kind of target"},
 		{"internal/slapd", "mocks", "the real directory's runner is compared with the LDAP stand-in, not built on it"},
-		{"internal/versions", "checks", "the version report needs a client for the target, not the checks"},
+		{"report/versions", "checks", "the version report needs a client for the target, not the checks"},
 		{"fixtures", "report", "fixtures read a run's JSON through the result model"},
 		{"internal/rbaceval", "mocks", "RBAC's independent evaluator must not share code with the Kubernetes stand-in"},
 		{"mocks", "internal/rbaceval", "the Kubernetes stand-in must not use the evaluator that judges it"},
 		{"internal/kfpsar", "mocks", "KFP's SubjectAccessReview is shared by the checks and the KFP stand-in"},
-		{"internal/targetclient", "checks", "the target's clients are shared by the checks and the version report"},
+		{"auth/targetclient", "checks", "the target's clients are shared by the checks and the version report"},
 		{"checks", "clusters", "the checks see a Target, never the tier that made it"},
-		{"checks", "internal/harness", "the harness runs the checks, not the other way round"},
+		{"checks", "harness", "the harness runs the checks, not the other way round"},
 		{"target", "clusters", "the Target is built from a description and handles; tiers produce them"},
 		{"profile", "target", "a server profile is data, below the Target"},
 	} {
@@ -106,7 +106,7 @@ func TestTiersPlugIn(t *testing.T) {
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		f := strings.Fields(line)
 		pkg := f[0]
-		if under(pkg, "internal/harness") {
+		if under(pkg, "harness") {
 			continue
 		}
 		for _, imp := range f[1:] {
@@ -116,7 +116,7 @@ func TestTiersPlugIn(t *testing.T) {
 				}
 				switch {
 				case pkg == module+"/clusters", under(pkg, "cmd"), under(pkg, "suites"), under(pkg, "clusters/fidelity"), under(pkg, "checks"):
-					t.Errorf("%s imports the tier package %s: tiers plug in through clusters.Register and internal/harness", pkg, imp)
+					t.Errorf("%s imports the tier package %s: tiers plug in through clusters.Register and harness", pkg, imp)
 				}
 			}
 		}

@@ -14,7 +14,7 @@ import (
 	"github.com/kfp-authcheck/kfp-authcheck/checks"
 	"github.com/kfp-authcheck/kfp-authcheck/clusters"
 	"github.com/kfp-authcheck/kfp-authcheck/clusters/local"
-	"github.com/kfp-authcheck/kfp-authcheck/internal/harness"
+	"github.com/kfp-authcheck/kfp-authcheck/harness"
 	"github.com/kfp-authcheck/kfp-authcheck/profile"
 	"github.com/kfp-authcheck/kfp-authcheck/result"
 	"github.com/kfp-authcheck/kfp-authcheck/target"
@@ -111,7 +111,7 @@ func comparePlans(t *testing.T, planned, started []checks.Planned) {
 
 // TestEmbeddedMatrixUnchanged holds every profile's embedded matrix (status and reason of every check) to
 // testdata/matrix-embedded.json, recorded before the harness was reorganised: a change of verdict must be
-// deliberate (go test -run TestEmbeddedMatrixUnchanged ./internal/harness -update, and say why in the commit).
+// deliberate (go test -run TestEmbeddedMatrixUnchanged ./harness -update, and say why in the commit).
 func TestEmbeddedMatrixUnchanged(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()

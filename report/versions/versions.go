@@ -17,8 +17,8 @@ import (
 
 	dexapi "github.com/dexidp/dex/api/v2"
 
+	"github.com/kfp-authcheck/kfp-authcheck/auth/targetclient"
 	"github.com/kfp-authcheck/kfp-authcheck/fixtures"
-	"github.com/kfp-authcheck/kfp-authcheck/internal/targetclient"
 	"github.com/kfp-authcheck/kfp-authcheck/kfpapi"
 	"github.com/kfp-authcheck/kfp-authcheck/profile"
 	"github.com/kfp-authcheck/kfp-authcheck/result"
