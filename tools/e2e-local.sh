@@ -32,7 +32,7 @@ begin=$(date +%s.%N)
 elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1fs", b - a }'; }
 
 echo "== e2e-local: the tier's own tests"
-$GO test -count=1 -timeout 10m ./clusters/local/ ./clusters/fidelity/ ./harness/
+$GO test -count=1 -timeout 10m ./clusters/local/ ./harness/fidelity/ ./harness/
 $GO test -count=1 -timeout 10m -run 'LocalTier' ./cmd/kfp-authcheck/
 # The KFP API fidelity table (the stand-in against the real server), printed for the log.
 $GO test -count=1 -timeout 5m -run TestKFPAPIFidelity -v ./clusters/local/ | sed -n 's/^        //p' | tee "$OUT/kfp-api-fidelity.md"

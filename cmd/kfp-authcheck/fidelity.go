@@ -8,8 +8,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kfp-authcheck/kfp-authcheck/checks"
-	"github.com/kfp-authcheck/kfp-authcheck/clusters/fidelity"
 	"github.com/kfp-authcheck/kfp-authcheck/harness"
+	"github.com/kfp-authcheck/kfp-authcheck/harness/fidelity"
 	"github.com/kfp-authcheck/kfp-authcheck/profile"
 )
 

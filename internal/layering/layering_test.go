@@ -115,7 +115,7 @@ func TestTiersPlugIn(t *testing.T) {
 					continue
 				}
 				switch {
-				case pkg == module+"/clusters", under(pkg, "cmd"), under(pkg, "suites"), under(pkg, "clusters/fidelity"), under(pkg, "checks"):
+				case pkg == module+"/clusters", under(pkg, "cmd"), under(pkg, "suites"), under(pkg, "harness/fidelity"), under(pkg, "checks"):
 					t.Errorf("%s imports the tier package %s: tiers plug in through clusters.Register and harness", pkg, imp)
 				}
 			}
