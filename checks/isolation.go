@@ -86,7 +86,7 @@ func checkForgedHeaderInCluster(ctx context.Context, env *Env) result.Result {
 		if err != nil {
 			return errorf(reasonOf(err), "GET %s: %v", url, err)
 		}
-		seen = append(seen, fmt.Sprintf("%s: %d %s", a.name, status, firstLine(strings.TrimSpace(body))))
+		seen = append(seen, fmt.Sprintf("%s: %d %s", a.name, status, firstLine(env.Target.Redactor, strings.TrimSpace(body))))
 		actual := strings.Join(seen, "; ")
 		switch {
 		case status == http.StatusOK:

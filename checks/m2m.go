@@ -79,7 +79,7 @@ func refusedAsShipped(want string, whats []string, errs []error) result.Result {
 func statusWithBody(err error) string {
 	var ae *kfpapi.APIError
 	if errors.As(err, &ae) {
-		return fmt.Sprintf("%d %s", ae.StatusCode, firstLine(strings.TrimSpace(ae.Body)))
+		return fmt.Sprintf("%d %s", ae.StatusCode, firstLine(nil, strings.TrimSpace(ae.Body)))
 	}
 	return fmt.Sprintf("%d", httpStatus(err))
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/kfp-authcheck/kfp-authcheck/auth/oob"
 	"github.com/kfp-authcheck/kfp-authcheck/fixtures"
+	"github.com/kfp-authcheck/kfp-authcheck/internal/redact"
 	"github.com/kfp-authcheck/kfp-authcheck/result"
 	"github.com/kfp-authcheck/kfp-authcheck/target"
 )
@@ -173,7 +174,7 @@ func checkAudiencePathScope(ctx context.Context, env *Env) result.Result {
 		if err != nil {
 			return failFromError("GET "+p.name, err)
 		}
-		seen = append(seen, fmt.Sprintf("%s: %d %s", p.name, status, firstLine(body)))
+		seen = append(seen, fmt.Sprintf("%s: %d %s", p.name, status, firstLine(env.Target.Redactor, body)))
 		if p.name == "/pipeline API" && status != http.StatusOK {
 			return expecting(fail(result.Audience, "the SDK token was refused on the pipeline API"), "/pipeline: 200", strings.Join(seen, "; "))
 		}
@@ -188,13 +189,18 @@ func checkAudiencePathScope(ctx context.Context, env *Env) result.Result {
 	return expecting(pass("the SDK token works on /pipeline only"), expected, strings.Join(seen, "; "))
 }
 
-func firstLine(s string) string {
+func firstLine(r *redact.Redactor, s string) string {
 	s, _, _ = strings.Cut(s, "\n")
-	if len(s) > 80 {
-		s = s[:80] + "..."
+	if r == nil {
+		r = tokenRedactor
 	}
-	return s
+	// Redacted before it is cut: a secret cut in half would no longer be recognised.
+	return r.Cut(s, 80)
 }
+
+// tokenRedactor knows no secret of a target but every token-shaped string, for a body read where the target's own
+// redactor is not at hand.
+var tokenRedactor = redact.New()
 
 // forgeToken signs claims like the real token's with a key the issuer never published: a token that looks
 // right (iss, aud, email, exp) but did not come from the PKCE login.
