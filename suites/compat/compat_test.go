@@ -131,3 +131,33 @@ var _ = Describe("KFPClientManager's dex_auth_type on deployKF", Label("compat",
 		})
 	}
 })
+
+// The KFPClientManager from Kubeflow 1.8's docs knows no approval screen. Kubeflow 1.8.1's Dex skips it
+// (skipApprovalScreen: true) and oidc-authservice never forces it, so on the kubeflow-1.8 stack, as on a real
+// 1.8.1, that script logs in; on a Dex that shows the screen it cannot.
+var _ = Describe("the 1.8 docs' KFPClientManager, which knows no approval screen", Label("compat", "DEX-LOCAL"), func() {
+	for _, tc := range []struct {
+		name     string
+		approval bool
+	}{
+		{"logs in on kubeflow-1.8 as released (no approval screen)", false},
+		{"cannot log in where Dex shows the approval screen (skipApprovalScreen: false)", true},
+	} {
+		It(tc.name, func(ctx SpecContext) {
+			p, err := profile.Get("kubeflow-1.8")
+			Expect(err).NotTo(HaveOccurred())
+			Expect(p.Dex.SkipApprovalScreen).To(BeTrue(), "kubeflow-1.8.1's Dex skips the approval screen")
+			p.Dex.SkipApprovalScreen = !tc.approval
+			stack, err := embedded.Start(ctx, p, embedded.Options{})
+			Expect(err).NotTo(HaveOccurred())
+			DeferCleanup(stack.Close)
+			out, err := runScript(ctx, "testdata/dex_login_noapproval.py", stack)
+			if tc.approval {
+				Expect(err).To(HaveOccurred(), "the script should not get a session past the approval screen: %s", out)
+			} else {
+				Expect(err).NotTo(HaveOccurred(), out)
+				Expect(out).To(HavePrefix("OK "))
+			}
+		})
+	}
+})
