@@ -33,6 +33,15 @@ type StackOptions struct {
 	// the images of the pinned Dex and oauth2-proxy are read from beside it (LoginImageFiles) and the login pieces
 	// deployed with the gateway stand-in from Image.
 	Image string
+	// NodeImage is the kind node image (empty: NodeImage, the pinned kind release's).
+	NodeImage string
+}
+
+func (o StackOptions) nodeImage() string {
+	if o.NodeImage == "" {
+		return NodeImage
+	}
+	return o.NodeImage
 }
 
 // LoginImageFiles are the tarballs of Dex's and oauth2-proxy's images `make image` writes beside the project's.
@@ -94,9 +103,9 @@ func Start(ctx context.Context, p *profile.Profile, opts StackOptions) (*Stack, 
 		name = "kfp-authcheck-" + hex.EncodeToString(b)
 	}
 	if opts.Progress != nil {
-		fmt.Fprintf(opts.Progress, "kind: creating cluster %s (%s)\n", name, NodeImage)
+		fmt.Fprintf(opts.Progress, "kind: creating cluster %s (%s)\n", name, opts.nodeImage())
 	}
-	c, err := Create(Options{Name: name, Dir: dir, Log: opts.Progress})
+	c, err := Create(Options{Name: name, Dir: dir, Log: opts.Progress, NodeImage: opts.NodeImage})
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, err
@@ -313,7 +322,7 @@ func DescribeLogin(f *target.File, p *profile.Profile, a LoginAccess) {
 
 // VersionList says what runs in the cluster beyond the harness's own image.
 func (s *Stack) VersionList() string {
-	out := append([]string{"kind node " + NodeImage}, s.versions...)
+	out := append([]string{"kind node " + s.opts.nodeImage()}, s.versions...)
 	if s.loginSkipped != "" {
 		out = append(out, "no Dex or gateway: "+s.loginSkipped)
 	}
