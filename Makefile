@@ -5,7 +5,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -X main.version=$(VERSION)
 PKGS     := ./...
 
-.PHONY: all build run test unit test-slapd slapd mariadb lint fmt vet bench report-browser clean help tools static-tools e2e-local e2e-kind image
+.PHONY: all build run test unit test-slapd slapd mariadb lint fmt vet bench report-browser clean help tools static-tools e2e-local e2e-kind image docker docker-stop kind-node-image
 
 all: lint test
 
@@ -67,6 +67,15 @@ image: static-tools ## the container images as tarballs, built without Docker: t
 	bin/kfp-authcheck-image -binary bin/linux-amd64/kfp-authcheck -out bin/kfp-authcheck-image.tar -version $(VERSION)
 	bin/kfp-authcheck-image -program dex -binary bin/static/dex -out bin/dex-image.tar -version "$$(sed 's/^[^@]*@\([^ ]*\).*/\1/' bin/static/dex.stamp)"
 	bin/kfp-authcheck-image -program oauth2-proxy -binary bin/static/oauth2-proxy -out bin/oauth2-proxy-image.tar -version "$$(sed 's/^[^@]*@\([^ ]*\).*/\1/' bin/static/oauth2-proxy.stamp)"
+
+docker: ## a Docker engine for the kind tier: installs Debian's docker.io where dockerd is missing and starts dockerd (through a runc wrapper where privileged containers would fail); an engine already running is left alone
+	bash tools/kind-node/docker.sh start
+
+docker-stop: ## stops the dockerd that make docker started, and nothing else
+	bash tools/kind-node/docker.sh stop
+
+kind-node-image: ## a kind node image for the pinned Kubernetes built without any registry (Debian root filesystem, kind's base files, kubeadm's images built here); its name lands in bin/kind-node/image; cached by its pins
+	GO=$(GO) bash tools/kind-node/build.sh
 
 bench: ## wall time of the whole embedded matrix, process start included
 	$(GO) test -run '^$$' -bench BenchmarkFullMatrix -benchtime 5x ./cmd/kfp-authcheck

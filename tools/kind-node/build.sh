@@ -35,8 +35,8 @@ took() { step "$1 in $(($SECONDS - $2))s"; }
 
 mirror=${KIND_NODE_MIRROR:-}
 if [ -z "$mirror" ]; then
-  mirror=$(grep -hsE '^(URIs:|deb )' /etc/apt/sources.list.d/*.sources /etc/apt/sources.list.d/*.list /etc/apt/sources.list 2>/dev/null \
-    | grep -v security | sed -E 's/^URIs: *//; s/^deb +(\[[^]]*\] +)?//' | awk '{print $1; exit}')
+  mirror=$(cat /etc/apt/sources.list.d/*.sources /etc/apt/sources.list.d/*.list /etc/apt/sources.list 2>/dev/null \
+    | sed -nE '/security/d; s/^URIs: *//p; s/^deb +(\[[^]]*\] +)?//p' | awk 'NR == 1 {print $1}' || true)
 fi
 [ -n "$mirror" ] || { echo "kind-node: no Debian mirror in the apt sources; set KIND_NODE_MIRROR" >&2; exit 2; }
 
