@@ -58,8 +58,8 @@ static-tools: ## static builds of the pinned Dex and oauth2-proxy into bin/stati
 e2e-local: tools static-tools build ## the suites, run and fidelity against the real programs on loopback
 	GO=$(GO) bash tools/e2e-local.sh
 
-e2e-kind: build image ## a kind cluster per profile with the KFP stand-in and the probe from the image (needs a Docker engine; without one it says so and exits 2)
-	bash tools/e2e-kind.sh
+e2e-kind: build image ## a kind cluster per profile on the node image built here (make kind-node-image), with the KFP stand-in and the probe from the image, then the kind suite's prerequisite test; starts (and stops) a Docker engine where none answers; prints each phase's time
+	GO=$(GO) bash tools/e2e-kind.sh
 
 image: static-tools ## the container images as tarballs, built without Docker: the harness's (bin/kfp-authcheck-image.tar) and the kind tier's Dex and oauth2-proxy from static builds of their pins (bin/dex-image.tar, bin/oauth2-proxy-image.tar); prints their digests
 	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/linux-amd64/kfp-authcheck ./cmd/kfp-authcheck
