@@ -93,7 +93,7 @@ if [ "$(cat "$out/rootfs.stamp" 2>/dev/null)" != "$stamp" ] || [ ! -d "$out/root
   rm -f "$out"/base-*.tar
   took "root filesystem" $t
 fi
-rootfs=$out/rootfs
+rootfs=$(readlink -f "$out/rootfs")
 
 # 3. Bases cut from the root filesystem by Debian package (and what those depend on), then the images.
 closure() {
@@ -115,10 +115,12 @@ makebase() {
   local list=$out/base-$name.list
   {
     for l in bin sbin lib lib64; do [ -L "$rootfs/$l" ] && echo "$l"; done
-    for p in $(closure "$@"); do chroot "$rootfs" dpkg-query -L "$p"; done | grep '^/' | while read -r f; do
+    for p in $(closure "$@"); do chroot "$rootfs" dpkg-query -L "$p" 2>/dev/null || true; done | grep '^/' | while read -r f; do
       [ -e "$rootfs$f" ] || [ -L "$rootfs$f" ] || continue
+      [ "$f" = /. ] && continue
       d=$(readlink -f "$rootfs$(dirname "$f")")
-      echo "${d#"$rootfs"/}/$(basename "$f")"
+      d=${d#"$rootfs"}
+      echo "${d#/}/$(basename "$f")"
     done | sed 's|^/||' | sort -u
     echo tmp
   } >"$list"
@@ -193,16 +195,19 @@ FROM $base
 COPY root/ /
 DOCKERFILE
 staged=kfp-authcheck.local/kind-node-staged:$inputs
-DOCKER_BUILDKIT=0 docker build -q -t "$staged" "$ctx" >/dev/null
+DOCKER_BUILDKIT=0 docker build -q -t "$staged" "$ctx" >/dev/null 2>"$out/docker-build.log" || { cat "$out/docker-build.log" >&2; exit 1; }
 step "importing the images into the node's containerd ..."
 name=kfp-authcheck-kind-node-build-$$
 docker rm -f "$name" >/dev/null 2>&1 || true
 trap 'docker rm -f "$name" >/dev/null 2>&1 || true' EXIT
 docker run --name "$name" --privileged --entrypoint /kind/bin/import-images.sh -v "$out/images:/kind/images:ro" "$staged"
-docker commit -c 'ENV container=docker' -c 'STOPSIGNAL SIGRTMIN+3' -c 'ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]' -c 'CMD []' \
-  "$name" "$tag" >/dev/null
+# kind's node image settings; Docker 20.10's commit takes no STOPSIGNAL, so a last build step adds it.
+docker commit -c 'ENV container=docker' -c 'ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]' -c 'CMD []' \
+  "$name" "$staged-imported" >/dev/null
 docker rm -f "$name" >/dev/null
-docker rmi "$staged" >/dev/null
+printf 'FROM %s\nSTOPSIGNAL SIGRTMIN+3\n' "$staged-imported" | DOCKER_BUILDKIT=0 docker build -q -t "$tag" - >/dev/null 2>"$out/docker-build.log" \
+  || { cat "$out/docker-build.log" >&2; exit 1; }
+docker rmi "$staged" "$staged-imported" >/dev/null
 rm -rf "$ctx"
 echo "$tag" >"$out/image"
 took "node image $tag" $t
