@@ -113,6 +113,7 @@ makebase() {
   local tarf=$out/base-$name.tar
   [ -f "$tarf" ] && return 0
   local list=$out/base-$name.list
+  # One entry per path: tar stores a repeated path as a hard link to itself, which containerd cannot apply.
   {
     for l in bin sbin lib lib64; do [ -L "$rootfs/$l" ] && echo "$l"; done
     for p in $(closure "$@"); do chroot "$rootfs" dpkg-query -L "$p" 2>/dev/null || true; done | grep '^/' | while read -r f; do
@@ -121,9 +122,25 @@ makebase() {
       d=$(readlink -f "$rootfs$(dirname "$f")")
       d=${d#"$rootfs"}
       echo "${d#/}/$(basename "$f")"
-    done | sed 's|^/||' | sort -u
+    done
     echo tmp
-  } >"$list"
+  } | sed 's|^/||' | grep -v '^\.\?$' | sort -u >"$list"
+  # What update-alternatives made for those packages (iptables is /usr/sbin/iptables -> /etc/alternatives/iptables
+  # -> xtables-nft-multi): dpkg lists none of it.
+  local a name tgt d l
+  for a in "$rootfs"/etc/alternatives/*; do
+    name=${a##*/}
+    tgt=$(readlink "$a" || true)
+    [ -n "$tgt" ] || continue
+    grep -qxF "${tgt#/}" "$list" || continue
+    echo "etc/alternatives/$name"
+    for d in usr/sbin usr/bin; do
+      for l in "$rootfs/$d"/*; do
+        if [ -L "$l" ] && [ "$(readlink "$l")" = "/etc/alternatives/$name" ]; then echo "$d/${l##*/}"; fi
+      done
+    done
+  done >>"$list"
+  sort -u -o "$list" "$list"
   tar -C "$rootfs" --no-recursion --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -cf "$tarf.tmp" -T "$list"
   mv "$tarf.tmp" "$tarf"
 }
