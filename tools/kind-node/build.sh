@@ -202,7 +202,7 @@ cp tools/kind-node/runc-wrapper.sh "$ctx/root/usr/local/bin/runc-wrapper"
 cp "$out/k8s/kubelet" "$out/k8s/kubeadm" "$out/k8s/kubectl" "$ctx/root/usr/bin/"
 ln -s /usr/bin/containerd "$ctx/root/usr/local/bin/containerd"
 echo "$kver" >"$ctx/root/kind/version"
-for u in kubelet containerd undo-mount-hacks; do ln -sf "/etc/systemd/system/$u.service" "$ctx/root/etc/systemd/system/multi-user.target.wants/$u.service"; done
+for u in kubelet containerd undo-mount-hacks kfp-authcheck-service-cidr; do ln -sf "/etc/systemd/system/$u.service" "$ctx/root/etc/systemd/system/multi-user.target.wants/$u.service"; done
 ln -sf /dev/null "$ctx/root/etc/systemd/system/systemd-binfmt.service"
 mkdir -p "$ctx/root/etc/kubernetes/manifests" "$ctx/root/etc/systemd/journald.conf.d"
 printf '[Journal]\nReadKMsg=no\n' >"$ctx/root/etc/systemd/journald.conf.d/kind.conf"
