@@ -3,6 +3,7 @@ package kind_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -114,7 +115,7 @@ func expectStatus(ctx context.Context, t *testing.T, s *suite, id string, want r
 	return result.Result{}
 }
 
-// waitAggregated waits until kube-controller-manager's aggregation shows (or no longer shows) KFP's create rules in
+// waitAggregated waits until kube-controller-manager's aggregation shows (or no longer shows) KFP's rule to create experiments in
 // kubeflow-edit, the ClusterRole the default-editor RoleBinding names.
 func waitAggregated(ctx context.Context, t *testing.T, c kubernetes.Interface, present bool) {
 	t.Helper()
@@ -130,19 +131,14 @@ func waitAggregated(ctx context.Context, t *testing.T, c kubernetes.Interface, p
 	}
 }
 
-// hasPipelines: the rules let one create in KFP's API group (kubeflow-view, also aggregated into kubeflow-edit,
-// keeps get and list).
+// hasPipelines: the rules let one create experiments in KFP's API group, as SA-001 does (kubeflow-view, also
+// aggregated into kubeflow-edit, keeps get and list, and create on visualizations only).
 func hasPipelines(rules []rbacv1.PolicyRule) bool {
 	for _, r := range rules {
-		for _, g := range r.APIGroups {
-			if g != "pipelines.kubeflow.org" {
-				continue
-			}
-			for _, v := range r.Verbs {
-				if v == "create" || v == "*" {
-					return true
-				}
-			}
+		if slices.Contains(r.APIGroups, "pipelines.kubeflow.org") &&
+			(slices.Contains(r.Resources, "experiments") || slices.Contains(r.Resources, "*")) &&
+			(slices.Contains(r.Verbs, "create") || slices.Contains(r.Verbs, "*")) {
+			return true
 		}
 	}
 	return false
