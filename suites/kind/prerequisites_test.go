@@ -2,8 +2,8 @@ package kind_test
 
 import (
 	"context"
-	"fmt"
-	"slices"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -11,47 +11,35 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 	"sigs.k8s.io/e2e-framework/pkg/features"
 
 	"github.com/kfp-authcheck/kfp-authcheck/checks"
 	"github.com/kfp-authcheck/kfp-authcheck/clusters/kind"
-	"github.com/kfp-authcheck/kfp-authcheck/fixtures"
 	"github.com/kfp-authcheck/kfp-authcheck/result"
 )
 
 // TestPrerequisites proves the pod checks can fail on kind: each runs once with its prerequisite removed (it must
-// fail) and once after it is put back (it must pass again, so the failure was the prerequisite's). SA-001 in a pod
-// loses the grant its pod's ServiceAccount has through the default-editor RoleBinding (KFP's edit ClusterRole,
-// aggregated into kubeflow-edit, which the RoleBinding names); SA-007 loses the PodDefault webhook's registration.
+// fail) and once with it in place (it must pass, so the failure was the prerequisite's). SA-001 in a pod loses
+// the default-editor RoleBinding of the namespace it makes for its probe Job (the check re-applies Kubeflow's
+// ClusterRoles itself, so the binding is what can go); SA-007 loses the PodDefault webhook's registration.
 func TestPrerequisites(t *testing.T) {
-	sa001 := features.New("SA-001 without its RoleBinding's grant").WithLabel("family", "SA").WithLabel("check", "SA-001").
+	sa001 := features.New("SA-001 without its RoleBinding").WithLabel("family", "SA").WithLabel("check", "SA-001").
 		WithLabel("kind", "prerequisite").
-		Assess("fails without kubeflow-pipelines-edit, passes with it back", func(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
+		Assess("fails when default-editor's RoleBinding is deleted, passes when it stays", func(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
 			s := fromContext(ctx, t)
-			c := s.env.Target.Kube
 			if s.env.Target.ProbeImage == "" {
 				t.Skip("no probe image: SA-001 does not run in a pod here")
 			}
-			const role = "kubeflow-pipelines-edit"
-			if err := c.RbacV1().ClusterRoles().Delete(ctx, role, metav1.DeleteOptions{}); err != nil {
-				t.Fatalf("delete %s: %v", role, err)
-			}
-			restored := false
-			defer func() {
-				if !restored {
-					_ = fixtures.NewKube(c).Apply(context.Background(), fixtures.KubeflowRoles, nil)
-				}
-			}()
-			waitAggregated(ctx, t, c, false)
+			// The check makes its own profile namespace (RoleBinding default-editor -> kubeflow-edit) for the probe
+			// Job: a watch deletes that RoleBinding as soon as it appears, before the Job's pod asks the KFP API.
+			deleted := deleteRoleBindings(ctx, t, s.env.Target.Kube, "default-editor", fixturePrefix)
 			expectStatus(ctx, t, s, "SA-001", result.Fail)
-			if err := fixtures.NewKube(c).Apply(ctx, fixtures.KubeflowRoles, nil); err != nil {
-				t.Fatalf("put %s back: %v", role, err)
+			if n := deleted(); n == 0 {
+				t.Error("the watch deleted no RoleBinding: the failure above is not the prerequisite's")
 			}
-			restored = true
-			waitAggregated(ctx, t, c, true)
 			expectStatus(ctx, t, s, "SA-001", result.Pass)
 			return ctx
 		}).Feature()
@@ -115,31 +103,41 @@ func expectStatus(ctx context.Context, t *testing.T, s *suite, id string, want r
 	return result.Result{}
 }
 
-// waitAggregated waits until kube-controller-manager's aggregation shows (or no longer shows) KFP's rule to create experiments in
-// kubeflow-edit, the ClusterRole the default-editor RoleBinding names.
-func waitAggregated(ctx context.Context, t *testing.T, c kubernetes.Interface, present bool) {
-	t.Helper()
-	err := wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
-		r, err := c.RbacV1().ClusterRoles().Get(ctx, "kubeflow-edit", metav1.GetOptions{})
-		if err != nil {
-			return false, nil
-		}
-		return hasPipelines(r.Rules) == present, nil
-	})
-	if err != nil {
-		t.Fatal(fmt.Errorf("kubeflow-edit's KFP rules present=%v: %w", present, err))
-	}
-}
+// fixturePrefix begins the names of the namespaces the checks make for themselves.
+const fixturePrefix = "kfp-authcheck-"
 
-// hasPipelines: the rules let one create experiments in KFP's API group, as SA-001 does (kubeflow-view, also
-// aggregated into kubeflow-edit, keeps get and list, and create on visualizations only).
-func hasPipelines(rules []rbacv1.PolicyRule) bool {
-	for _, r := range rules {
-		if slices.Contains(r.APIGroups, "pipelines.kubeflow.org") &&
-			(slices.Contains(r.Resources, "experiments") || slices.Contains(r.Resources, "*")) &&
-			(slices.Contains(r.Verbs, "create") || slices.Contains(r.Verbs, "*")) {
-			return true
-		}
+// deleteRoleBindings deletes every RoleBinding called name that appears in a namespace beginning with prefix, until
+// the returned function is called; that function says how many it deleted.
+func deleteRoleBindings(ctx context.Context, t *testing.T, c kubernetes.Interface, name, prefix string) func() int {
+	t.Helper()
+	wctx, cancel := context.WithCancel(ctx)
+	w, err := c.RbacV1().RoleBindings("").Watch(wctx, metav1.ListOptions{FieldSelector: "metadata.name=" + name})
+	if err != nil {
+		cancel()
+		t.Fatalf("watch RoleBindings %s: %v", name, err)
 	}
-	return false
+	var n atomic.Int32
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for ev := range w.ResultChan() {
+			rb, ok := ev.Object.(*rbacv1.RoleBinding)
+			if !ok || ev.Type != watch.Added || !strings.HasPrefix(rb.Namespace, prefix) {
+				continue
+			}
+			dctx, dcancel := context.WithTimeout(wctx, 10*time.Second)
+			err := c.RbacV1().RoleBindings(rb.Namespace).Delete(dctx, rb.Name, metav1.DeleteOptions{})
+			dcancel()
+			if err == nil {
+				n.Add(1)
+				t.Logf("deleted RoleBinding %s/%s", rb.Namespace, rb.Name)
+			}
+		}
+	}()
+	return func() int {
+		w.Stop()
+		cancel()
+		<-done
+		return int(n.Load())
+	}
 }
