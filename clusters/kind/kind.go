@@ -24,7 +24,8 @@ import (
 )
 
 // NodeImage is the node image of the pinned kind release (v0.30.0: Kubernetes v1.34.0, the minor of the local
-// tier's kube-apiserver), pinned by digest.
+// tier's kube-apiserver), pinned by digest: the default, for machines that reach its registry. Where none is
+// reachable, `make kind-node-image` builds one from pinned sources and --kind-node-image names it.
 const NodeImage = defaults.Image
 
 // ServiceAccountIssuer is the issuer Kubeflow's kind tests give kube-apiserver from v1.10 on (WIRE-FACTS.md 1.6),
@@ -36,7 +37,13 @@ var ErrNoDocker = errors.New("no Docker engine")
 
 // Config is the kind cluster for the harness: one control plane with the node image above and the kubeadm patch
 // that sets the ServiceAccount issuer and signing key, as kubeflow/manifests' kind script does.
-func Config(name string) *v1alpha4.Cluster {
+func Config(name string) *v1alpha4.Cluster { return ConfigWithImage(name, "") }
+
+// ConfigWithImage is Config on another node image (empty: NodeImage).
+func ConfigWithImage(name, nodeImage string) *v1alpha4.Cluster {
+	if nodeImage == "" {
+		nodeImage = NodeImage
+	}
 	patch := strings.Join([]string{
 		"kind: ClusterConfiguration",
 		"apiServer:",
@@ -49,15 +56,18 @@ func Config(name string) *v1alpha4.Cluster {
 		Name:     name,
 		Nodes: []v1alpha4.Node{{
 			Role:                 v1alpha4.ControlPlaneRole,
-			Image:                NodeImage,
+			Image:                nodeImage,
 			KubeadmConfigPatches: []string{patch},
 		}},
 	}
 }
 
 // ConfigYAML is Config as the YAML a person would pass to `kind create cluster --config`.
-func ConfigYAML(name string) ([]byte, error) {
-	return yaml.Marshal(Config(name))
+func ConfigYAML(name string) ([]byte, error) { return ConfigYAMLWithImage(name, "") }
+
+// ConfigYAMLWithImage is ConfigWithImage as YAML.
+func ConfigYAMLWithImage(name, nodeImage string) ([]byte, error) {
+	return yaml.Marshal(ConfigWithImage(name, nodeImage))
 }
 
 // CheckDocker asks the Docker engine for its version, within the deadline. A missing docker command and a client
@@ -92,6 +102,8 @@ func CheckDocker(ctx context.Context, timeout time.Duration) error {
 type Options struct {
 	// Name of the cluster; a run-unique one is best ("kfp-authcheck-<run id>").
 	Name string
+	// NodeImage is the node image (empty: NodeImage, the pinned kind release's).
+	NodeImage string
 	// Dir receives the kubeconfig (mode 0600, as kind writes it).
 	Dir string
 	// WaitForReady bounds the wait for the control plane (default 5 minutes).
@@ -116,7 +128,7 @@ func Create(opts Options) (*Cluster, error) {
 	if opts.WaitForReady == 0 {
 		opts.WaitForReady = 5 * time.Minute
 	}
-	raw, err := ConfigYAML(opts.Name)
+	raw, err := ConfigYAMLWithImage(opts.Name, opts.NodeImage)
 	if err != nil {
 		return nil, err
 	}

@@ -12,6 +12,9 @@ import (
 
 	"sigs.k8s.io/kind/pkg/cluster"
 	kindlog "sigs.k8s.io/kind/pkg/log"
+
+	"github.com/kfp-authcheck/kfp-authcheck/clusters"
+	"github.com/kfp-authcheck/kfp-authcheck/profile"
 )
 
 // The test binary doubles as a fake docker client: linked as "docker" on PATH, it answers what kind asks before
@@ -136,5 +139,47 @@ func TestCheckDocker(t *testing.T) {
 	t.Setenv("PATH", t.TempDir())
 	if err := CheckDocker(context.Background(), time.Second); !errors.Is(err, ErrNoDocker) || !strings.Contains(err.Error(), "not installed") {
 		t.Errorf("no docker command: got %v", err)
+	}
+}
+
+// TestNodeImageSetting: --kind-node-image reaches kind (it asks the engine for that image, not the pinned one),
+// the plan names it, and a name that is no image reference is a usage error before anything starts.
+func TestNodeImageSetting(t *testing.T) {
+	const local = "kfp-authcheck.local/kind-node:v1.34.4-0123456789ab"
+	log := fakeDockerOnPath(t, "")
+	_, err := Create(Options{Name: "kfp-authcheck-test", Dir: t.TempDir(), WaitForReady: time.Second, NodeImage: local})
+	if err == nil || !strings.Contains(err.Error(), "failed to ensure docker network") {
+		t.Fatalf("want kind to reach provisioning and stop there; got %v", err)
+	}
+	calls, _ := os.ReadFile(log)
+	if !strings.Contains(string(calls), "inspect --type=image "+local) || strings.Contains(string(calls), NodeImage) {
+		t.Errorf("kind did not ask for %s alone; calls:\n%s", local, calls)
+	}
+
+	var tier Tier
+	opts := clusters.Options{Settings: map[string]string{SettingNodeImage: local}}
+	if err := tier.Validate(opts); err != nil {
+		t.Errorf("a local node image: %v", err)
+	}
+	p, err := profile.Get("kubeflow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := tier.Plan(p, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(strings.Join(plan.Fixtures, "\n"), "a kind cluster ("+local+")") {
+		t.Errorf("the plan does not name the node image: %v", plan.Fixtures)
+	}
+	plan, _ = tier.Plan(p, clusters.Options{})
+	if !strings.Contains(strings.Join(plan.Fixtures, "\n"), "a kind cluster ("+NodeImage+")") {
+		t.Errorf("without the setting the plan does not name the pinned image: %v", plan.Fixtures)
+	}
+	for _, bad := range []string{"Not An Image", "kind-node:"} {
+		opts.Settings[SettingNodeImage] = bad
+		if err := tier.Validate(opts); err == nil || !strings.Contains(err.Error(), "--kind-node-image") {
+			t.Errorf("--kind-node-image %q: %v", bad, err)
+		}
 	}
 }

@@ -8,10 +8,13 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/kfp-authcheck/kfp-authcheck/clusters/components"
 	"github.com/kfp-authcheck/kfp-authcheck/internal/forward"
@@ -33,6 +36,15 @@ type StackOptions struct {
 	// the images of the pinned Dex and oauth2-proxy are read from beside it (LoginImageFiles) and the login pieces
 	// deployed with the gateway stand-in from Image.
 	Image string
+	// NodeImage is the kind node image (empty: NodeImage, the pinned kind release's).
+	NodeImage string
+}
+
+func (o StackOptions) nodeImage() string {
+	if o.NodeImage == "" {
+		return NodeImage
+	}
+	return o.NodeImage
 }
 
 // LoginImageFiles are the tarballs of Dex's and oauth2-proxy's images `make image` writes beside the project's.
@@ -94,9 +106,9 @@ func Start(ctx context.Context, p *profile.Profile, opts StackOptions) (*Stack, 
 		name = "kfp-authcheck-" + hex.EncodeToString(b)
 	}
 	if opts.Progress != nil {
-		fmt.Fprintf(opts.Progress, "kind: creating cluster %s (%s)\n", name, NodeImage)
+		fmt.Fprintf(opts.Progress, "kind: creating cluster %s (%s)\n", name, opts.nodeImage())
 	}
-	c, err := Create(Options{Name: name, Dir: dir, Log: opts.Progress})
+	c, err := Create(Options{Name: name, Dir: dir, Log: opts.Progress, NodeImage: opts.NodeImage})
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, err
@@ -204,6 +216,9 @@ func (s *Stack) deployLogin(ctx context.Context) (err error) {
 		return fmt.Errorf("kind: %w", err)
 	}
 	go splice(ls.lis, strings.TrimPrefix(ls.gateway.URL, "http://"))
+	if err := waitRoutable(ctx, ls, p, routeTimeout); err != nil {
+		return fmt.Errorf("kind: %w", err)
+	}
 	if ls.dexGRPC, err = forward.Start(ctx, rc, s.kube.Kube, forward.Service{Namespace: DexNamespace, Name: DexService, Port: DexGRPCPort}, 30*time.Second); err != nil {
 		return fmt.Errorf("kind: %w", err)
 	}
@@ -215,6 +230,46 @@ func (s *Stack) deployLogin(ctx context.Context) (err error) {
 	}
 	s.progress("kind: the gateway at %s (forwarded to %s/%s), Dex's gRPC API at %s", ls.gatewayURL, GatewayNamespace, GatewayService,
 		strings.TrimPrefix(ls.dexGRPC.URL, "http://"))
+	return nil
+}
+
+// routeTimeout bounds waitRoutable.
+const routeTimeout = 2 * time.Minute
+
+// waitRoutable waits until the gateway reaches Dex and the login's start through their Services: Deployments are
+// available before kube-proxy has the Services' rules (on a busy machine, seconds later), and a login started
+// in between meets the gateway's 502, or worse, a connection that left the node untranslated.
+func waitRoutable(ctx context.Context, ls *loginState, p *profile.Profile, timeout time.Duration) error {
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: ls.tls},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	defer client.CloseIdleConnections()
+	paths := []string{"/dex/.well-known/openid-configuration"}
+	if p.Gateway != nil && p.Gateway.StartPath != "" {
+		paths = append(paths, p.Gateway.StartPath)
+	}
+	last := ""
+	err := wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
+		for _, path := range paths {
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, ls.gatewayURL+path, nil)
+			if err != nil {
+				return false, err
+			}
+			resp, err := client.Do(req)
+			if err != nil {
+				last = path + ": " + err.Error()
+				return false, nil
+			}
+			resp.Body.Close()
+			if resp.StatusCode >= 500 || (path == paths[0] && resp.StatusCode != http.StatusOK) {
+				last = fmt.Sprintf("%s: %d", path, resp.StatusCode)
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+	if err != nil {
+		return fmt.Errorf("the gateway did not reach Dex and the login's start within %s (last: %s)", timeout, last)
+	}
 	return nil
 }
 
@@ -313,7 +368,7 @@ func DescribeLogin(f *target.File, p *profile.Profile, a LoginAccess) {
 
 // VersionList says what runs in the cluster beyond the harness's own image.
 func (s *Stack) VersionList() string {
-	out := append([]string{"kind node " + NodeImage}, s.versions...)
+	out := append([]string{"kind node " + s.opts.nodeImage()}, s.versions...)
 	if s.loginSkipped != "" {
 		out = append(out, "no Dex or gateway: "+s.loginSkipped)
 	}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/google/go-containerregistry/pkg/name"
+
 	"github.com/kfp-authcheck/kfp-authcheck/clusters"
 	"github.com/kfp-authcheck/kfp-authcheck/internal/forward"
 	"github.com/kfp-authcheck/kfp-authcheck/internal/image"
@@ -21,6 +23,8 @@ type Tier struct{}
 const (
 	SettingKeep  = "keep"
 	SettingImage = "kind-image"
+	// SettingNodeImage names the node image: one built by `make kind-node-image` where no registry is reachable.
+	SettingNodeImage = "kind-node-image"
 )
 
 // Name is "kind".
@@ -31,13 +35,15 @@ func (Tier) Summary() string {
 	return "a kind cluster per profile with the KFP API stand-in, Dex, oauth2-proxy and the gateway from images (needs a Docker engine)"
 }
 
-// Settings: --keep and --kind-image.
+// Settings: --keep, --kind-image and --kind-node-image.
 func (Tier) Settings() []clusters.Setting {
 	return []clusters.Setting{
 		{Name: SettingKeep, Bool: true, Usage: "with --tier kind: keep the clusters after the run (their names and kubeconfigs are printed)"},
 		{Name: SettingImage, Usage: "with --tier kind: the project's image tarball (make image) to load into the nodes; it runs the KFP API " +
 			"stand-in as ml-pipeline.kubeflow:8888, the in-cluster probe and the gateway stand-in, and dex-image.tar and " +
 			"oauth2-proxy-image.tar beside it run Dex and oauth2-proxy"},
+		{Name: SettingNodeImage, Usage: "with --tier kind: the node image, a name the Docker engine knows (default " + NodeImage +
+			"); make kind-node-image builds one without any registry and writes its name to bin/kind-node/image"},
 	}
 }
 
@@ -46,6 +52,11 @@ func (Tier) Settings() []clusters.Setting {
 func (t Tier) Validate(o clusters.Options) error {
 	if o.Listen != "" && o.Listen != "127.0.0.1:0" {
 		return fmt.Errorf("the kind tier forwards its own loopback ports; --listen %s is for the embedded tier", o.Listen)
+	}
+	if n := o.Get(t, SettingNodeImage); n != "" {
+		if _, err := name.ParseReference(n, name.StrictValidation); err != nil {
+			return fmt.Errorf("--kind-node-image %q: not an image reference: %v (make kind-node-image writes one to bin/kind-node/image)", n, err)
+		}
 	}
 	path := o.Get(t, SettingImage)
 	if path == "" {
@@ -65,7 +76,8 @@ func (t Tier) Validate(o clusters.Options) error {
 
 // Start makes the cluster; no Docker engine is a missing prerequisite.
 func (t Tier) Start(ctx context.Context, p *profile.Profile, o clusters.Options) (clusters.Stack, error) {
-	s, err := Start(ctx, p, StackOptions{Keep: o.Get(t, SettingKeep) == "true", Progress: o.Progress, Image: o.Get(t, SettingImage)})
+	s, err := Start(ctx, p, StackOptions{Keep: o.Get(t, SettingKeep) == "true", Progress: o.Progress, Image: o.Get(t, SettingImage),
+		NodeImage: o.Get(t, SettingNodeImage)})
 	if errors.Is(err, ErrNoDocker) {
 		return nil, &clusters.MissingError{Tier: t.Name(), What: "a Docker engine", Fix: "the e2e-kind job of .github/workflows/ci.yaml runs where one is", Err: err}
 	}
@@ -83,7 +95,9 @@ func (t Tier) Plan(p *profile.Profile, o clusters.Options) (*clusters.Plan, erro
 	}
 	img := o.Get(t, SettingImage)
 	s := &Stack{Profile: p, Cluster: &Cluster{Kubeconfig: clusters.Placeholder("the cluster's kubeconfig")}}
-	fixtures := []string{"a kind cluster (" + NodeImage + ") named kfp-authcheck-" + p.Name + "-<random>, deleted at the end unless --keep"}
+	node := StackOptions{NodeImage: o.Get(t, SettingNodeImage)}.nodeImage()
+	s.opts.NodeImage = node
+	fixtures := []string{"a kind cluster (" + node + ") named kfp-authcheck-" + p.Name + "-<random>, deleted at the end unless --keep"}
 	if p.MultiUser {
 		fixtures = append(fixtures, "Kubeflow's roles and the profile's Kubeflow Profiles as RBAC")
 	}

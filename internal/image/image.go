@@ -1,8 +1,10 @@
 // Package image builds the harness's container images without a Docker daemon: one static binary as the only
 // layer of an empty base, as ko would, with go-containerregistry. The probe Job and the kind tier's stand-ins run
 // the kfp-authcheck image; the kind tier's Dex and oauth2-proxy run images built the same way from the static
-// builds of the pinned programs (tools/build.sh with STATIC=1). An image is written as a tarball that
-// `docker load` and kind's image loading read, and identified by its digest.
+// builds of the pinned programs (tools/build.sh with STATIC=1). A binary that needs more than the kernel (a
+// cgo build that links glibc, kube-proxy that runs iptables) goes on a base: a root filesystem given as a tarball,
+// the image's first layer (the kind node image's Kubernetes images, tools/kind-node). An image is written as a
+// tarball that `docker load`, kind's image loading and `ctr images import` read, and identified by its digest.
 package image
 
 import (
@@ -36,7 +38,16 @@ type Program struct {
 	Title, Version, Source string
 	// Cmd is the image's default arguments.
 	Cmd []string
+	// Base, when set, is a root filesystem as an uncompressed tar file: the image's first layer, below the
+	// binary's. The image then also gets the usual PATH, so a pod that names its command without a path (as
+	// kubeadm's static pods do) finds it.
+	Base string
+	// User runs the entrypoint ("uid:gid"); empty is the distroless nonroot user.
+	User string
 }
+
+// DefaultPath is the PATH an image on a base gets: Debian's.
+const DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 // Build makes the kfp-authcheck image from its static linux/amd64 binary (the probe by default).
 func Build(binary, version string) (v1.Image, error) {
@@ -44,8 +55,8 @@ func Build(binary, version string) (v1.Image, error) {
 		Source: "https://github.com/kfp-authcheck/kfp-authcheck", Cmd: []string{"probe"}})
 }
 
-// BuildProgram makes an image of one static binary, run as the distroless nonroot user. Every timestamp is
-// zero, so the same binary always gives the same digest.
+// BuildProgram makes an image of one binary, run as the distroless nonroot user unless prog.User says otherwise,
+// on an empty base or on prog.Base. Every timestamp is zero, so the same files always give the same digest.
 func BuildProgram(prog Program) (v1.Image, error) {
 	if !strings.HasPrefix(prog.Path, "/") || len(prog.Path) < 2 {
 		return nil, fmt.Errorf("image: the binary's path %q must be absolute", prog.Path)
@@ -73,7 +84,18 @@ func BuildProgram(prog Program) (v1.Image, error) {
 	if err != nil {
 		return nil, fmt.Errorf("image: layer: %w", err)
 	}
-	img, err := mutate.AppendLayers(mutate.MediaType(empty.Image, types.OCIManifestSchema1), layer)
+	layers := []v1.Layer{layer}
+	if prog.Base != "" {
+		if err := checkTar(prog.Base); err != nil {
+			return nil, err
+		}
+		base, err := tarball.LayerFromFile(prog.Base, tarball.WithMediaType(types.OCILayer))
+		if err != nil {
+			return nil, fmt.Errorf("image: base %s: %w", prog.Base, err)
+		}
+		layers = []v1.Layer{base, layer}
+	}
+	img, err := mutate.AppendLayers(mutate.MediaType(empty.Image, types.OCIManifestSchema1), layers...)
 	if err != nil {
 		return nil, err
 	}
@@ -88,12 +110,31 @@ func BuildProgram(prog Program) (v1.Image, error) {
 	cf.Config.Entrypoint = []string{prog.Path}
 	cf.Config.Cmd = prog.Cmd
 	cf.Config.User = nonRoot
+	if prog.User != "" {
+		cf.Config.User = prog.User
+	}
+	if prog.Base != "" {
+		cf.Config.Env = []string{"PATH=" + DefaultPath}
+	}
 	cf.Config.Labels = map[string]string{
 		"org.opencontainers.image.title":   prog.Title,
 		"org.opencontainers.image.version": prog.Version,
 		"org.opencontainers.image.source":  prog.Source,
 	}
 	return mutate.ConfigFile(img, cf)
+}
+
+// checkTar says plainly when a base is not a tar file (a missing file, a directory, a compressed tarball).
+func checkTar(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("image: base: %w", err)
+	}
+	defer f.Close()
+	if _, err := tar.NewReader(f).Next(); err != nil {
+		return fmt.Errorf("image: base %s is not an uncompressed tar file of a root filesystem: %v", path, err)
+	}
+	return nil
 }
 
 // Ref is the reference the project gives an image of title at version: kfp-authcheck.local/<title>:<version>,

@@ -126,3 +126,71 @@ func TestBuildProgram(t *testing.T) {
 		t.Errorf("Ref: %s", got)
 	}
 }
+
+// TestProgramOnABase puts a binary on a root filesystem tarball: the base is the first layer, the binary the
+// second, the image runs as the user asked with Debian's PATH; a base that is not a tar file is refused.
+func TestProgramOnABase(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "kube-proxy")
+	if err := os.WriteFile(bin, []byte("\x7fELF kube-proxy"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	body := []byte("iptables stand-in")
+	if err := tw.WriteHeader(&tar.Header{Name: "usr/sbin/iptables", Mode: 0o755, Size: int64(len(body)), Typeflag: tar.TypeReg}); err != nil {
+		t.Fatal(err)
+	}
+	tw.Write(body)
+	tw.Close()
+	base := filepath.Join(dir, "base.tar")
+	if err := os.WriteFile(base, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	prog := Program{Binary: bin, Path: "/usr/local/bin/kube-proxy", Title: "kube-proxy", Version: "v1.34.4", Base: base, User: "0:0"}
+	img, err := BuildProgram(prog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	layers, err := img.Layers()
+	if err != nil || len(layers) != 2 {
+		t.Fatalf("layers: %d, %v; want the base and the binary", len(layers), err)
+	}
+	names := func(i int) []string {
+		rc, err := layers[i].Uncompressed()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rc.Close()
+		var out []string
+		tr := tar.NewReader(rc)
+		for {
+			h, err := tr.Next()
+			if err == io.EOF {
+				return out
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, h.Name)
+		}
+	}
+	if got := names(0); len(got) != 1 || got[0] != "usr/sbin/iptables" {
+		t.Errorf("first layer %v, want the base's usr/sbin/iptables", got)
+	}
+	if got := names(1); len(got) != 1 || got[0] != "usr/local/bin/kube-proxy" {
+		t.Errorf("second layer %v, want the binary", got)
+	}
+	cf, _ := img.ConfigFile()
+	if cf.Config.User != "0:0" || len(cf.Config.Env) != 1 || cf.Config.Env[0] != "PATH="+DefaultPath {
+		t.Errorf("config user %q env %v", cf.Config.User, cf.Config.Env)
+	}
+	prog.Base = bin
+	if _, err := BuildProgram(prog); err == nil || !strings.Contains(err.Error(), "not an uncompressed tar") {
+		t.Errorf("a base that is no tar file: %v", err)
+	}
+	prog.Base = filepath.Join(dir, "missing.tar")
+	if _, err := BuildProgram(prog); err == nil {
+		t.Error("a missing base: no error")
+	}
+}
