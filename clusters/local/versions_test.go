@@ -1,6 +1,7 @@
 package local
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -8,7 +9,9 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/kfp-authcheck/kfp-authcheck/checks"
 	"github.com/kfp-authcheck/kfp-authcheck/profile"
 )
 
@@ -184,4 +187,61 @@ func TestVersionedToolsMatchProfiles(t *testing.T) {
 			t.Errorf("tools/%s pins %s, which is %q; the test takes it as %s", program, v, releaseOf(program, v), rel)
 		}
 	}
+}
+
+// TestEachReleaseRunsItsOwnPrograms starts every built-in release on its own Dex and oauth2-proxy (tools/build.sh
+// builds them), logs in through them, and checks the stack says which versions the profile names and which run.
+func TestEachReleaseRunsItsOwnPrograms(t *testing.T) {
+	for _, c := range []struct {
+		profile   string
+		dex       string // the binary
+		dexSays   string
+		proxy     string // "" for oidc-authservice (its stand-in runs, not oauth2-proxy)
+		proxySays string
+	}{
+		{"kubeflow-1.8", "dex-v2.36.0", "v2.36.0 (runs v2.36.0)", "", ""},
+		{"kubeflow-1.9", "dex-v2.39.1", "v2.39.1 (runs v2.39.1)", "oauth2-proxy-v7.6.0", "v7.6.0 (runs v7.6.0)"},
+		{"kubeflow-1.10", "dex", "v2.41.1 (runs v2.41.1)", "oauth2-proxy-v7.7.1", "v7.7.1 (runs v7.7.1)"},
+		{"kubeflow-1.11", "dex-v2.44.0", "v2.44.0 (runs v2.44.0)", "oauth2-proxy-v7.15.6", "v7.13.0 (runs v7.15.6: v7.13.0 is not served)"},
+		{"deploykf", "dex-v2.39.1", "v2.39.1 (runs v2.39.1)", "oauth2-proxy-v7.6.0", "v7.6.0 (runs v7.6.0)"},
+	} {
+		t.Run(c.profile, func(t *testing.T) {
+			need := []string{c.dex}
+			if c.proxy != "" {
+				need = append(need, c.proxy)
+			}
+			requireTools(t, need...)
+			s := startStack(t, c.profile, Options{})
+			if got := s.Versions["dex"]; got != c.dexSays {
+				t.Errorf("dex: %q, want %q", got, c.dexSays)
+			}
+			if got := s.Versions["oauth2-proxy"]; got != c.proxySays {
+				t.Errorf("oauth2-proxy: %q, want %q", got, c.proxySays)
+			}
+			if c.proxy != "" && !strings.Contains(s.VersionList(), "oauth2-proxy "+c.proxySays) {
+				t.Errorf("programs line: %s", s.VersionList())
+			}
+			env := checks.NewEnv(s.Target())
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			u, err := env.FirstUser("local")
+			if err != nil {
+				t.Fatal(err)
+			}
+			sess, _, err := env.Login(ctx, u)
+			if err != nil {
+				t.Fatalf("login through %s and %s: %v", c.dex, orStandIn(c.proxy), err)
+			}
+			if _, err := env.API(sess).ListExperiments(ctx, u.Namespace); err != nil {
+				t.Fatalf("list experiments after the login: %v", err)
+			}
+		})
+	}
+}
+
+func orStandIn(proxy string) string {
+	if proxy == "" {
+		return "the oidc-authservice stand-in"
+	}
+	return proxy
 }
