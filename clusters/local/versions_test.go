@@ -96,6 +96,14 @@ func TestChooseTool(t *testing.T) {
 	if _, err := chooseTool(dir, "dex", "latest"); err == nil || !strings.Contains(err.Error(), "vMAJOR.MINOR.PATCH") {
 		t.Errorf("a version that is not a release: %v", err)
 	}
+	unstamped := t.TempDir()
+	if err := os.WriteFile(filepath.Join(unstamped, "oauth2-proxy"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := chooseTool(unstamped, "oauth2-proxy", "v7.13.0"); err != nil || got.Binary != filepath.Join(unstamped, "oauth2-proxy") ||
+		got.String() != "v7.13.0 (runs unknown: v7.13.0 is not served and its nearest served release v7.15.6 is not built here)" {
+		t.Errorf("a pin without a stamp: %v, %v", got, err)
+	}
 	if _, err := chooseTool(t.TempDir(), "dex", "v2.44.0"); !errors.Is(err, ErrToolsMissing) {
 		t.Errorf("nothing built: %v, want ErrToolsMissing", err)
 	}
