@@ -45,7 +45,8 @@ tools=(
 # Only versions some built-in profile runs are listed (the current pins above count as the version they pin);
 # a version the Go module proxy does not serve is run as the nearest served one (clusters/local/versions.go),
 # and TestVersionedToolsMatchProfiles fails when this list and the profiles part. Never built with STATIC=1: the
-# kind images keep the single current pins.
+# kind images keep the single current pins. With an empty build cache (modules downloaded) the six take about
+# 7 minutes on 2 cores (Dex 56-71 s each, oauth2-proxy 48-119 s each).
 versioned=(
   "dex-v2.36.0|dex-v2.36.0|github.com/dexidp/dex/cmd/dex|github.com/dexidp/dex"
   "dex-v2.39.1|dex-v2.39.1|github.com/dexidp/dex/cmd/dex|github.com/dexidp/dex"
