@@ -311,11 +311,12 @@ func (s *Stack) ldapServer(ctx context.Context, opts *Options) error {
 }
 
 func (s *Stack) startDex(ctx context.Context, p *profile.Profile, tools string, opts Options) (string, error) {
-	bin, err := tool(tools, "dex")
+	choice, err := chooseTool(tools, "dex", p.Dex.Version)
 	if err != nil {
 		return "", err
 	}
-	s.Versions["dex"] = ToolVersion(tools, "dex")
+	bin := choice.Binary
+	s.Versions["dex"] = choice.String()
 	cfgPath := filepath.Join(s.dir, "dex.yaml")
 	var direct string
 	_, ports, err := s.procs.launch(ctx, "dex", bin, s.dir, 3, func(ports []int) ([]string, []string, func(context.Context) error, error) {
@@ -346,11 +347,12 @@ func (s *Stack) startDex(ctx context.Context, p *profile.Profile, tools string, 
 }
 
 func (s *Stack) startOAuth2Proxy(ctx context.Context, p *profile.Profile, tools, dexDirect, upstream string, opts Options) (string, error) {
-	bin, err := tool(tools, "oauth2-proxy")
+	choice, err := chooseTool(tools, "oauth2-proxy", p.Gateway.Version)
 	if err != nil {
 		return "", err
 	}
-	s.Versions["oauth2-proxy"] = ToolVersion(tools, "oauth2-proxy")
+	bin := choice.Binary
+	s.Versions["oauth2-proxy"] = choice.String()
 	secret, err := components.NewCookieSecret()
 	if err != nil {
 		return "", err
