@@ -47,7 +47,7 @@ error; 3 the cluster could not be reached.`,
   kfp-authcheck audit --kubeconfig ~/.kube/config --context prod --samples 500`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			client, where, err := auditClient(targetFile, kubeconfig, kubeContext, cmd.Flags().Changed("context"))
+			client, where, err := clusterClient(targetFile, kubeconfig, kubeContext, cmd.Flags().Changed("context"), "audit")
 			if err != nil {
 				return err
 			}
@@ -70,37 +70,6 @@ error; 3 the cluster could not be reached.`,
 	f.IntVar(&samples, "samples", 200, "SubjectAccessReviews that check the evaluation (0: none)")
 	f.IntVar(&concurrency, "concurrency", 8, "SubjectAccessReviews in flight at once")
 	return cmd
-}
-
-// auditClient builds the client from exactly one of --target and --kubeconfig; where names the cluster.
-func auditClient(targetFile, kubeconfig, kubeContext string, contextGiven bool) (kubernetes.Interface, string, error) {
-	switch {
-	case targetFile != "" && kubeconfig != "":
-		return nil, "", usageErr("give --target or --kubeconfig, not both")
-	case targetFile == "" && kubeconfig == "":
-		return nil, "", usageErr("give --target FILE or --kubeconfig FILE: the cluster to audit")
-	case targetFile != "" && contextGiven:
-		return nil, "", usageErr("--context goes with --kubeconfig; a target file names its own context")
-	}
-	if targetFile != "" {
-		tf, err := target.LoadFile(targetFile)
-		if err != nil {
-			return nil, "", usageErr("%v", err)
-		}
-		if tf.Kubeconfig == "" {
-			return nil, "", usageErr("target file %s has no kubeconfig: it names no cluster to audit", targetFile)
-		}
-		kubeconfig, kubeContext = tf.Kubeconfig, tf.Context
-	}
-	client, err := target.KubeClient(kubeconfig, kubeContext, 15*time.Second)
-	if err != nil {
-		return nil, "", usageErr("%v", err)
-	}
-	where := "the cluster of " + kubeconfig
-	if kubeContext != "" {
-		where += " (context " + kubeContext + ")"
-	}
-	return client, where, nil
 }
 
 func runAudit(ctx context.Context, client kubernetes.Interface, where string, opts audit.Options, out string, stdout, stderr io.Writer) error {

@@ -12,7 +12,6 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kfp-authcheck/kfp-authcheck/fixtures"
-	"github.com/kfp-authcheck/kfp-authcheck/target"
 )
 
 // cleanupTimeout bounds the whole of `cleanup`: the lists and every delete.
@@ -40,7 +39,7 @@ cluster could not be reached.`,
   kfp-authcheck cleanup --kubeconfig ~/.kube/config --context kind-kfp --run 3f9a1c2e`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			client, where, err := cleanupClient(targetFile, kubeconfig, kubeContext, cmd.Flags().Changed("context"))
+			client, where, err := clusterClient(targetFile, kubeconfig, kubeContext, cmd.Flags().Changed("context"), "clean up")
 			if err != nil {
 				return err
 			}
@@ -59,38 +58,6 @@ cluster could not be reached.`,
 	f.StringVar(&runID, "run", "", "remove only this run's objects (the run_id of a run's fixtures); default: every run's")
 	f.BoolVar(&dryRun, "dry-run", false, "list what would be removed, and remove nothing")
 	return cmd
-}
-
-// cleanupClient builds the client from exactly one of --target and --kubeconfig; where names the cluster for
-// messages.
-func cleanupClient(targetFile, kubeconfig, kubeContext string, contextGiven bool) (kubernetes.Interface, string, error) {
-	switch {
-	case targetFile != "" && kubeconfig != "":
-		return nil, "", usageErr("give --target or --kubeconfig, not both")
-	case targetFile == "" && kubeconfig == "":
-		return nil, "", usageErr("give --target FILE or --kubeconfig FILE: the cluster to clean up")
-	case targetFile != "" && contextGiven:
-		return nil, "", usageErr("--context goes with --kubeconfig; a target file names its own context")
-	}
-	if targetFile != "" {
-		tf, err := target.LoadFile(targetFile)
-		if err != nil {
-			return nil, "", usageErr("%v", err)
-		}
-		if tf.Kubeconfig == "" {
-			return nil, "", usageErr("target file %s has no kubeconfig: it names no cluster to clean up", targetFile)
-		}
-		kubeconfig, kubeContext = tf.Kubeconfig, tf.Context
-	}
-	client, err := target.KubeClient(kubeconfig, kubeContext, 15*time.Second)
-	if err != nil {
-		return nil, "", usageErr("%v", err)
-	}
-	where := "the cluster of " + kubeconfig
-	if kubeContext != "" {
-		where += " (context " + kubeContext + ")"
-	}
-	return client, where, nil
 }
 
 func cleanup(ctx context.Context, client kubernetes.Interface, where, runID string, dryRun bool, stdout, stderr io.Writer) error {

@@ -3,29 +3,14 @@ expects the gateway to redirect straight to Dex and posts Dex's form, and nothin
 1.8.1, whose Dex skips the approval screen (skipApprovalScreen: true, and oidc-authservice never forces approval),
 and fails wherever Dex shows that screen: the session is never made.
 """
-import re
 import sys
-import urllib.parse
 
 import dex_login
+import dex_login_old
 
 
 def login(session, pipeline_url, username, password, verify=True, connector="local"):
-    resp = session.get(pipeline_url, allow_redirects=True, timeout=15, verify=verify)
-    if resp.status_code != 200:
-        raise RuntimeError(f"HTTP status code '{resp.status_code}' for GET against: {pipeline_url}")
-    url_obj = urllib.parse.urlsplit(resp.url)
-    if re.search(r"/auth$", url_obj.path):
-        url_obj = url_obj._replace(path=re.sub(r"/auth$", f"/auth/{connector}", url_obj.path))
-    if not re.search(r"/auth/.*/login$", url_obj.path):
-        resp = session.get(urllib.parse.urlunsplit(url_obj), allow_redirects=True, timeout=15, verify=verify)
-        url_obj = urllib.parse.urlsplit(resp.url)
-    resp = session.post(urllib.parse.urlunsplit(url_obj), data={"login": username, "password": password},
-                        allow_redirects=True, timeout=15, verify=verify)
-    if len(resp.history) == 0:
-        raise RuntimeError("Login credentials are probably invalid - "
-                           f"No redirect after POST to: {url_obj.geturl()} (status {resp.status_code})")
-    return "; ".join(f"{c.name}={c.value}" for c in session.cookies)
+    return dex_login_old.login(session, pipeline_url, username, password, verify, connector, approve=False)
 
 
 if __name__ == "__main__":

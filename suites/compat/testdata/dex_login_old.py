@@ -8,7 +8,7 @@ import urllib.parse
 import dex_login
 
 
-def login(session, pipeline_url, username, password, verify=True, connector="local"):
+def login(session, pipeline_url, username, password, verify=True, connector="local", approve=True):
     resp = session.get(pipeline_url, allow_redirects=True, timeout=15, verify=verify)
     if resp.status_code != 200:
         raise RuntimeError(f"HTTP status code '{resp.status_code}' for GET against: {pipeline_url}")
@@ -24,7 +24,7 @@ def login(session, pipeline_url, username, password, verify=True, connector="loc
         raise RuntimeError("Login credentials are probably invalid - "
                            f"No redirect after POST to: {url_obj.geturl()} (status {resp.status_code})")
     url_obj = urllib.parse.urlsplit(resp.url)
-    if re.search(r"/approval$", url_obj.path):
+    if approve and re.search(r"/approval$", url_obj.path):
         resp = session.post(resp.url, data={"approval": "approve"}, allow_redirects=True, timeout=15, verify=verify)
     return "; ".join(f"{c.name}={c.value}" for c in session.cookies)
 
