@@ -259,7 +259,11 @@ var Cases = []Case{
 		Mutation: "oauth2-proxy-first-chunk-only", Want: map[string]Outcome{"DEX-LDAP-003": fail(result.LoginFlow)}},
 	{Name: "mutation: Dex's discovery names the issuer with a trailing slash", Profile: "deploykf", Tiers: embeddedOnly,
 		Mutation: "dex-discovery-issuer-slash", Want: map[string]Outcome{"OOB-001": {Status: result.Fail, Reason: result.ConfigError, Contains: "did not match the issuer"}}},
+	// Kubeflow 1.8.1's Dex skips the approval screen: the mutation needs a Dex that shows it, and a profile that
+	// expects it, so that only the rejected approval is left to fail the login.
 	{Name: "mutation: Dex's approval form rejects the approval", Profile: "kubeflow-1.8", Tiers: embeddedOnly,
+		Break:    func(p *profile.Profile) { p.Dex.SkipApprovalScreen = false },
+		Describe: func(p *profile.Profile) { p.Dex.SkipApprovalScreen = false; p.Expect.ApprovalScreen = true },
 		Mutation: "dex-approval-rejected", Want: map[string]Outcome{"DEX-LOCAL-004": fail(result.LoginFlow)}},
 	{Name: "mutation: KFP serves no v1beta1", Profile: "kubeflow", Tiers: embeddedOnly,
 		Mutation: "kfp-no-v1beta1", Want: map[string]Outcome{"SETUP-002": fail(result.VersionMismatch)}},
