@@ -19,7 +19,9 @@ import (
 )
 
 // The profile-namespace checks look at the namespaces the target's users work in, as they are: they create
-// nothing (SA-007's pods are server-side dry runs, SA-010 asks SubjectAccessReviews).
+// nothing there (SA-007's pods are server-side dry runs, SA-010 asks SubjectAccessReviews), except on a kind
+// cluster the harness started, where SA-007 also runs one real Job pod that gets KFP's token only from the
+// PodDefault (labelled with the run, deleted after).
 func init() {
 	register(&Check{ID: "SA-007", Family: "SA", Severity: Must,
 		Needs: []target.Capability{target.CapMultiUser, target.CapKube, target.CapAdmission},
@@ -165,7 +167,8 @@ func tokenMountProblem(pod *corev1.Pod) string {
 // checkPodDefaultMutation is SA-007: in each profile namespace, a PodDefault projects KFP's token, and a pod of
 // each workload kind that carries its selector's labels is admitted with the volume, the mount and the env. The
 // pods are server-side dry runs: the API server runs its whole admission chain, the webhook included, and
-// persists nothing, so no image is pulled and nothing is left behind.
+// persists nothing, so no image is pulled and nothing is left behind. On kind (realPods) a real Job pod follows,
+// so the kubelet's projected token is what the SDK finds.
 func checkPodDefaultMutation(ctx context.Context, env *Env) result.Result {
 	namespaces := profileNamespaces(env.Target)
 	kube := env.Target.Kube
@@ -205,15 +208,64 @@ func checkPodDefaultMutation(ctx context.Context, env *Env) result.Result {
 				problems = append(problems, kind+" pod: "+p)
 			}
 		}
+		if len(problems) == 0 && realPods(env.Target) {
+			r, ok := podDefaultInRealPod(ctx, env, ns, pd)
+			if !ok {
+				return r
+			}
+			if r.Status != result.Pass {
+				problems = append(problems, r.Message)
+			}
+		}
 		if len(problems) > 0 {
 			actual := fmt.Sprintf("PodDefault %s/%s (label %s) not applied: %s", ns, pd.Name, labels.Set(pd.Spec.Selector.MatchLabels).String(), strings.Join(problems, "; "))
 			return expecting(fail(result.PodDefaultNotApplied, "%s", actual), want, actual)
 		}
 		seen = append(seen, ns+"/"+pd.Name)
 	}
-	actual := fmt.Sprintf("%s: StatefulSet, Deployment and Job pods admitted with the token volume, mount and %s",
-		strings.Join(seen, ", "), satoken.EnvTokenPath)
+	how := "admitted"
+	if realPods(env.Target) {
+		how = "admitted (dry runs), and a real Job pod given KFP's token only by the PodDefault listed and created experiments,"
+	}
+	actual := fmt.Sprintf("%s: StatefulSet, Deployment and Job pods %s with the token volume, mount and %s",
+		strings.Join(seen, ", "), how, satoken.EnvTokenPath)
 	return expecting(pass("%s", actual), want, actual)
+}
+
+// realPods reports whether SA-007 also runs a real pod: on a kind cluster the harness started, with the probe
+// image loaded into its nodes. On a live cluster SA-007 stays a server-side dry run (it creates nothing in the
+// users' namespaces there).
+func realPods(t *target.Target) bool {
+	return t.Tier == target.TierKind && t.Has(target.CapPods) && t.ProbeImage != ""
+}
+
+// podDefaultInRealPod runs the probe Job in a profile namespace with the PodDefault's labels and no token of its
+// own: the kubelet mounts KFP's token only where the webhook added the projected volume, and the probe's SA-001
+// then lists and creates with it. ok is false when the probe gave no answer (r is the error to report); else r
+// passes, or fails with what the pod lacked.
+func podDefaultInRealPod(ctx context.Context, env *Env, ns string, pd *fixtures.PodDefault) (r result.Result, ok bool) {
+	t := env.Target
+	apiURL := t.ProbeAPIURL
+	if apiURL == "" {
+		apiURL = DefaultProbeAPIURL
+	}
+	kube := env.Fixtures().New()
+	run, err := kube.RunProbe(ctx, fixtures.ProbeRun{Namespace: ns, Image: t.ProbeImage, APIURL: apiURL,
+		PodDefaultLabels: pd.Spec.Selector.MatchLabels})
+	if err != nil {
+		return errorf(result.ProbeError, "a real pod in %s: %v", ns, err), false
+	}
+	for _, pr := range run.Results {
+		if pr.ID != "SA-001" {
+			continue
+		}
+		if pr.Status == result.Pass || pr.Reason != result.NoCredentials {
+			// The token was there: what KFP then made of it is SA-001's business, not the PodDefault's.
+			return pass("a real Job pod in %s got KFP's token from PodDefault %s: %s", ns, pd.Name, pr.Message), true
+		}
+		return fail(result.PodDefaultNotApplied, "a real Job pod in %s carrying PodDefault %s's labels had no token: %s", ns, pd.Name, pr.Message), true
+	}
+	return errorf(result.ProbeError, "the probe's run in %s holds no SA-001 result", ns), false
 }
 
 // runtimeRules are what a pipeline pod's ServiceAccount does at run time: Argo's executor watches and patches its

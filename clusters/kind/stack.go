@@ -108,12 +108,14 @@ func Start(ctx context.Context, p *profile.Profile, opts StackOptions) (*Stack, 
 	if opts.Progress != nil {
 		fmt.Fprintf(opts.Progress, "kind: creating cluster %s (%s)\n", name, opts.nodeImage())
 	}
+	began := time.Now()
 	c, err := Create(Options{Name: name, Dir: dir, Log: opts.Progress, NodeImage: opts.NodeImage})
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, err
 	}
 	s := &Stack{Profile: p, Cluster: c, dir: dir, opts: opts, redactor: redact.New()}
+	s.phase("cluster up", began)
 	kube, err := target.KubeClient(c.Kubeconfig, "", 30*time.Second)
 	if err != nil {
 		s.Close()
@@ -131,14 +133,18 @@ func Start(ctx context.Context, p *profile.Profile, opts StackOptions) (*Stack, 
 		}
 	}
 	if opts.Image != "" {
+		began = time.Now()
 		if err := s.deployKFP(ctx); err != nil {
 			s.Close()
 			return nil, err
 		}
+		s.phase("KFP stand-in and PodDefaults deployed", began)
+		began = time.Now()
 		if err := s.deployLogin(ctx); err != nil {
 			s.Close()
 			return nil, err
 		}
+		s.phase("Dex, oauth2-proxy and the gateway deployed and routable", began)
 	} else {
 		s.loginSkipped = "no --kind-image: nothing to run Dex, oauth2-proxy and the gateway from"
 	}
@@ -324,6 +330,11 @@ func (s *Stack) deployKFP(ctx context.Context) error {
 	return nil
 }
 
+// phase prints how long a phase of the cluster's life took, for make e2e-kind's figures.
+func (s *Stack) phase(what string, began time.Time) {
+	s.progress("kind: %s: %s in %.1fs", s.Cluster.Name, what, time.Since(began).Seconds())
+}
+
 func (s *Stack) progress(format string, args ...any) {
 	if s.opts.Progress != nil {
 		fmt.Fprintf(s.opts.Progress, format+"\n", args...)
@@ -422,7 +433,11 @@ func (s *Stack) Close() error {
 		}
 		return nil
 	}
+	began := time.Now()
 	err := s.Cluster.Delete()
 	os.RemoveAll(s.dir)
+	if err == nil {
+		s.phase("cluster deleted", began)
+	}
 	return err
 }
