@@ -2,6 +2,7 @@ package kind_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -18,6 +19,8 @@ import (
 
 	"github.com/kfp-authcheck/kfp-authcheck/checks"
 	"github.com/kfp-authcheck/kfp-authcheck/clusters/kind"
+	"github.com/kfp-authcheck/kfp-authcheck/fixtures"
+	"github.com/kfp-authcheck/kfp-authcheck/mocks/poddefault"
 	"github.com/kfp-authcheck/kfp-authcheck/result"
 )
 
@@ -64,6 +67,10 @@ func TestPrerequisites(t *testing.T) {
 					t.Errorf("put the webhook back: %v", err)
 				}
 			}
+			// The releases ship no PodDefault for KFP's token (SA-007 fails as shipped: PODDEFAULT_MISSING); an
+			// operator following Kubeflow's docs creates access-ml-pipeline in each profile namespace. Do that
+			// where the namespace has none, so what the two halves below differ by is the webhook alone.
+			addKFPTokenPodDefaults(ctx, t, s)
 			if err := hooks.Delete(ctx, hook.Name, metav1.DeleteOptions{}); err != nil {
 				t.Fatal(err)
 			}
@@ -84,6 +91,43 @@ func TestPrerequisites(t *testing.T) {
 		}).Feature()
 
 	testenv.Test(t, sa001, sa007)
+}
+
+// addKFPTokenPodDefaults creates Kubeflow's documented access-ml-pipeline PodDefault in each user's profile
+// namespace that has no PodDefault projecting KFP's token, and deletes what it made when the test ends.
+func addKFPTokenPodDefaults(ctx context.Context, t *testing.T, s *suite) {
+	t.Helper()
+	c := s.env.Target.Kube
+	rc := c.Discovery().RESTClient()
+	seen := map[string]bool{}
+	for _, u := range s.env.Target.Users {
+		ns := u.Namespace
+		if ns == "" || seen[ns] {
+			continue
+		}
+		seen[ns] = true
+		pds, err := fixtures.ListPodDefaults(ctx, rc, ns)
+		if err != nil {
+			t.Fatalf("PodDefaults in %s: %v", ns, err)
+		}
+		if has := slices.ContainsFunc(pds, func(pd fixtures.PodDefault) bool { return pd.Name == "access-ml-pipeline" }); has {
+			continue
+		}
+		if err := poddefault.ApplyKFPToken(ctx, c, ns, "access-ml-pipeline", "access-ml-pipeline"); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("created PodDefault %s/access-ml-pipeline (the release ships none)", ns)
+		t.Cleanup(func() {
+			dctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if err := rc.Delete().AbsPath(fixtures.PodDefaultCollectionPath(ns), "access-ml-pipeline").Do(dctx).Error(); err != nil {
+				t.Errorf("delete PodDefault %s/access-ml-pipeline: %v", ns, err)
+			}
+		})
+	}
+	if len(seen) == 0 {
+		t.Skip("no user of the target names a profile namespace")
+	}
 }
 
 func expectStatus(ctx context.Context, t *testing.T, s *suite, id string, want result.Status) result.Result {
