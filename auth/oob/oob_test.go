@@ -245,7 +245,8 @@ func TestSourceCachedRefreshedInteractive(t *testing.T) {
 // TestSourceThresholdIs300Seconds: deployKF's policy at its threshold, on a Dex with rotation and no reuse
 // interval (what every Kubeflow release runs: none sets expiry.refreshTokens). With 310 s left the cached token
 // is returned without a network call; with 290 s left the refresh grant runs once; a refused refresh token
-// falls back to the interactive login.
+// falls back to the interactive login (with TestSourceCachedRefreshedInteractive, what the retired check OOB-012
+// judged).
 func TestSourceThresholdIs300Seconds(t *testing.T) {
 	is := newIssuer(t, dex.RefreshPolicy{})
 	ctx := testCtx(t)
@@ -315,7 +316,8 @@ func TestAbsoluteLifetimeEndsRefresh(t *testing.T) {
 
 // TestConcurrentRefreshersInProcesses: two processes find the same stale token at once. Dex has no reuse interval,
 // so if both spent the refresh token one would fail and need an interactive login; with the lock exactly one
-// refresh reaches Dex, the other process takes the fresh token from the file, and the file stays valid.
+// refresh reaches Dex, the other process takes the fresh token from the file, and the file stays valid (what the
+// retired check OOB-009 judged).
 func TestConcurrentRefreshersInProcesses(t *testing.T) {
 	is := newIssuer(t, dex.RefreshPolicy{})
 	ctx := testCtx(t)

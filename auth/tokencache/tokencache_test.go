@@ -44,6 +44,7 @@ func helper(path string) int {
 	return 0
 }
 
+// TestKeepsOtherIssuersAndMode0600 and TestConcurrentProcesses hold what the retired check OOB-008 judged.
 func TestKeepsOtherIssuersAndMode0600(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "kfp", "dkf_credentials.json")
