@@ -121,3 +121,15 @@ func listReasons(stdout io.Writer, format string) error {
 	}
 	return usageErr("--format %q: want text or json", format)
 }
+
+// retiredOnly explains a --only that names a retired check ID: the ID is reserved and why it went; any other
+// selection error is returned as it is.
+func retiredOnly(only []string, err error) error {
+	for _, raw := range only {
+		id := strings.ToUpper(strings.TrimSpace(raw))
+		if why, ok := report.Retirement[id]; ok {
+			return fmt.Errorf("--only %q: %s is a retired check (its ID stays reserved): %s", raw, id, why)
+		}
+	}
+	return err
+}

@@ -69,3 +69,11 @@ func TestListShowsRetiredIDs(t *testing.T) {
 		t.Errorf("JSON lists %d entries, %d retired; want %d checks and %v", len(entries), len(retired), len(checks.All()), report.RetiredChecks)
 	}
 }
+
+// TestOnlyARetiredIDSaysSo: --only naming a retired ID is a usage error that says the check is retired and why.
+func TestOnlyARetiredIDSaysSo(t *testing.T) {
+	code, _, stderr := runCLI(t, "run", "--only", "sa-008")
+	if code != exitUsage || !strings.Contains(stderr, "SA-008 is a retired check") || !strings.Contains(stderr, report.Retirement["SA-008"]) {
+		t.Errorf("run --only sa-008: exit %d, stderr %s", code, stderr)
+	}
+}
