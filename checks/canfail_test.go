@@ -28,13 +28,6 @@ var notYetCovered = map[string]string{
 	"DEX-LOCAL-007": "a Dex that keeps one pending auth request survived it (its parallel logins do not overlap at Dex); the check needs logins that do",
 	"DEX-LOCAL-009": "an oauth2-proxy that ignores its session's expiry still refuses the expired ID token; no bug found yet that this check alone catches",
 	"SA-007":        "needs the admission capability (PodDefault webhook), which the embedded tier does not offer",
-	// These judge the harness's own client code (its token file handling and credential cache), not the target:
-	// to be redesigned as properties of the target or retired (their IDs stay reserved).
-	"SA-006":  "judges the harness's handling of a missing token file",
-	"SA-008":  "judges the harness's re-reading of the token file",
-	"OOB-008": "judges the harness's credential cache file",
-	"OOB-009": "judges the harness's concurrent refreshers",
-	"OOB-012": "judges the harness's cache policy",
 }
 
 // pendingMutations are mutations of mocks/mutate that no check catches yet, with the check that will.

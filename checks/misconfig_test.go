@@ -375,18 +375,3 @@ func TestUnnamedIdentityIsNotAPass(t *testing.T) {
 		}
 	}
 }
-
-// TestSA008BlamesTheAPIForADefaultAudienceToken: where the API itself accepts a default-audience token (KFP
-// asking its TokenReview for no audience), SA-008 says so instead of blaming the client's token-file handling.
-func TestSA008BlamesTheAPIForADefaultAudienceToken(t *testing.T) {
-	restore, err := mutate.Enable(mutate.KFPNoAudience)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer restore()
-	env := brokenStack(t, "kubeflow", func(*profile.Profile) {})
-	r := runCheck(t, env, "SA-008")
-	if r.Status != result.Fail || r.Reason != result.Audience || strings.Contains(r.Message, "did not follow the token file") {
-		t.Fatalf("SA-008 with an API that accepts any audience: got %s %s (%s), want fail AUDIENCE naming the API", r.Status, r.Reason, r.Message)
-	}
-}

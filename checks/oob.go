@@ -2,7 +2,6 @@ package checks
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -10,8 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/kfp-authcheck/kfp-authcheck/auth/oob"
@@ -41,16 +38,10 @@ func init() {
 		{ID: "OOB-007", Title: "a refresh past the idle or absolute limit fails cleanly and the client logs in again",
 			References: []string{"deployKF docs \"Refresh Token Expiry\"", "default_values"},
 			Needs:      []target.Capability{target.CapClock}, Exclusive: true, Applies: hasRefreshLimits, Run: checkOOBRefreshExpiry},
-		{ID: "OOB-008", Title: "the credential cache keeps other issuers, has mode 0600 and stays valid JSON under concurrent writers",
-			References: []string{"deployKF reference impl _write_credentials bug (this research)"}, Run: checkOOBCacheFile},
-		{ID: "OOB-009", Title: "two concurrent refreshers: one refresh, no interactive fallback, no cache corruption",
-			References: []string{"refresh-token rotation + deployKF impl"}, Exclusive: true, Run: checkOOBConcurrentRefresh},
 		{ID: "OOB-010", Severity: Should, Title: "the connector issues refresh tokens (warn where not: re-login at every ID-token expiry)",
 			References: []string{"deployKF default_values connector note"}, Run: checkOOBConnectorRefresh},
 		{ID: "OOB-011", Severity: Should, Title: "a PKCE downgrade to code_challenge_method=plain is recorded (warn where accepted)",
 			References: []string{"RFC 7636 section 7.2", "dex PKCE code"}, Run: checkOOBPlainPKCE},
-		{ID: "OOB-012", Title: "a cached token with over 300 s left costs no network call; else refresh; else the interactive login",
-			References: []string{"deployKF DeployKFCredentialsOutOfBand"}, Exclusive: true, Run: checkOOBCachePolicy},
 	} {
 		c.Family = "OOB"
 		if c.Severity == "" {
@@ -61,7 +52,7 @@ func init() {
 	}
 }
 
-// The checks that refresh (OOB-006, 007, 009, 012) are Exclusive for a reason beyond the clock: Dex keeps one
+// The checks that refresh (OOB-006, 007) are Exclusive for a reason beyond the clock: Dex keeps one
 // refresh token per user, connector and client, and a new login through the same client deletes the previous
 // one (server/handlers.go exchangeAuthCode). A parallel OOB login of the same user would revoke their token.
 
@@ -517,149 +508,6 @@ func checkOOBRefreshExpiry(ctx context.Context, env *Env) result.Result {
 	return pass("%s", strings.Join(notes, "; "))
 }
 
-// checkOOBCacheFile is OOB-008.
-func checkOOBCacheFile(ctx context.Context, env *Env) result.Result {
-	dir, err := os.MkdirTemp("", "kfp-authcheck-oob-")
-	if err != nil {
-		return errorf(result.Internal, "%v", err)
-	}
-	defer os.RemoveAll(dir)
-	path := filepath.Join(dir, "dkf_credentials.json")
-	const other = "https://other-cluster.example:8443/dex"
-	// As the seed's client leaves it: another cluster's token, world-readable.
-	if err := os.WriteFile(path, []byte(`{"`+other+`": {"access_token": "a", "id_token": "i", "refresh_token": "r", "expires_at": 1.5}}`), 0o644); err != nil {
-		return errorf(result.Internal, "%v", err)
-	}
-	a, err := env.oobAuthorizer()
-	if err != nil {
-		return errorf(result.ConfigError, "%v", err)
-	}
-	cache := &tokencache.Cache{Path: path}
-	src := &oob.Source{Config: env.oobConfig(nil), Cache: cache, Authorizer: a}
-	r, err := src.Token(ctx)
-	if err != nil {
-		return withEvidence(oobFail("OOB login", err), a)
-	}
-	env.remember(&oob.Token{IDToken: r.Entry.IDToken, RefreshToken: r.Entry.RefreshToken, AccessToken: r.Entry.AccessToken})
-	// Concurrent writers of unrelated issuers.
-	var wg sync.WaitGroup
-	errs := make(chan error, 8)
-	for i := range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs <- cache.Store(ctx, fmt.Sprintf("https://writer-%d.example/dex", i), &tokencache.Entry{AccessToken: "x", ExpiresAt: 1})
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			return errorf(result.Internal, "concurrent write: %v", err)
-		}
-	}
-	st, err := os.Stat(path)
-	if err != nil {
-		return errorf(result.Internal, "%v", err)
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return errorf(result.Internal, "%v", err)
-	}
-	var all map[string]tokencache.Entry
-	jsonErr := json.Unmarshal(b, &all)
-	actual := fmt.Sprintf("mode %o, %d issuers, JSON error %v", st.Mode().Perm(), len(all), jsonErr)
-	expected := "mode 600, 10 issuers (other, own, 8 writers), valid JSON"
-	switch {
-	case jsonErr != nil:
-		return expecting(fail(result.Internal, "the cache file is not valid JSON after concurrent writers"), expected, actual)
-	case st.Mode().Perm() != 0o600:
-		return expecting(fail(result.Internal, "the cache file is readable by others"), expected, actual)
-	case all[other].RefreshToken != "r" || all[env.Target.IssuerURL].IDToken == "" || len(all) != 10:
-		return expecting(fail(result.Internal, "entries were lost"), expected, actual)
-	}
-	return expecting(pass("other issuers kept, mode 0600, valid JSON after 8 concurrent writers"), expected, actual)
-}
-
-// staleCache prepares a cache whose entry must be refreshed (60 s left on the target's clock).
-func (e *Env) staleCache(ctx context.Context, dir string) (*tokencache.Cache, *oob.Token, error) {
-	_, tok, _, err := e.oobLogin(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	entry := tok.Entry()
-	entry.ExpiresAt = float64(nowOf(e.Target)().Add(time.Minute).Unix())
-	cache := &tokencache.Cache{Path: filepath.Join(dir, "dkf_credentials.json")}
-	return cache, tok, cache.Store(ctx, e.Target.IssuerURL, entry)
-}
-
-// grantCounter counts the token endpoint's refresh grants seen through a transport.
-type grantCounter struct {
-	base      http.RoundTripper
-	refreshes atomic.Int64
-	requests  atomic.Int64
-}
-
-func (g *grantCounter) RoundTrip(r *http.Request) (*http.Response, error) {
-	g.requests.Add(1)
-	if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/token") && r.GetBody != nil {
-		if body, err := r.GetBody(); err == nil {
-			buf := make([]byte, 64)
-			n, _ := body.Read(buf)
-			body.Close()
-			if strings.Contains(string(buf[:n]), "grant_type=refresh_token") {
-				g.refreshes.Add(1)
-			}
-		}
-	}
-	return g.base.RoundTrip(r)
-}
-
-// checkOOBConcurrentRefresh is OOB-009.
-func checkOOBConcurrentRefresh(ctx context.Context, env *Env) result.Result {
-	dir, err := os.MkdirTemp("", "kfp-authcheck-oob-")
-	if err != nil {
-		return errorf(result.Internal, "%v", err)
-	}
-	defer os.RemoveAll(dir)
-	cache, _, err := env.staleCache(ctx, dir)
-	if err != nil {
-		return oobFail("OOB login", err)
-	}
-	counter := &grantCounter{base: env.oobTransport()}
-	var interactive atomic.Int64
-	denied := oob.AuthorizerFunc(func(context.Context, string) (string, error) {
-		interactive.Add(1)
-		return "", errors.New("an interactive login was needed")
-	})
-	// Two independent clients, each with its own open lock file, as two processes would be.
-	outcomes := make([]string, 2)
-	var wg sync.WaitGroup
-	for i := range outcomes {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			src := &oob.Source{Config: env.oobConfig(counter),
-				Cache: &tokencache.Cache{Path: cache.Path}, Authorizer: denied}
-			r, err := src.Token(ctx)
-			if err != nil {
-				outcomes[i] = "error: " + err.Error()
-				return
-			}
-			outcomes[i] = string(r.Outcome)
-		}()
-	}
-	wg.Wait()
-	_, loadErr := cache.Load(env.Target.IssuerURL)
-	actual := fmt.Sprintf("outcomes %s; refresh grants %d; interactive %d; cache %v", strings.Join(outcomes, ", "),
-		counter.refreshes.Load(), interactive.Load(), loadErr)
-	expected := "outcomes refreshed and cached; 1 refresh grant; 0 interactive; cache valid"
-	if counter.refreshes.Load() != 1 || interactive.Load() != 0 || loadErr != nil {
-		return expecting(fail(result.UnexpectedResponse, "concurrent refreshers did not share one refresh"), expected, actual)
-	}
-	return expecting(pass("one refresh served both clients; no interactive fallback; the cache is intact"), expected, actual)
-}
-
 // checkOOBConnectorRefresh is OOB-010.
 func checkOOBConnectorRefresh(ctx context.Context, env *Env) result.Result {
 	_, tok, a, err := env.oobLogin(ctx)
@@ -696,64 +544,4 @@ func checkOOBPlainPKCE(ctx context.Context, env *Env) result.Result {
 	}
 	return expecting(warn(result.PKCEDowngrade, "Dex accepts code_challenge_method=plain: a client can be downgraded to a PKCE challenge that equals the verifier"),
 		"S256 only", "plain accepted")
-}
-
-// checkOOBCachePolicy is OOB-012.
-func checkOOBCachePolicy(ctx context.Context, env *Env) result.Result {
-	dir, err := os.MkdirTemp("", "kfp-authcheck-oob-")
-	if err != nil {
-		return errorf(result.Internal, "%v", err)
-	}
-	defer os.RemoveAll(dir)
-	a, err := env.oobAuthorizer()
-	if err != nil {
-		return errorf(result.ConfigError, "%v", err)
-	}
-	counter := &grantCounter{base: env.oobTransport()}
-	cache := &tokencache.Cache{Path: filepath.Join(dir, "dkf_credentials.json")}
-	src := &oob.Source{Config: env.oobConfig(counter),
-		Cache: cache, Authorizer: a}
-	var steps []string
-	step := func(want oob.Outcome, prep func(e *tokencache.Entry)) (result.Result, bool) {
-		if prep != nil {
-			e, err := cache.Load(env.Target.IssuerURL)
-			if err != nil || e == nil {
-				return errorf(result.Internal, "cache: %v", err), false
-			}
-			prep(e)
-			if err := cache.Store(ctx, env.Target.IssuerURL, e); err != nil {
-				return errorf(result.Internal, "cache: %v", err), false
-			}
-		}
-		before := counter.requests.Load()
-		r, err := src.Token(ctx)
-		if err != nil {
-			return oobFail(string(want)+" step", err), false
-		}
-		env.remember(&oob.Token{IDToken: r.Entry.IDToken, RefreshToken: r.Entry.RefreshToken, AccessToken: r.Entry.AccessToken})
-		calls := counter.requests.Load() - before
-		steps = append(steps, fmt.Sprintf("%s (%d calls)", r.Outcome, calls))
-		if r.Outcome != want || (want == oob.Cached && calls != 0) {
-			return fail(result.UnexpectedResponse, "expected %s, got %s with %d network calls", want, r.Outcome, calls), false
-		}
-		return result.Result{}, true
-	}
-	expected := "interactive, cached (0 calls), refreshed (under 300 s left), interactive (refresh refused)"
-	for _, s := range []struct {
-		want oob.Outcome
-		prep func(*tokencache.Entry)
-	}{
-		{oob.Interactive, nil},
-		{oob.Cached, nil},
-		{oob.Refreshed, func(e *tokencache.Entry) { e.ExpiresAt = float64(nowOf(env.Target)().Add(200 * time.Second).Unix()) }},
-		{oob.Interactive, func(e *tokencache.Entry) {
-			e.ExpiresAt = float64(nowOf(env.Target)().Add(-time.Second).Unix())
-			e.RefreshToken = "revoked-" + e.RefreshToken[:4]
-		}},
-	} {
-		if r, ok := step(s.want, s.prep); !ok {
-			return withEvidence(expecting(r, expected, strings.Join(steps, ", ")), a)
-		}
-	}
-	return expecting(pass("the cache policy holds: %s", strings.Join(steps, ", ")), expected, strings.Join(steps, ", "))
 }

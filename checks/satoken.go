@@ -48,14 +48,6 @@ func init() {
 		Title:      "a default-audience token sent to the in-cluster API is refused with 401 and the audience reason",
 		References: []string{"KFP TokenReviewAuthenticator", "pipelines#5138"},
 		Run:        checkDefaultAudienceRefused})
-	register(&Check{ID: "SA-006", Family: "SA", Severity: Should, Needs: []target.Capability{target.CapInCluster},
-		Title:      "a missing token file is reported as NO_CREDENTIALS, not as an authorization failure",
-		References: []string{"StatCan#1018", "canonical#423", "pipelines#7133"},
-		Run:        checkMissingTokenFile})
-	register(&Check{ID: "SA-008", Family: "SA", Severity: Must, Needs: saNeeds,
-		Title:      "the token file is re-read on every request, so a rotated token is used at once",
-		References: []string{"pipelines#5138", "pipelines#2625"},
-		Run:        checkTokenRotation})
 	register(&Check{ID: "SA-011", Family: "SA", Severity: Must, Needs: append([]target.Capability{target.CapClock}, saNeeds...), Exclusive: true,
 		Title:      "an expired ServiceAccount token is refused with 401, never 500",
 		References: []string{"CHECKS.md additions"},
@@ -418,71 +410,6 @@ func checkDefaultAudienceRefused(ctx context.Context, env *Env) result.Result {
 		r.Reason = result.Audience
 		return expecting(r, want, "401 (audience)")
 	})
-}
-
-// checkMissingTokenFile is SA-006: with no token file the client fails before sending, naming the file.
-func checkMissingTokenFile(ctx context.Context, env *Env) result.Result {
-	dir, err := os.MkdirTemp("", "kfp-authcheck-sa-")
-	if err != nil {
-		return errorf(result.Internal, "%v", err)
-	}
-	defer os.RemoveAll(dir)
-	path := satoken.TokenPath(func(string) string { return filepath.Join(dir, "token") })
-	_, lerr := env.volumeClient(path).ListExperiments(ctx, probeNamespace(env.Target))
-	const want = "NO_CREDENTIALS before any request"
-	if errors.Is(lerr, satoken.ErrNoToken) {
-		r := pass("the missing token is reported as such: %v", lerr)
-		r.Reason = result.NoCredentials
-		return expecting(r, want, "NO_CREDENTIALS")
-	}
-	return expecting(fail(reasonOf(lerr), "a missing token file surfaced as %v", lerr), want, fmt.Sprint(lerr))
-}
-
-// checkTokenRotation is SA-008: the file is swapped between requests (kubelet rotation); the client must use
-// the new content at once. A swap to a refused token then back to a good one proves the re-read.
-func checkTokenRotation(ctx context.Context, env *Env) result.Result {
-	f, err := newSAFixture(ctx, env)
-	if err != nil {
-		return fixtureError(err)
-	}
-	defer f.cleanup()
-	first, err1 := f.token(ctx, f.ns1, "default-editor", []string{satoken.Audience}, time.Hour)
-	second, err2 := f.token(ctx, f.ns1, "default-editor", []string{satoken.Audience}, time.Hour)
-	wrongAud, err3 := f.token(ctx, f.ns1, "default-editor", nil, time.Hour)
-	if err := errors.Join(err1, err2, err3); err != nil {
-		return fixtureError(err)
-	}
-	c := env.volumeClient(filepath.Join(os.TempDir(), "unset"))
-	var statuses []string
-	for _, tok := range []string{first, wrongAud, second} {
-		path, err := f.tokenFile(tok)
-		if err != nil {
-			return errorf(result.Internal, "write the token file: %v", err)
-		}
-		c.HTTP.Transport.(*satoken.VolumeTransport).Path = path
-		_, lerr := c.ListExperiments(ctx, f.ns1)
-		if r, bad := transportTrouble("in-cluster API", lerr); bad {
-			return r
-		}
-		statuses = append(statuses, fmt.Sprint(httpStatus(lerr)))
-	}
-	actual := strings.Join(statuses, ", ")
-	const want = "200, 401, 200 (first token, swapped to a refused one, swapped to a fresh one)"
-	if actual != "200, 401, 200" {
-		if statuses[1] == "200" {
-			// Before blaming the client: does the API accept the default-audience token sent directly?
-			_, derr := env.inCluster(wrongAud).ListExperiments(ctx, f.ns1)
-			if r, bad := transportTrouble("in-cluster API", derr); bad {
-				return r
-			}
-			if derr == nil {
-				return expecting(fail(result.Audience, "the API accepts a default-audience token (SA-005's finding), so the "+
-					"token file's rotation could not be observed: %s", actual), want, actual)
-			}
-		}
-		return expecting(fail(result.NoCredentials, "the client did not follow the token file: %s", actual), want, actual)
-	}
-	return expecting(pass("every request used the file's current token"), want, actual)
 }
 
 // checkExpiredToken is SA-011: a 10-minute token, the clock moved past its expiry (and kube-apiserver's one

@@ -55,5 +55,20 @@ var Reasons = []ReasonDoc{
 }
 
 // RetiredChecks are check IDs that once existed and are reserved: never reused for another check. They are listed
-// in the run schema and by list (DECISIONS: retired checks keep their IDs). None has been retired yet.
-var RetiredChecks = []string{}
+// in the run schema and by list (DECISIONS: retired checks keep their IDs). Retirement says why each went and
+// what guards its property now.
+var RetiredChecks = []string{"SA-006", "SA-008", "OOB-008", "OOB-009", "OOB-012"}
+
+// Retirement says, for each retired check ID, why it was retired and where its guarantee lives now.
+var Retirement = map[string]string{
+	"SA-006": "judged the harness's own token-file client, never the target: a missing file failing before any request " +
+		"is a unit test of auth/satoken; a request without credentials being refused is SA-003",
+	"SA-008": "judged the harness's own token-file client, never the target: the file re-read on every request is a " +
+		"unit test of auth/satoken; an API accepting a default-audience token is SA-005",
+	"OOB-008": "judged the harness's own credential cache file, never the target: other issuers kept, mode 0600 and " +
+		"concurrent writers are unit tests of auth/tokencache; the issuer the cache is keyed by is OOB-001",
+	"OOB-009": "judged the harness's own refresh locking, never the target: one refresh for two processes is a unit " +
+		"test of auth/oob against a Dex with rotation and no reuse interval; the rotation itself is OOB-006",
+	"OOB-012": "judged the harness's own cache policy, never the target: cached above 300 s, else refresh, else the " +
+		"interactive login is a unit test of auth/oob",
+}

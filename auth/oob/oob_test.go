@@ -242,6 +242,54 @@ func TestSourceCachedRefreshedInteractive(t *testing.T) {
 	}
 }
 
+// TestSourceThresholdIs300Seconds: deployKF's policy at its threshold, on a Dex with rotation and no reuse
+// interval (what every Kubeflow release runs: none sets expiry.refreshTokens). With 310 s left the cached token
+// is returned without a network call; with 290 s left the refresh grant runs once; a refused refresh token
+// falls back to the interactive login (with TestSourceCachedRefreshedInteractive, what the retired check OOB-012
+// judged).
+func TestSourceThresholdIs300Seconds(t *testing.T) {
+	is := newIssuer(t, dex.RefreshPolicy{})
+	ctx := testCtx(t)
+	c, err := Discover(ctx, is.config(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := c.Login(ctx, scripted(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt := &countingTransport{}
+	interactive := 0
+	b := scripted(t)
+	cache := &tokencache.Cache{Path: filepath.Join(t.TempDir(), "dkf_credentials.json")}
+	src := &Source{Config: is.config(rt), Cache: cache,
+		Authorizer: AuthorizerFunc(func(ctx context.Context, u string) (string, error) { interactive++; return b.Authorize(ctx, u) })}
+	store := func(e *tokencache.Entry, left time.Duration) {
+		t.Helper()
+		e.ExpiresAt = float64(is.clock.Now().Add(left).Unix())
+		if err := cache.Store(ctx, is.url, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	store(tok.Entry(), 310*time.Second)
+	r, err := src.Token(ctx)
+	if err != nil || r.Outcome != Cached || rt.n.Load() != 0 {
+		t.Fatalf("310 s left: outcome %v, %d network calls, err %v; want cached without a call", r.Outcome, rt.n.Load(), err)
+	}
+	store(tok.Entry(), 290*time.Second)
+	r, err = src.Token(ctx)
+	if err != nil || r.Outcome != Refreshed || is.count("refresh_token") != 1 || r.Entry.RefreshToken == tok.RefreshToken {
+		t.Fatalf("290 s left: outcome %v, %d refresh grants, err %v; want one refresh with a rotated token", r.Outcome, is.count("refresh_token"), err)
+	}
+	// The spent refresh token again: Dex refuses it (no reuse interval), so the login runs.
+	store(tok.Entry(), 290*time.Second)
+	r, err = src.Token(ctx)
+	if err != nil || r.Outcome != Interactive || interactive != 1 || r.RefreshErr == nil {
+		t.Fatalf("a spent refresh token: outcome %v, %d interactive, refresh error %v, err %v; want the interactive login", r.Outcome, interactive, r.RefreshErr, err)
+	}
+}
+
 func TestAbsoluteLifetimeEndsRefresh(t *testing.T) {
 	is := newIssuer(t, dex.RefreshPolicy{ValidIfNotUsedFor: 2 * time.Hour, AbsoluteLifetime: 3 * time.Hour})
 	ctx := testCtx(t)
@@ -268,7 +316,8 @@ func TestAbsoluteLifetimeEndsRefresh(t *testing.T) {
 
 // TestConcurrentRefreshersInProcesses: two processes find the same stale token at once. Dex has no reuse interval,
 // so if both spent the refresh token one would fail and need an interactive login; with the lock exactly one
-// refresh reaches Dex, the other process takes the fresh token from the file, and the file stays valid.
+// refresh reaches Dex, the other process takes the fresh token from the file, and the file stays valid (what the
+// retired check OOB-009 judged).
 func TestConcurrentRefreshersInProcesses(t *testing.T) {
 	is := newIssuer(t, dex.RefreshPolicy{})
 	ctx := testCtx(t)

@@ -10,7 +10,7 @@ import (
 )
 
 // TestVolumeTransportRereadsEveryRequest: the header follows the file's current content, and a missing file
-// fails before anything is sent.
+// fails before anything is sent (what the retired checks SA-008 and SA-006 judged).
 func TestVolumeTransportRereadsEveryRequest(t *testing.T) {
 	var got []string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

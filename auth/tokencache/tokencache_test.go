@@ -44,6 +44,7 @@ func helper(path string) int {
 	return 0
 }
 
+// TestKeepsOtherIssuersAndMode0600 and TestConcurrentProcesses hold what the retired check OOB-008 judged.
 func TestKeepsOtherIssuersAndMode0600(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "kfp", "dkf_credentials.json")
@@ -78,8 +79,11 @@ func TestKeepsOtherIssuersAndMode0600(t *testing.T) {
 		t.Errorf("own entry %+v %v", mine, err)
 	}
 	o, err := c.Load("https://other.example/dex")
-	if err != nil || o.Expiry().UnixMilli() != 1735689600250 {
-		t.Errorf("float expires_at read as %v (%v)", o.Expiry(), err)
+	switch {
+	case err != nil || o == nil:
+		t.Errorf("the other issuer's entry: %v %v", o, err)
+	case o.Expiry().UnixMilli() != 1735689600250:
+		t.Errorf("float expires_at read as %v", o.Expiry())
 	}
 	if e, err := c.Load("https://unknown.example/dex"); e != nil || err != nil {
 		t.Errorf("unknown issuer: %v %v", e, err)

@@ -50,21 +50,28 @@ func newListCmd(stdout io.Writer) *cobra.Command {
 					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", c.ID, c.Severity, needs, c.Title)
 				}
 				for _, id := range report.RetiredChecks {
-					fmt.Fprintf(tw, "%s\tretired\t-\treserved, never reused\n", id)
+					fmt.Fprintf(tw, "%s\tretired\t-\treserved, never reused: %s\n", id, report.Retirement[id])
 				}
 				return tw.Flush()
 			case "json":
+				// A retired ID is listed with retired true and why, no severity and no title: it names no check.
 				type entry struct {
-					ID         string              `json:"id"`
-					Family     string              `json:"family"`
-					Severity   string              `json:"severity"`
-					Title      string              `json:"title"`
-					Needs      []target.Capability `json:"needs,omitempty"`
-					References []string            `json:"references,omitempty"`
+					ID             string              `json:"id"`
+					Family         string              `json:"family"`
+					Severity       string              `json:"severity,omitempty"`
+					Title          string              `json:"title,omitempty"`
+					Needs          []target.Capability `json:"needs,omitempty"`
+					References     []string            `json:"references,omitempty"`
+					Retired        bool                `json:"retired,omitempty"`
+					RetiredBecause string              `json:"retired_because,omitempty"`
 				}
-				out := make([]entry, 0, len(all))
+				out := make([]entry, 0, len(all)+len(report.RetiredChecks))
 				for _, c := range all {
-					out = append(out, entry{c.ID, c.Family, string(c.Severity), c.Title, c.Needs, c.References})
+					out = append(out, entry{ID: c.ID, Family: c.Family, Severity: string(c.Severity), Title: c.Title, Needs: c.Needs, References: c.References})
+				}
+				for _, id := range report.RetiredChecks {
+					family := id[:strings.LastIndex(id, "-")]
+					out = append(out, entry{ID: id, Family: family, Retired: true, RetiredBecause: report.Retirement[id]})
 				}
 				enc := json.NewEncoder(stdout)
 				enc.SetIndent("", "  ")
@@ -113,4 +120,16 @@ func listReasons(stdout io.Writer, format string) error {
 		return enc.Encode(report.Reasons)
 	}
 	return usageErr("--format %q: want text or json", format)
+}
+
+// retiredOnly explains a --only that names a retired check ID: the ID is reserved and why it went; any other
+// selection error is returned as it is.
+func retiredOnly(only []string, err error) error {
+	for _, raw := range only {
+		id := strings.ToUpper(strings.TrimSpace(raw))
+		if why, ok := report.Retirement[id]; ok {
+			return fmt.Errorf("--only %q: %s is a retired check (its ID stays reserved): %s", raw, id, why)
+		}
+	}
+	return err
 }

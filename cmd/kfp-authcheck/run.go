@@ -281,7 +281,7 @@ func (c *runConfig) validate() error {
 		return usageErr("--progress %q: want auto, always or never", c.Progress)
 	}
 	if _, err := checks.Select(c.Only); err != nil {
-		return usageErr("%v", err)
+		return usageErr("%v", retiredOnly(c.Only, err))
 	}
 	if err := harness.Validate(c.harness(nil, nil)); err != nil {
 		return usageErr("%v", err)
