@@ -25,9 +25,6 @@ var notYetCovered = map[string]string{
 	"SETUP-003":     "needs a gateway whose TLS chain does not verify; the embedded tier's CA always does",
 	"DEX-LOCAL-002": "a different redirect chain is a warn; a fail needs a chain that never reaches the local connector",
 	"DEX-LOCAL-005": "a renamed cookie is a warn; a fail needs cookies the client cannot collect",
-	"DEX-LOCAL-007": "a Dex that keeps one pending auth request survived it (its parallel logins do not overlap at Dex); the check needs logins that do",
-	"DEX-LOCAL-009": "an oauth2-proxy that ignores its session's expiry still refuses the expired ID token; no bug found yet that this check alone catches",
-	"SA-007":        "needs the admission capability (PodDefault webhook), which the embedded tier does not offer",
 	// These judge the harness's own client code (its token file handling and credential cache), not the target:
 	// to be redesigned as properties of the target or retired (their IDs stay reserved).
 	"SA-006":  "judges the harness's handling of a missing token file",

@@ -75,11 +75,7 @@ func TestMisconfigurationsAreCaught(t *testing.T) {
 				}
 				t.Cleanup(restore)
 			}
-			env := brokenStack(t, tc.Profile, func(p *profile.Profile) {
-				if tc.Break != nil {
-					tc.Break(p)
-				}
-			})
+			env := caseStack(t, tc, true)
 			if tc.Describe != nil {
 				tc.Describe(env.Target.Profile)
 			}
@@ -122,8 +118,8 @@ func TestMisconfigurationsAreCaught(t *testing.T) {
 			c, _ := Get(id)
 			env := shared[tc.Profile]
 			switch {
-			case c.Exclusive:
-				env = brokenStack(t, tc.Profile, func(*profile.Profile) {})
+			case c.Exclusive || tc.Base != nil:
+				env = caseStack(t, tc, false)
 			case env == nil:
 				env = brokenStack(t, tc.Profile, func(*profile.Profile) {})
 				shared[tc.Profile] = env
@@ -133,6 +129,24 @@ func TestMisconfigurationsAreCaught(t *testing.T) {
 			}
 		}
 	}
+}
+
+// caseStack starts the case's deployment (its Base, and with broken its Break) and hands the checks its Base
+// as the description.
+func caseStack(t *testing.T, tc misconfig.Case, broken bool) *Env {
+	t.Helper()
+	env := brokenStack(t, tc.Profile, func(p *profile.Profile) {
+		if tc.Base != nil {
+			tc.Base(p)
+		}
+		if broken && tc.Break != nil {
+			tc.Break(p)
+		}
+	})
+	if tc.Base != nil {
+		tc.Base(env.Target.Profile)
+	}
+	return env
 }
 
 // MutateEnv set to 1 runs every mutation case of the table (make mutate); otherwise only those marked Smoke.
