@@ -231,6 +231,12 @@ var Cases = []Case{
 	{Name: "only the LDAP connector: connector_id=local does not reach the local form", Profile: "deploykf", Tiers: embeddedOnly,
 		Break: func(p *profile.Profile) { p.Dex.Connectors = p.Dex.Connectors[1:] },
 		Want:  map[string]Outcome{"DEX-LDAP-002": fail(result.LoginFlow)}},
+	// Dex without the password database (only the LDAP connector) while the target's users are local: the login
+	// goes straight to the LDAP form and never comes to the local connector's. Embedded only: the real Dex refuses
+	// to start with static passwords and no password database, and the local tier writes the users as those.
+	{Name: "Dex without the local connector: the login never reaches it", Profile: "deploykf", Tiers: embeddedOnly,
+		Break: func(p *profile.Profile) { p.Dex.Connectors = p.Dex.Connectors[1:] },
+		Want:  map[string]Outcome{"DEX-LOCAL-002": {Status: result.Fail, Reason: result.LoginFlow, Contains: "never reached /dex/auth/local/login"}}},
 	// The mesh copies no claim to kubeflow-userid: the client's own header reaches KFP.
 	{Name: "the gateway's JWT rules copy no claim to kubeflow-userid", Profile: "kubeflow-1.10-kind", Tiers: embeddedOnly,
 		Break: func(p *profile.Profile) {
@@ -320,6 +326,11 @@ var Cases = []Case{
 	{Name: "the PodDefault webhook unregistered: pods are admitted without KFP's token", Profile: "kubeflow-1.10-kind",
 		Tiers: []string{Local}, Kube: true, Base: withPodDefault("access-ml-pipeline"), Before: unregisterPodDefaultWebhook,
 		Want: map[string]Outcome{"SA-007": {Status: result.Fail, Reason: result.PodDefaultNotApplied, Contains: "no projected token volume"}}},
+	// The session cookie set without cookie_path: the browser keeps it for /oauth2, the callback's directory, and
+	// never sends it to /pipeline; the login cannot end in a session.
+	{Name: "mutation: oauth2-proxy sets the session cookie without cookie_path", Profile: "kubeflow", Tiers: embeddedOnly,
+		Mutation: "oauth2-proxy-session-cookie-no-path", Want: map[string]Outcome{"DEX-LOCAL-005": {Status: result.Fail,
+			Reason: result.CookieFlags, Contains: "oauth2_proxy_kubeflow is not sent with the API's requests"}}},
 	{Name: "mutation: the gateway does not verify JWT signatures", Profile: "kubeflow-1.10-kind", Tiers: embeddedOnly,
 		Mutation: "gateway-no-signature", Want: map[string]Outcome{"M2M-005": fail(result.InvalidCredentials)}},
 }
