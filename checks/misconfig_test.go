@@ -32,13 +32,19 @@ import (
 // distribution's defaults.
 func brokenStack(t *testing.T, name string, breakIt func(p *profile.Profile)) *Env {
 	t.Helper()
+	return brokenStackWith(t, name, breakIt, embedded.Options{})
+}
+
+// brokenStackWith is brokenStack with the stack's options.
+func brokenStackWith(t *testing.T, name string, breakIt func(p *profile.Profile), opts embedded.Options) *Env {
+	t.Helper()
 	want, err := profile.Get(name)
 	if err != nil {
 		t.Fatal(err)
 	}
 	broken, _ := profile.Get(name)
 	breakIt(broken)
-	s, err := embedded.Start(context.Background(), broken, embedded.Options{})
+	s, err := embedded.Start(context.Background(), broken, opts)
 	if err != nil {
 		t.Fatalf("start broken %s stack: %v", name, err)
 	}
@@ -135,14 +141,18 @@ func TestMisconfigurationsAreCaught(t *testing.T) {
 // as the description.
 func caseStack(t *testing.T, tc misconfig.Case, broken bool) *Env {
 	t.Helper()
-	env := brokenStack(t, tc.Profile, func(p *profile.Profile) {
+	var opts embedded.Options
+	if broken {
+		opts.GatewayCertHost = tc.GatewayCertHost
+	}
+	env := brokenStackWith(t, tc.Profile, func(p *profile.Profile) {
 		if tc.Base != nil {
 			tc.Base(p)
 		}
 		if broken && tc.Break != nil {
 			tc.Break(p)
 		}
-	})
+	}, opts)
 	if tc.Base != nil {
 		tc.Base(env.Target.Profile)
 	}

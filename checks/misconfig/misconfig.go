@@ -87,6 +87,9 @@ type Case struct {
 	Smoke    bool
 	// Kube says the case needs a Kubernetes API server (the local tier's kube-apiserver).
 	Kube bool
+	// GatewayCertHost, where set, has the https gateway serve a certificate of the stack's CA for this host name
+	// only, not the address the gateway is reached at (the embedded tier's Options.GatewayCertHost).
+	GatewayCertHost string
 	// Want maps a check ID to the verdict it must get.
 	Want map[string]Outcome
 }
@@ -121,7 +124,14 @@ var Cases = []Case{
 		Want:     map[string]Outcome{"OAUTH2P-001": fail(result.GatewayConfig)}},
 	{Name: "direct redirect where the profile expects the sign-in page", Profile: "kubeflow", Tiers: embeddedOnly,
 		Break: func(p *profile.Profile) { p.Gateway.SkipProviderButton = true },
-		Want:  map[string]Outcome{"DEX-LOCAL-001": fail(result.GatewayConfig)}},
+		Want: map[string]Outcome{"DEX-LOCAL-001": fail(result.GatewayConfig),
+			"DEX-LOCAL-002": {Status: result.Warn, Reason: result.GatewayConfig, Contains: "chain differs"}}},
+	// The other way round: deployKF's gateway redirects straight to Dex (skip_provider_button); one that shows the
+	// sign-in page still logs in, along another chain.
+	{Name: "the sign-in page where deployKF redirects straight to Dex", Profile: "deploykf", Tiers: both,
+		Break: func(p *profile.Profile) { p.Gateway.SkipProviderButton = false },
+		Want: map[string]Outcome{"DEX-LOCAL-001": fail(result.GatewayConfig),
+			"DEX-LOCAL-002": {Status: result.Warn, Reason: result.GatewayConfig, Contains: "chain differs"}}},
 	{Name: "Dex shows the approval screen (skipApprovalScreen: false)", Profile: "kubeflow", Tiers: both,
 		Break: func(p *profile.Profile) { p.Dex.SkipApprovalScreen = false },
 		Want:  map[string]Outcome{"DEX-LOCAL-004": warn(result.ApprovalScreen), "DEX-LOCAL-002": warn(result.GatewayConfig)}},
@@ -246,6 +256,11 @@ var Cases = []Case{
 		},
 		Want: map[string]Outcome{"M2M-004": {Status: result.Fail, Reason: result.Unsecured, Contains: "forged"}}},
 	// The mutation suite: one bug in a stand-in at a time, each caught by the check named.
+	// A certificate for another host name (an ingress's certificate for the public name, reached by its address or
+	// an internal name): the chain verifies against the target's CA, the host name does not.
+	{Name: "the https gateway serves a certificate for another host name", Profile: "deploykf", Tiers: embeddedOnly,
+		GatewayCertHost: "kubeflow.example.invalid",
+		Want:            map[string]Outcome{"SETUP-003": {Status: result.Fail, Reason: result.TLSError, Contains: "kubeflow.example.invalid"}}},
 	{Name: "mutation: KFP asks its TokenReview for no audience and skips ensureAudience", Profile: "kubeflow", Tiers: embeddedOnly,
 		Mutation: "kfp-no-audience", Want: map[string]Outcome{"SA-005": fail(result.Audience)}},
 	{Name: "mutation: KFP skips its SubjectAccessReview", Profile: "kubeflow", Tiers: embeddedOnly, Smoke: true,
