@@ -443,7 +443,7 @@ func checkRepeatedLogins(ctx context.Context, env *Env) result.Result {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			var once sync.Once
+			var once, counted sync.Once
 			arrive := func() { once.Do(atForm.Done) }
 			defer arrive()
 			b, err := env.Browser()
@@ -453,9 +453,7 @@ func checkRepeatedLogins(ctx context.Context, env *Env) result.Result {
 					arrive()
 					select {
 					case <-allThere:
-						mu.Lock()
-						overlapped++
-						mu.Unlock()
+						counted.Do(func() { mu.Lock(); overlapped++; mu.Unlock() })
 						return nil
 					case <-ctx.Done():
 						return fmt.Errorf("waiting for the other login to reach Dex's form: %w", ctx.Err())
@@ -472,7 +470,7 @@ func checkRepeatedLogins(ctx context.Context, env *Env) result.Result {
 	}
 	wg.Wait()
 	actual := fmt.Sprintf("%d of 5 logins succeeded; %d of %d parallel logins posted with both auth requests pending at Dex",
-		5-len(failures), min(overlapped, parallel), parallel)
+		5-len(failures), overlapped, parallel)
 	want := "5 of 5 logins succeeded; the parallel ones overlapping at Dex"
 	if len(failures) > 0 {
 		return expecting(fail(result.LoginFlow, "%s", strings.Join(failures, "; ")), want, actual)
