@@ -22,12 +22,6 @@ var warnOnly = map[string]string{
 // goal is an empty list: the test prints it, fails when a listed check gains a failing case (take it off), and
 // fails for any check that is neither covered, warn-only nor listed here.
 var notYetCovered = map[string]string{
-	"SETUP-003":     "needs a gateway whose TLS chain does not verify; the embedded tier's CA always does",
-	"DEX-LOCAL-002": "a different redirect chain is a warn; a fail needs a chain that never reaches the local connector",
-	"DEX-LOCAL-005": "a renamed cookie is a warn; a fail needs cookies the client cannot collect",
-	"DEX-LOCAL-007": "a Dex that keeps one pending auth request survived it (its parallel logins do not overlap at Dex); the check needs logins that do",
-	"DEX-LOCAL-009": "an oauth2-proxy that ignores its session's expiry still refuses the expired ID token; no bug found yet that this check alone catches",
-	"SA-007":        "needs the admission capability (PodDefault webhook), which the embedded tier does not offer",
 }
 
 // pendingMutations are mutations of mocks/mutate that no check catches yet, with the check that will.

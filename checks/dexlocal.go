@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
+	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -171,13 +174,28 @@ func chainOf(s *dexlogin.Session) []string {
 // there is one) and the whole chain is the profile's golden chain.
 func checkConnectorChain(ctx context.Context, env *Env) result.Result {
 	t := env.Target
-	s, b, failed := env.firstLocalLogin(ctx)
-	if failed != nil {
-		return *failed
-	}
-	chain := chainOf(s)
 	iss, _ := url.Parse(t.IssuerURL)
 	want := iss.Path + "/auth/local/login"
+	s, b, failed := env.firstLocalLogin(ctx)
+	if failed != nil {
+		// A login that never came to the local connector's form (Dex without the password database, or with
+		// its connectors elsewhere) is this check's failure, said as such; a transport error stays an error.
+		if failed.Status != result.Fail || b == nil || visited(b, want) {
+			return *failed
+		}
+		var path []string
+		for _, x := range b.History() {
+			path = append(path, fmt.Sprintf("%s %s %d", x.Method, pathOf(x.URL), x.Status))
+		}
+		res := fail(result.LoginFlow, "the login never reached %s (%s)", want, failed.Message)
+		res.Actual = strings.Join(path, " -> ")
+		if t.Profile != nil {
+			res.Expected = strings.Join(t.Profile.Expect.LoginChain, " -> ")
+		}
+		res.Evidence = failed.Evidence
+		return res
+	}
+	chain := chainOf(s)
 	reached := false
 	for _, c := range chain {
 		reached = reached || strings.Contains(c, " "+want+" ")
@@ -198,6 +216,16 @@ func checkConnectorChain(ctx context.Context, env *Env) result.Result {
 		res.Expected = strings.Join(t.Profile.Expect.LoginChain, " -> ")
 	}
 	return withHistory(res, b)
+}
+
+// visited reports whether the browser requested path (on any host).
+func visited(b *browser.Browser, path string) bool {
+	for _, x := range b.History() {
+		if pathOf(x.URL) == path {
+			return true
+		}
+	}
+	return false
 }
 
 // checkWrongPassword is DEX-LOCAL-003.
@@ -241,11 +269,30 @@ func checkApprovalScreen(ctx context.Context, env *Env) result.Result {
 	return withHistory(res, b)
 }
 
-// checkCookiesCollected is DEX-LOCAL-005.
+// checkCookiesCollected is DEX-LOCAL-005: the login's cookies are collected from the jar whatever their names,
+// and the session cookie can be collected whole: a split one (oauth2-proxy splits a cookie over 4 KB into
+// <name>_0, <name>_1, ...) has its parts numbered from _0 with none missing, and every part of it is one a
+// browser sends back with the API's requests (its path and domain cover the pipeline URL). A login that fails
+// with a part left in the jar that the API's requests never carry fails for that reason.
 func checkCookiesCollected(ctx context.Context, env *Env) result.Result {
 	t := env.Target
+	want := ""
+	if t.Profile != nil && t.Profile.Gateway != nil {
+		want = t.Profile.Gateway.CookieName
+	}
+	apiURL, err := url.Parse(t.PipelineURL + "/apis/v2beta1/healthz")
+	if err != nil {
+		return errorf(result.ConfigError, "pipeline URL: %v", err)
+	}
 	s, b, failed := env.firstLocalLogin(ctx)
 	if failed != nil {
+		if b != nil {
+			if problem := sessionCookieProblem(b.HostCookies(apiURL), b.Cookies(apiURL), want); problem != "" {
+				res := fail(result.CookieFlags, "the login failed, and the session cookie cannot be collected whole: %s (%s)", problem, failed.Message)
+				res.Evidence = failed.Evidence
+				return expecting(res, "every part of the session cookie sent with the API's requests", problem)
+			}
+		}
 		return *failed
 	}
 	var names []string
@@ -256,9 +303,12 @@ func checkCookiesCollected(ctx context.Context, env *Env) result.Result {
 	if len(names) == 0 {
 		return withHistory(expecting(fail(result.SessionNotAccepted, "the login set no cookie at the gateway"), "a session cookie", "none"), b)
 	}
+	expected := "the session cookie (or its _0, _1, ... parts) collected whole and sent with the API's requests"
+	if problem := sessionCookieProblem(s.Cookies, b.Cookies(apiURL), want); problem != "" {
+		return withHistory(expecting(fail(result.CookieFlags, "the session cookie cannot be collected whole: %s", problem), expected, actual), b)
+	}
 	res := pass("collected %d cookie(s): %s", len(names), strings.Join(names, ", "))
-	if t.Profile != nil && t.Profile.Gateway != nil {
-		want := t.Profile.Gateway.CookieName
+	if want != "" {
 		found := false
 		for _, n := range names {
 			found = found || n == want || strings.HasPrefix(n, want+"_")
@@ -267,10 +317,49 @@ func checkCookiesCollected(ctx context.Context, env *Env) result.Result {
 			res = warn(result.GatewayConfig, "the session cookie is not named %s as profile %s says (collected anyway: %s)",
 				want, t.Profile.Name, strings.Join(names, ", "))
 		}
-		res.Expected = "a cookie named " + want + " (or its _0/_1 parts)"
+		expected = "a cookie named " + want + " (or its _0/_1 parts), collected whole and sent with the API's requests"
 	}
+	res.Expected = expected
 	res.Actual = actual
 	return withHistory(res, b)
+}
+
+// splitPart matches oauth2-proxy's split-cookie part names: <name>_<n>.
+var splitPart = regexp.MustCompile(`^(.+)_(\d+)$`)
+
+// sessionCookieProblem says why the session cookie cannot be collected whole from collected (the host's cookies
+// on any path), or "" when it can: a split cookie's parts must run from _0 with none missing, and every part
+// (and the profile's cookie, named want, where it is set unsplit) must be among sent, the cookies a browser
+// sends with the API's requests.
+func sessionCookieProblem(collected, sent []*http.Cookie, want string) string {
+	isSent := map[string]bool{}
+	for _, c := range sent {
+		isSent[c.Name] = true
+	}
+	parts := map[string][]int{}
+	var problems []string
+	for _, c := range collected {
+		base, n := "", -1
+		if m := splitPart.FindStringSubmatch(c.Name); m != nil {
+			base = m[1]
+			n, _ = strconv.Atoi(m[2])
+			parts[base] = append(parts[base], n)
+		}
+		if (base != "" || c.Name == want) && c.Value != "" && !isSent[c.Name] {
+			problems = append(problems, fmt.Sprintf("%s is not sent with the API's requests (its path or domain does not cover them)", c.Name))
+		}
+	}
+	for base, ns := range parts {
+		sort.Ints(ns)
+		for i, n := range ns {
+			if n != i {
+				problems = append(problems, fmt.Sprintf("%s is split into parts %v: part _%d is missing", base, ns, i))
+				break
+			}
+		}
+	}
+	sort.Strings(problems)
+	return strings.Join(problems, "; ")
 }
 
 // checkCookieWorks is DEX-LOCAL-006: the cookie opens healthz and the user's experiments, and the API sees the
@@ -330,7 +419,10 @@ func userNamedIn(msg string) string {
 	return "(not named)"
 }
 
-// checkRepeatedLogins is DEX-LOCAL-007.
+// checkRepeatedLogins is DEX-LOCAL-007: three logins one after the other, then two at once, each in a fresh
+// browser. The two parallel logins overlap at Dex: each holds on Dex's login form (its auth request created and
+// pending) until the other has reached its form too, and only then posts its credentials, so a Dex or gateway
+// that keeps one pending login per user, client or browser-less state fails one of them.
 func checkRepeatedLogins(ctx context.Context, env *Env) result.Result {
 	u, _ := env.FirstUser("local")
 	var failures []string
@@ -339,13 +431,37 @@ func checkRepeatedLogins(ctx context.Context, env *Env) result.Result {
 			failures = append(failures, fmt.Sprintf("sequential %d: %v", i+1, err))
 		}
 	}
+	const parallel = 2
+	var atForm sync.WaitGroup // a login is Done when it reaches Dex's form, or ends without reaching it
+	atForm.Add(parallel)
+	allThere := make(chan struct{})
+	go func() { atForm.Wait(); close(allThere) }()
 	var wg sync.WaitGroup
 	var mu sync.Mutex
-	for i := 0; i < 2; i++ {
+	overlapped := 0 // logins that posted while the other's auth request was pending at Dex
+	for i := 0; i < parallel; i++ {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			if _, _, err := env.Login(ctx, u); err != nil {
+			var once, counted sync.Once
+			arrive := func() { once.Do(atForm.Done) }
+			defer arrive()
+			b, err := env.Browser()
+			if err == nil {
+				opts := env.loginOptions(u)
+				opts.BeforeCredentials = func(ctx context.Context) error {
+					arrive()
+					select {
+					case <-allThere:
+						counted.Do(func() { mu.Lock(); overlapped++; mu.Unlock() })
+						return nil
+					case <-ctx.Done():
+						return fmt.Errorf("waiting for the other login to reach Dex's form: %w", ctx.Err())
+					}
+				}
+				_, err = dexlogin.Login(ctx, b, opts)
+			}
+			if err != nil {
 				mu.Lock()
 				failures = append(failures, fmt.Sprintf("parallel %d: %v", i+1, err))
 				mu.Unlock()
@@ -353,11 +469,13 @@ func checkRepeatedLogins(ctx context.Context, env *Env) result.Result {
 		}(i)
 	}
 	wg.Wait()
-	actual := fmt.Sprintf("%d of 5 logins succeeded", 5-len(failures))
+	actual := fmt.Sprintf("%d of 5 logins succeeded; %d of %d parallel logins posted with both auth requests pending at Dex",
+		5-len(failures), overlapped, parallel)
+	want := "5 of 5 logins succeeded; the parallel ones overlapping at Dex"
 	if len(failures) > 0 {
-		return expecting(fail(result.LoginFlow, "%s", strings.Join(failures, "; ")), "5 of 5 logins succeeded", actual)
+		return expecting(fail(result.LoginFlow, "%s", strings.Join(failures, "; ")), want, actual)
 	}
-	return expecting(pass("3 sequential and 2 parallel logins, each in a fresh session"), "5 of 5 logins succeeded", actual)
+	return expecting(pass("3 sequential and 2 parallel logins (both pending at Dex at once), each in a fresh session"), want, actual)
 }
 
 // checkSchemeAndCookieFlags is DEX-LOCAL-008: the chain stays on the gateway's scheme, and no cookie the session

@@ -32,13 +32,19 @@ import (
 // distribution's defaults.
 func brokenStack(t *testing.T, name string, breakIt func(p *profile.Profile)) *Env {
 	t.Helper()
+	return brokenStackWith(t, name, breakIt, embedded.Options{})
+}
+
+// brokenStackWith is brokenStack with the stack's options.
+func brokenStackWith(t *testing.T, name string, breakIt func(p *profile.Profile), opts embedded.Options) *Env {
+	t.Helper()
 	want, err := profile.Get(name)
 	if err != nil {
 		t.Fatal(err)
 	}
 	broken, _ := profile.Get(name)
 	breakIt(broken)
-	s, err := embedded.Start(context.Background(), broken, embedded.Options{})
+	s, err := embedded.Start(context.Background(), broken, opts)
 	if err != nil {
 		t.Fatalf("start broken %s stack: %v", name, err)
 	}
@@ -75,11 +81,7 @@ func TestMisconfigurationsAreCaught(t *testing.T) {
 				}
 				t.Cleanup(restore)
 			}
-			env := brokenStack(t, tc.Profile, func(p *profile.Profile) {
-				if tc.Break != nil {
-					tc.Break(p)
-				}
-			})
+			env := caseStack(t, tc, true)
 			if tc.Describe != nil {
 				tc.Describe(env.Target.Profile)
 			}
@@ -122,8 +124,8 @@ func TestMisconfigurationsAreCaught(t *testing.T) {
 			c, _ := Get(id)
 			env := shared[tc.Profile]
 			switch {
-			case c.Exclusive:
-				env = brokenStack(t, tc.Profile, func(*profile.Profile) {})
+			case c.Exclusive || tc.Base != nil:
+				env = caseStack(t, tc, false)
 			case env == nil:
 				env = brokenStack(t, tc.Profile, func(*profile.Profile) {})
 				shared[tc.Profile] = env
@@ -133,6 +135,28 @@ func TestMisconfigurationsAreCaught(t *testing.T) {
 			}
 		}
 	}
+}
+
+// caseStack starts the case's deployment (its Base, and with broken its Break) and hands the checks its Base
+// as the description.
+func caseStack(t *testing.T, tc misconfig.Case, broken bool) *Env {
+	t.Helper()
+	var opts embedded.Options
+	if broken {
+		opts.GatewayCertHost = tc.GatewayCertHost
+	}
+	env := brokenStackWith(t, tc.Profile, func(p *profile.Profile) {
+		if tc.Base != nil {
+			tc.Base(p)
+		}
+		if broken && tc.Break != nil {
+			tc.Break(p)
+		}
+	}, opts)
+	if tc.Base != nil {
+		tc.Base(env.Target.Profile)
+	}
+	return env
 }
 
 // MutateEnv set to 1 runs every mutation case of the table (make mutate); otherwise only those marked Smoke.

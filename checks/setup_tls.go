@@ -75,7 +75,11 @@ func checkGatewayTLS(ctx context.Context, env *Env) result.Result {
 	reason := browser.Classify(err)
 	var unknown x509.UnknownAuthorityError
 	untrusted := errors.As(err, &unknown)
+	var wrongName x509.HostnameError
 	switch {
+	case errors.As(err, &wrongName) && wrongName.Certificate != nil:
+		return expecting(fail(result.TLSError, "the gateway is reached as %s, and its certificate (%s) is not for that name: %v",
+			wrongName.Host, describeCert(wrongName.Certificate), err), "a certificate for "+wrongName.Host, describeCert(wrongName.Certificate))
 	case reason == result.Unreachable || reason == result.Timeout || reason == result.Interrupted:
 		return errorf(reason, "TLS handshake with %s: %v", addr, err)
 	case untrusted && skip:

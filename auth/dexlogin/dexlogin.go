@@ -40,6 +40,10 @@ type Options struct {
 	// Approve submits "Grant Access" when Dex shows its approval page; without it that page fails the login
 	// with APPROVAL_SCREEN. NewOptions sets it.
 	Approve bool
+	// BeforeCredentials, where set, is called on Dex's login form just before the credentials are posted (the
+	// auth request exists at Dex by then); an error from it ends the login. DEX-LOCAL-007 uses it to hold two
+	// logins until both have reached the form, so they overlap at Dex.
+	BeforeCredentials func(ctx context.Context) error
 }
 
 // NewOptions returns Options for the local connector that approve an approval page, as the Python clients do.

@@ -230,6 +230,11 @@ func (f *flow) postCredentials(ctx context.Context, page *browser.Page) (*browse
 	if !ok {
 		return nil, f.fail(result.LoginFlow, page.Status, errors.New("the Dex login page has no form with login and password fields"))
 	}
+	if f.opts.BeforeCredentials != nil {
+		if err := f.opts.BeforeCredentials(ctx); err != nil {
+			return nil, f.fail(result.LoginFlow, page.Status, err)
+		}
+	}
 	f.posted = true
 	next, err := f.record(f.b.Submit(ctx, page, form, url.Values{"login": {f.opts.Username}, "password": {f.opts.Password}}))
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -66,6 +67,10 @@ type Case struct {
 	Profile string
 	// Tiers the case runs on (Embedded, Local).
 	Tiers []string
+	// Base, where set, is the deployment the case starts from where it is not the built-in profile as shipped
+	// (e.g. a release plus the PodDefault a site adds): it changes the profile for the stack and the description
+	// alike, in the broken run and in the unbroken one the runners hold it to, before Break and Describe.
+	Base func(p *profile.Profile)
 	// Break changes the copy of the profile the stack starts from; nil starts the profile as it is.
 	Break func(p *profile.Profile)
 	// Describe changes the server profile the checks compare with (the description), where the case is a
@@ -82,6 +87,9 @@ type Case struct {
 	Smoke    bool
 	// Kube says the case needs a Kubernetes API server (the local tier's kube-apiserver).
 	Kube bool
+	// GatewayCertHost, where set, has the https gateway serve a certificate of the stack's CA for this host name
+	// only, not the address the gateway is reached at (the embedded tier's Options.GatewayCertHost).
+	GatewayCertHost string
 	// Want maps a check ID to the verdict it must get.
 	Want map[string]Outcome
 }
@@ -116,7 +124,14 @@ var Cases = []Case{
 		Want:     map[string]Outcome{"OAUTH2P-001": fail(result.GatewayConfig)}},
 	{Name: "direct redirect where the profile expects the sign-in page", Profile: "kubeflow", Tiers: embeddedOnly,
 		Break: func(p *profile.Profile) { p.Gateway.SkipProviderButton = true },
-		Want:  map[string]Outcome{"DEX-LOCAL-001": fail(result.GatewayConfig)}},
+		Want: map[string]Outcome{"DEX-LOCAL-001": fail(result.GatewayConfig),
+			"DEX-LOCAL-002": {Status: result.Warn, Reason: result.GatewayConfig, Contains: "chain differs"}}},
+	// The other way round: deployKF's gateway redirects straight to Dex (skip_provider_button); one that shows the
+	// sign-in page still logs in, along another chain.
+	{Name: "the sign-in page where deployKF redirects straight to Dex", Profile: "deploykf", Tiers: both,
+		Break: func(p *profile.Profile) { p.Gateway.SkipProviderButton = false },
+		Want: map[string]Outcome{"DEX-LOCAL-001": fail(result.GatewayConfig),
+			"DEX-LOCAL-002": {Status: result.Warn, Reason: result.GatewayConfig, Contains: "chain differs"}}},
 	{Name: "Dex shows the approval screen (skipApprovalScreen: false)", Profile: "kubeflow", Tiers: both,
 		Break: func(p *profile.Profile) { p.Dex.SkipApprovalScreen = false },
 		Want:  map[string]Outcome{"DEX-LOCAL-004": warn(result.ApprovalScreen), "DEX-LOCAL-002": warn(result.GatewayConfig)}},
@@ -226,6 +241,12 @@ var Cases = []Case{
 	{Name: "only the LDAP connector: connector_id=local does not reach the local form", Profile: "deploykf", Tiers: embeddedOnly,
 		Break: func(p *profile.Profile) { p.Dex.Connectors = p.Dex.Connectors[1:] },
 		Want:  map[string]Outcome{"DEX-LDAP-002": fail(result.LoginFlow)}},
+	// Dex without the password database (only the LDAP connector) while the target's users are local: the login
+	// goes straight to the LDAP form and never comes to the local connector's. Embedded only: the real Dex refuses
+	// to start with static passwords and no password database, and the local tier writes the users as those.
+	{Name: "Dex without the local connector: the login never reaches it", Profile: "deploykf", Tiers: embeddedOnly,
+		Break: func(p *profile.Profile) { p.Dex.Connectors = p.Dex.Connectors[1:] },
+		Want:  map[string]Outcome{"DEX-LOCAL-002": {Status: result.Fail, Reason: result.LoginFlow, Contains: "never reached /dex/auth/local/login"}}},
 	// The mesh copies no claim to kubeflow-userid: the client's own header reaches KFP.
 	{Name: "the gateway's JWT rules copy no claim to kubeflow-userid", Profile: "kubeflow-1.10-kind", Tiers: embeddedOnly,
 		Break: func(p *profile.Profile) {
@@ -235,6 +256,11 @@ var Cases = []Case{
 		},
 		Want: map[string]Outcome{"M2M-004": {Status: result.Fail, Reason: result.Unsecured, Contains: "forged"}}},
 	// The mutation suite: one bug in a stand-in at a time, each caught by the check named.
+	// A certificate for another host name (an ingress's certificate for the public name, reached by its address or
+	// an internal name): the chain verifies against the target's CA, the host name does not.
+	{Name: "the https gateway serves a certificate for another host name", Profile: "deploykf", Tiers: embeddedOnly,
+		GatewayCertHost: "kubeflow.example.invalid",
+		Want:            map[string]Outcome{"SETUP-003": {Status: result.Fail, Reason: result.TLSError, Contains: "kubeflow.example.invalid"}}},
 	{Name: "mutation: KFP asks its TokenReview for no audience and skips ensureAudience", Profile: "kubeflow", Tiers: embeddedOnly,
 		Mutation: "kfp-no-audience", Want: map[string]Outcome{"SA-005": fail(result.Audience)}},
 	{Name: "mutation: KFP skips its SubjectAccessReview", Profile: "kubeflow", Tiers: embeddedOnly, Smoke: true,
@@ -301,6 +327,25 @@ var Cases = []Case{
 		Want: map[string]Outcome{"ISO-008": fail(result.Unsecured)}},
 	{Name: "mutation: oauth2-proxy passes the client's kubeflow-userid upstream", Profile: "deploykf", Tiers: embeddedOnly,
 		Mutation: "oauth2-proxy-pass-userid", Want: map[string]Outcome{"ISO-008": fail(result.Unsecured)}},
+	// Two logins whose auth requests are pending at Dex at once (DEX-LOCAL-007 holds each on the login form until
+	// the other has reached it): a Dex that keeps one pending auth request refuses the first one's POST.
+	{Name: "mutation: Dex keeps one pending auth request", Profile: "kubeflow", Tiers: embeddedOnly,
+		Mutation: "dex-one-pending-auth-request", Want: map[string]Outcome{"DEX-LOCAL-007": {Status: result.Fail,
+			Reason: result.LoginFlow, Contains: "parallel"}}},
+	// manifests#3491: the session expired and the gateway answered 500 where it should start a new login.
+	{Name: "mutation: oauth2-proxy answers an expired session with 500", Profile: "kubeflow", Tiers: embeddedOnly,
+		Mutation: "oauth2-proxy-expired-500", Want: map[string]Outcome{"DEX-LOCAL-009": fail(result.ServerError)}},
+	// Kubeflow's admission-webhook unregistered (or never installed): the PodDefault is there, but nothing applies
+	// it, so a notebook's pod is admitted without KFP's token. The unbroken deployment is the release plus the
+	// PodDefault kubeflow/manifests' CI applies (no release ships it: SA-007 fails on each as shipped).
+	{Name: "the PodDefault webhook unregistered: pods are admitted without KFP's token", Profile: "kubeflow-1.10-kind",
+		Tiers: []string{Local}, Kube: true, Base: withPodDefault("access-ml-pipeline"), Before: unregisterPodDefaultWebhook,
+		Want: map[string]Outcome{"SA-007": {Status: result.Fail, Reason: result.PodDefaultNotApplied, Contains: "no projected token volume"}}},
+	// The session cookie set without cookie_path: the browser keeps it for /oauth2, the callback's directory, and
+	// never sends it to /pipeline; the login cannot end in a session.
+	{Name: "mutation: oauth2-proxy sets the session cookie without cookie_path", Profile: "kubeflow", Tiers: embeddedOnly,
+		Mutation: "oauth2-proxy-session-cookie-no-path", Want: map[string]Outcome{"DEX-LOCAL-005": {Status: result.Fail,
+			Reason: result.CookieFlags, Contains: "oauth2_proxy_kubeflow is not sent with the API's requests"}}},
 	{Name: "mutation: the gateway does not verify JWT signatures", Profile: "kubeflow-1.10-kind", Tiers: embeddedOnly,
 		Mutation: "gateway-no-signature", Want: map[string]Outcome{"M2M-005": fail(result.InvalidCredentials)}},
 }
@@ -400,4 +445,67 @@ func deleteUserRoleBinding(name string) func(ctx context.Context, h Hook) error 
 		}
 		return h.Target.Kube.RbacV1().RoleBindings(h.Target.Users[0].Namespace).Delete(ctx, name, metav1.DeleteOptions{})
 	}
+}
+
+// withPodDefault gives the profile's namespaces a PodDefault that projects KFP's token, named and selected by
+// name, and expects SA-007 to pass (the release as shipped has none and expects it to fail).
+func withPodDefault(name string) func(p *profile.Profile) {
+	return func(p *profile.Profile) {
+		p.KFP.PodDefault = &profile.PodDefault{Name: name, Label: name}
+		delete(p.Expect.Verdicts, "SA-007")
+	}
+}
+
+// unregisterPodDefaultWebhook deletes every MutatingWebhookConfiguration that holds the PodDefault webhook
+// (Kubeflow's admission-webhook, or a stand-in registered under a poddefault name) through the target's
+// Kubernetes client, and waits until the API server admits a pod carrying the PodDefault's label unchanged
+// (kube-apiserver sees webhook changes through its informers, a moment after the write).
+func unregisterPodDefaultWebhook(ctx context.Context, h Hook) error {
+	kc := h.Target.Kube
+	if kc == nil || len(h.Target.Users) == 0 || h.Target.Users[0].Namespace == "" || h.Target.Profile == nil ||
+		h.Target.Profile.KFP.PodDefault == nil {
+		return fmt.Errorf("the target has no Kubernetes client, user namespace or PodDefault")
+	}
+	hooks := kc.AdmissionregistrationV1().MutatingWebhookConfigurations()
+	list, err := hooks.List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return err
+	}
+	deleted := 0
+	for _, cfg := range list.Items {
+		for _, wh := range cfg.Webhooks {
+			if strings.Contains(wh.Name, "poddefault") || strings.HasPrefix(wh.Name, "admission-webhook") {
+				if err := hooks.Delete(ctx, cfg.Name, metav1.DeleteOptions{}); err != nil {
+					return err
+				}
+				deleted++
+				break
+			}
+		}
+	}
+	if deleted == 0 {
+		return fmt.Errorf("no MutatingWebhookConfiguration holds a PodDefault webhook")
+	}
+	label := h.Target.Profile.KFP.PodDefault.Label
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{GenerateName: "kfp-authcheck-webhook-gone-", Labels: map[string]string{label: "true"}},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "main", Image: "busybox"}}}}
+	ns := h.Target.Users[0].Namespace
+	return wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 20*time.Second, true, func(ctx context.Context) (bool, error) {
+		got, err := kc.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		if err != nil {
+			return false, nil // the webhook still answering for a moment, or refusing: try again
+		}
+		return onlyServiceAccountVolumes(got), nil
+	})
+}
+
+// onlyServiceAccountVolumes reports whether the pod's volumes are only the API server's own (the
+// ServiceAccount's kube-api-access volume), i.e. nothing a PodDefault added.
+func onlyServiceAccountVolumes(p *corev1.Pod) bool {
+	for _, v := range p.Spec.Volumes {
+		if !strings.HasPrefix(v.Name, "kube-api-access-") {
+			return false
+		}
+	}
+	return true
 }

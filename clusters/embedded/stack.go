@@ -39,6 +39,11 @@ type Options struct {
 	Passwords map[string]string
 	// Dir receives the files the stack writes (the CA bundle); default a new temporary directory, removed on Close.
 	Dir string
+	// GatewayCertHost, where set on an https profile, makes the gateway serve a certificate of the stack's CA
+	// for this host name only, not for the address the gateway is reached at: its chain verifies against the
+	// target's CA and its host name does not (SETUP-003's misconfiguration case). The stack's own components
+	// verify it under that name; the target's TLS configuration is left as always (the stack's CA, no name).
+	GatewayCertHost string
 	// LDAPURL is the directory behind Dex's ldap connector (ldap://host:port, loaded with
 	// fixtures/ldap/directory.ldif, e.g. a slapd); default KFP_AUTHCHECK_LDAP_URL, else an in-process LDAP
 	// server started with the stack.
@@ -69,8 +74,11 @@ type Stack struct {
 	kubeClient kubernetes.Interface
 
 	tlsConfig *tls.Config
-	closers   []func() error
-	ownDir    string
+	// innerTLS is what the stack's own components use to reach the gateway (tlsConfig, with the certificate's
+	// host name where Options.GatewayCertHost sets one).
+	innerTLS *tls.Config
+	closers  []func() error
+	ownDir   string
 }
 
 // Start brings the stack up and provisions Dex through its gRPC API. On any error everything started so far is
@@ -80,6 +88,7 @@ func Start(ctx context.Context, p *profile.Profile, opts Options) (s *Stack, err
 		return nil, err
 	}
 	started := &Stack{Profile: p, Clock: &Clock{}, tlsConfig: &tls.Config{MinVersion: tls.VersionTLS12}}
+	started.innerTLS = started.tlsConfig
 	s = started
 	defer func() {
 		if err != nil {
@@ -103,7 +112,11 @@ func Start(ctx context.Context, p *profile.Profile, opts Options) (s *Stack, err
 	scheme := "http"
 	if p.HTTPS {
 		scheme = "https"
-		ca, err := selfca.New()
+		newCA := selfca.New
+		if opts.GatewayCertHost != "" {
+			newCA = func() (*selfca.Bundle, error) { return selfca.NewElsewhere(opts.GatewayCertHost) }
+		}
+		ca, err := newCA()
 		if err != nil {
 			gwLis.Close()
 			return nil, err
@@ -114,6 +127,8 @@ func Start(ctx context.Context, p *profile.Profile, opts Options) (s *Stack, err
 			return nil, fmt.Errorf("write CA bundle: %w", err)
 		}
 		s.tlsConfig.RootCAs = ca.Pool
+		s.innerTLS = s.tlsConfig.Clone()
+		s.innerTLS.ServerName = opts.GatewayCertHost
 		serverTLS = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{ca.Server}}
 	}
 	s.GatewayURL = scheme + "://" + gwLis.Addr().String()
@@ -170,9 +185,9 @@ func Start(ctx context.Context, p *profile.Profile, opts Options) (s *Stack, err
 // where the profile has a mesh.
 func (s *Stack) gatewayFront(p *profile.Profile, d, upstream http.Handler) (http.Handler, error) {
 	if p.Gateway.Mesh == nil {
-		return components.StandInFront(p, s.GatewayURL, s.IssuerURL, s.IssuerURL, d, upstream, s.tlsConfig, s.Clock.Now)
+		return components.StandInFront(p, s.GatewayURL, s.IssuerURL, s.IssuerURL, d, upstream, s.innerTLS, s.Clock.Now)
 	}
-	proxy, err := oauth2proxy.New(components.GatewayStandInConfig(p, s.GatewayURL, s.IssuerURL, s.tlsConfig, s.Clock.Now))
+	proxy, err := oauth2proxy.New(components.GatewayStandInConfig(p, s.GatewayURL, s.IssuerURL, s.innerTLS, s.Clock.Now))
 	if err != nil {
 		return nil, fmt.Errorf("gateway stand-in: %w", err)
 	}
@@ -307,7 +322,7 @@ func (s *Stack) kubeJWKSURL() string {
 
 // meshHTTPClient fetches key sets as istiod does: it trusts the stack's CA (Dex over https) and the cluster's.
 func (s *Stack) meshHTTPClient() *http.Client {
-	conf := s.tlsConfig.Clone()
+	conf := s.innerTLS.Clone()
 	pool := x509.NewCertPool()
 	if conf.RootCAs != nil {
 		pool = conf.RootCAs.Clone()

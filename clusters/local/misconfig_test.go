@@ -10,6 +10,7 @@ import (
 	"github.com/kfp-authcheck/kfp-authcheck/checks"
 	"github.com/kfp-authcheck/kfp-authcheck/checks/misconfig"
 	"github.com/kfp-authcheck/kfp-authcheck/profile"
+	"github.com/kfp-authcheck/kfp-authcheck/result"
 )
 
 // TestMisconfigurationsAreCaughtByRealPrograms runs the local tier's cases of the misconfiguration table
@@ -32,10 +33,16 @@ func TestMisconfigurationsAreCaughtByRealPrograms(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if tc.Base != nil {
+				tc.Base(want)
+			}
 			if tc.Describe != nil {
 				tc.Describe(want)
 			}
 			broken, _ := profile.Get(tc.Profile)
+			if tc.Base != nil {
+				tc.Base(broken)
+			}
 			if tc.Break != nil {
 				tc.Break(broken)
 			}
@@ -78,6 +85,9 @@ func TestMisconfigurationsAreCaughtByRealPrograms(t *testing.T) {
 			}
 			// and the unbroken profile passes them: the verdicts above come from the misconfiguration
 			plain, _ := profile.Get(tc.Profile)
+			if tc.Base != nil {
+				tc.Base(plain)
+			}
 			ok := startProfile(t, plain, opts)
 			envOK := checks.NewEnv(ok.Target())
 			for _, id := range sortedIDs(tc.Want) {
@@ -88,6 +98,29 @@ func TestMisconfigurationsAreCaughtByRealPrograms(t *testing.T) {
 				if exp := checks.ExpectedStatus(ok.Target(), c); r.Status != exp {
 					t.Errorf("%s on the unbroken %s: got %s %s (%s), want %s", id, tc.Profile, r.Status, r.Reason, r.Message, exp)
 				}
+			}
+		})
+	}
+}
+
+// TestRepeatedLoginsOverlapOnRealDex: DEX-LOCAL-007's two parallel logins hold on Dex's login form until both
+// have reached it, so both auth requests are pending at the real Dex at once; the real Dex and oauth2-proxy
+// keep both and the check passes, with both logins posted while the other was pending (the embedded tier's
+// dex-one-pending-auth-request mutation fails it).
+func TestRepeatedLoginsOverlapOnRealDex(t *testing.T) {
+	for _, name := range []string{"kubeflow", "deploykf"} {
+		t.Run(name, func(t *testing.T) {
+			p, err := profile.Get(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := startProfile(t, p, Options{})
+			c, _ := checks.Get("DEX-LOCAL-007")
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			r := checks.RunOne(ctx, checks.NewEnv(s.Target()), c, 2*time.Minute)
+			if r.Status != result.Pass || !strings.Contains(r.Actual, "2 of 2 parallel logins posted with both auth requests pending") {
+				t.Errorf("DEX-LOCAL-007 on the real Dex: %s %s (%s; %s)", r.Status, r.Reason, r.Message, r.Actual)
 			}
 		})
 	}

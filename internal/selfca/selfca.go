@@ -34,6 +34,14 @@ func New() (*Bundle, error) { return NewFor() }
 
 // NewFor is New with more DNS names in the serving certificate (a Service's in-cluster names).
 func NewFor(dnsNames ...string) (*Bundle, error) {
+	return newBundle([]net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("::1")}, append([]string{"localhost"}, dnsNames...))
+}
+
+// NewElsewhere is a CA and a serving certificate for dnsNames only, not the loopback addresses: served on
+// 127.0.0.1 its chain verifies and its host name does not (a misconfiguration case of SETUP-003).
+func NewElsewhere(dnsNames ...string) (*Bundle, error) { return newBundle(nil, dnsNames) }
+
+func newBundle(ips []net.IP, dnsNames []string) (*Bundle, error) {
 	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, fmt.Errorf("ca key: %w", err)
@@ -62,13 +70,13 @@ func NewFor(dnsNames ...string) (*Bundle, error) {
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber: serial(),
-		Subject:      pkix.Name{CommonName: "127.0.0.1"},
+		Subject:      pkix.Name{CommonName: commonName(ips, dnsNames)},
 		NotBefore:    now.Add(-time.Hour),
 		NotAfter:     now.Add(Validity),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("::1")},
-		DNSNames:     append([]string{"localhost"}, dnsNames...),
+		IPAddresses:  ips,
+		DNSNames:     dnsNames,
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, caCert, &key.PublicKey, caKey)
 	if err != nil {
@@ -87,6 +95,17 @@ func NewFor(dnsNames ...string) (*Bundle, error) {
 		CertPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
 		KeyPEM:  pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}),
 	}, nil
+}
+
+// commonName is the certificate's first address or name (127.0.0.1 for New's).
+func commonName(ips []net.IP, dnsNames []string) string {
+	if len(ips) > 0 {
+		return ips[0].String()
+	}
+	if len(dnsNames) > 0 {
+		return dnsNames[0]
+	}
+	return ""
 }
 
 func serial() *big.Int {

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/kfp-authcheck/kfp-authcheck/mocks/mutate"
 )
 
 // The storage errors Dex's handlers branch on; their texts are what Dex's gRPC API leaks to clients.
@@ -225,6 +227,13 @@ func (s *store) listPasswords() []Password {
 func (s *store) createAuthRequest(a authRequest) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if mutate.On(mutate.DexOnePendingAuthRequest) {
+		for id, pending := range s.authRequests {
+			if !pending.LoggedIn {
+				delete(s.authRequests, id)
+			}
+		}
+	}
 	s.authRequests[a.ID] = a
 }
 

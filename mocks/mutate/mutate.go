@@ -53,13 +53,21 @@ const (
 	DexApprovalRejected Name = "dex-approval-rejected"
 	// OAuth2ProxyPassUserID: oauth2-proxy passes the client's own kubeflow-userid upstream.
 	OAuth2ProxyPassUserID Name = "oauth2-proxy-pass-userid"
+	// DexOnePendingAuthRequest: Dex keeps one pending auth request; a new one drops those not yet logged in.
+	DexOnePendingAuthRequest Name = "dex-one-pending-auth-request"
+	// OAuth2ProxyExpired500: oauth2-proxy answers an expired session with 500 instead of a new login.
+	OAuth2ProxyExpired500 Name = "oauth2-proxy-expired-500"
+	// OAuth2ProxySessionCookieNoPath: oauth2-proxy sets the session cookie (each part of a split one) without
+	// cookie_path, so a browser scopes it to the callback's directory (/oauth2) and never sends it to /pipeline.
+	OAuth2ProxySessionCookieNoPath Name = "oauth2-proxy-session-cookie-no-path"
 )
 
 // All lists every mutation.
 var All = []Name{KFPNoAudience, KFPAllowAll, KFPCacheAuthz, KFPRunWritesUnchecked, KubeIgnoreVerbs,
 	KubeTokenNoExpiry, KubeTokenNoSignature, DexPKCENoVerifier, OAuth2ProxyPassUserID, KFPNoV1beta1, DexAnyPassword,
 	LDAPAnyPassword, OAuth2ProxyAnyRedirect, GatewayNoSignature, KFPAnonymous, KFPUIDropsAuthorization,
-	OAuth2ProxyFirstChunkOnly, DexDiscoveryIssuerSlash, DexApprovalRejected}
+	OAuth2ProxyFirstChunkOnly, DexDiscoveryIssuerSlash, DexApprovalRejected, DexOnePendingAuthRequest, OAuth2ProxyExpired500,
+	OAuth2ProxySessionCookieNoPath}
 
 var (
 	mu     sync.RWMutex

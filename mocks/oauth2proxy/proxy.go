@@ -73,6 +73,13 @@ func (p *Proxy) Handler(upstream http.Handler) http.Handler {
 
 // authenticate mirrors the session chain (bearer, then cookie) and OAuthProxy.Proxy.
 func (p *Proxy) authenticate(w http.ResponseWriter, r *http.Request, upstream http.Handler) {
+	if mutate.On(mutate.OAuth2ProxyExpired500) {
+		// The bug: a session cookie that no longer loads (expired, aged out) is a server error, not a new login.
+		if _, err := p.loadSession(r); err != nil && !errors.Is(err, http.ErrNoCookie) {
+			http.Error(w, "Internal Server Error", http.StatusInternalServerError)
+			return
+		}
+	}
 	s, audienceRefused := p.requestSession(w, r)
 	if audienceRefused {
 		// The proxy would allow it; the gateway's JWT requirement for this route does not.

@@ -95,6 +95,9 @@ func (p *Proxy) saveSession(w http.ResponseWriter, s *session) error {
 		return err
 	}
 	for _, c := range splitCookie(p.makeCookie(p.cfg.CookieName, value, p.cfg.CookieExpire, s.CreatedAt)) {
+		if mutate.On(mutate.OAuth2ProxySessionCookieNoPath) {
+			c.Path = "" // the bug: the parts lose cookie_path, so a browser scopes them to the callback's /oauth2
+		}
 		http.SetCookie(w, c)
 	}
 	return nil
