@@ -21,8 +21,7 @@ var warnOnly = map[string]string{
 // notYetCovered are the checks that have no failing case in the misconfiguration table yet, each with why. The
 // goal is an empty list: the test prints it, fails when a listed check gains a failing case (take it off), and
 // fails for any check that is neither covered, warn-only nor listed here.
-var notYetCovered = map[string]string{
-}
+var notYetCovered = map[string]string{}
 
 // pendingMutations are mutations of mocks/mutate that no check catches yet, with the check that will.
 var pendingMutations = map[mutate.Name]string{}
