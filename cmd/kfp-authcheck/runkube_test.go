@@ -1,0 +1,248 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	authenticationv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/kfp-authcheck/kfp-authcheck/checks"
+	"github.com/kfp-authcheck/kfp-authcheck/fixtures"
+	"github.com/kfp-authcheck/kfp-authcheck/harness"
+	"github.com/kfp-authcheck/kfp-authcheck/profile"
+	"github.com/kfp-authcheck/kfp-authcheck/result"
+	"github.com/kfp-authcheck/kfp-authcheck/target"
+)
+
+// kubeOnly are the checks a --kubeconfig run is compared on.
+const kubeOnly = "SA,RBAC,ISO"
+
+// differsWithoutGateway are the checks of kubeOnly a run through a target file can run and a --kubeconfig run
+// cannot, with why: no gateway, and no users (their namespaces and logins).
+var differsWithoutGateway = map[string]string{
+	"ISO-007": target.NoGatewayReason,
+	"ISO-008": target.NoGatewayReason,
+	"ISO-001": "no user",
+	"SA-007":  "no user of the target names a profile namespace",
+	"SA-010":  "no user of the target names a profile namespace",
+}
+
+// TestRunKubeconfigLocalTier: on the local tier's real kube-apiserver, `run --kubeconfig` (no target file, no
+// gateway) gives the SA, RBAC and ISO verdicts `run --target` gives, the gateway's and the users' checks n/a with
+// their reason; an identity bound to the derived permissions but one is refused before anything is created
+// (MISSING_PERMISSIONS, exit 2), and bound to all of them it gets the same verdicts as the cluster admin.
+func TestRunKubeconfigLocalTier(t *testing.T) {
+	_, dc := localCluster(t)
+	start := time.Now()
+	code, stdout, stderr := runCLI(t, "run", "--target", dc.file, "--only", kubeOnly, "--format", "json")
+	viaFile := decodeRun(t, stdout)
+	if code == exitUsage || code == exitUnreachable {
+		t.Fatalf("run --target: exit %d\n%s", code, stderr)
+	}
+	t.Logf("run --target: exit %d in %s", code, time.Since(start).Round(time.Millisecond))
+
+	kubeRun := func(kubeconfig string) (int, *result.Run, string) {
+		t.Helper()
+		args := []string{"run", "--kubeconfig", kubeconfig, "--profile", dc.desc.Profile,
+			"--in-cluster-api-url", dc.desc.InClusterAPIURL, "--only", kubeOnly, "--format", "json"}
+		if dc.desc.Context != "" {
+			args = append(args, "--context", dc.desc.Context)
+		}
+		start := time.Now()
+		code, stdout, stderr := runCLI(t, args...)
+		t.Logf("run --kubeconfig: exit %d in %s", code, time.Since(start).Round(time.Millisecond))
+		if code == exitUsage || code == exitUnreachable {
+			return code, nil, stderr
+		}
+		return code, decodeRun(t, stdout), stderr
+	}
+	code, viaKube, stderr := kubeRun(dc.desc.Kubeconfig)
+	if viaKube == nil {
+		t.Fatalf("run --kubeconfig: exit %d\n%s", code, stderr)
+	}
+	if viaKube.Fixtures == nil || viaKube.Fixtures.Error != "" {
+		t.Fatalf("fixtures: %+v", viaKube.Fixtures)
+	}
+	dc.requireNothingLeft(t, viaKube.Fixtures.RunID)
+	ran := compareVerdicts(t, viaFile, viaKube)
+	if ran < 10 {
+		t.Errorf("only %d checks ran through --kubeconfig", ran)
+	}
+
+	// An identity bound to what the run needs, and to all but one of it.
+	p, err := profile.Get(dc.desc.Profile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg, err := target.New(&target.File{Kubeconfig: dc.desc.Kubeconfig, Context: dc.desc.Context, InClusterAPIURL: dc.desc.InClusterAPIURL},
+		target.Handles{Profile: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := checks.Select(splitList(kubeOnly))
+	if err != nil {
+		t.Fatal(err)
+	}
+	needs, err := harness.Permissions(tg, list)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dropped harness.Needed
+	for _, n := range needs {
+		if n.Permission == fixtures.TokenRequest {
+			dropped = n
+		}
+	}
+	if dropped.Checks == nil {
+		t.Fatalf("the derived permissions lack TokenRequest: %v", needs)
+	}
+	t.Run("too little", func(t *testing.T) {
+		kc := restrictedKubeconfig(t, dc, "too-little", needs, fixtures.TokenRequest)
+		before := dc.runIDs(t)
+		namespaces := countNamespaces(t, dc)
+		code, _, stderr := kubeRun(kc)
+		if code != exitUsage {
+			t.Fatalf("exit %d, want 2\n%s", code, stderr)
+		}
+		want := fmt.Sprintf("%s (needed by %s)", fixtures.TokenRequest, strings.Join(dropped.Checks, ", "))
+		for _, w := range []string{harness.ReasonMissingPermissions, want, "lacks 1 permission(s)", "nothing was created"} {
+			if !strings.Contains(stderr, w) {
+				t.Errorf("stderr lacks %q:\n%s", w, stderr)
+			}
+		}
+		t.Logf("refused:\n%s", stderr)
+		if after := dc.runIDs(t); len(after) != len(before) {
+			t.Errorf("labelled objects of a refused run: before %v, after %v", before, after)
+		}
+		if n := countNamespaces(t, dc); n != namespaces {
+			t.Errorf("namespaces: %d before, %d after", namespaces, n)
+		}
+	})
+	t.Run("enough", func(t *testing.T) {
+		kc := restrictedKubeconfig(t, dc, "enough", needs, fixtures.Permission{})
+		code, run, stderr := kubeRun(kc)
+		if run == nil {
+			t.Fatalf("exit %d\n%s", code, stderr)
+		}
+		for i, r := range run.Results {
+			if r.Status != viaKube.Results[i].Status || r.Reason != viaKube.Results[i].Reason {
+				t.Errorf("%s: %s %s (%s) as the bound identity, %s %s as the admin", r.ID, r.Status, r.Reason, r.Message,
+					viaKube.Results[i].Status, viaKube.Results[i].Reason)
+			}
+		}
+		dc.requireNothingLeft(t, run.Fixtures.RunID)
+	})
+}
+
+// compareVerdicts requires every check to have the same status and reason through both runs, except the ones a
+// run without gateway and users cannot do, which must be n/a saying why. It returns how many ran through both.
+func compareVerdicts(t *testing.T, viaFile, viaKube *result.Run) int {
+	t.Helper()
+	if len(viaFile.Results) != len(viaKube.Results) {
+		t.Fatalf("%d results through the file, %d through --kubeconfig", len(viaFile.Results), len(viaKube.Results))
+	}
+	ran := 0
+	for i, a := range viaFile.Results {
+		b := viaKube.Results[i]
+		if why, ok := differsWithoutGateway[a.ID]; ok && a.Status != result.NA {
+			if b.Status != result.NA || !strings.Contains(b.Message, why) {
+				t.Errorf("%s: %s %s (%s) through --kubeconfig, want n/a: %s", b.ID, b.Status, b.Reason, b.Message, why)
+			}
+			continue
+		}
+		if a.Status != b.Status || a.Reason != b.Reason {
+			t.Errorf("%s: %s %s (%s) through the file, %s %s (%s) through --kubeconfig", a.ID, a.Status, a.Reason, a.Message,
+				b.Status, b.Reason, b.Message)
+		}
+		if b.Status != result.NA {
+			ran++
+		}
+		t.Logf("%-8s %-5s %-5s", a.ID, a.Status, b.Status)
+	}
+	return ran
+}
+
+// restrictedKubeconfig makes a ServiceAccount bound cluster-wide to needs (without drop), and a kubeconfig that
+// authenticates as it with a TokenRequest token, against the same kube-apiserver.
+func restrictedKubeconfig(t *testing.T, dc *describedCluster, name string, needs []harness.Needed, drop fixtures.Permission) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c := dc.client
+	ns := "perm-test-" + name
+	role := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: ns}}
+	for _, n := range needs {
+		p := n.Permission
+		if p == drop {
+			continue
+		}
+		if p.Namespace != "" {
+			t.Fatalf("a namespaced permission in a run without users: %s", p)
+		}
+		res := p.Resource
+		if p.Subresource != "" {
+			res += "/" + p.Subresource
+		}
+		rule := rbacv1.PolicyRule{Verbs: []string{p.Verb}, APIGroups: []string{p.Group}, Resources: []string{res}}
+		if p.Name != "" {
+			rule.ResourceNames = []string{p.Name}
+		}
+		role.Rules = append(role.Rules, rule)
+	}
+	binding := &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: ns},
+		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name},
+		Subjects: []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: "harness", Namespace: ns}}}
+	must := func(_ any, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(c.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}))
+	must(c.CoreV1().ServiceAccounts(ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "harness"}}, metav1.CreateOptions{}))
+	must(c.RbacV1().ClusterRoles().Create(ctx, role, metav1.CreateOptions{}))
+	must(c.RbacV1().ClusterRoleBindings().Create(ctx, binding, metav1.CreateOptions{}))
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_ = c.RbacV1().ClusterRoleBindings().Delete(ctx, binding.Name, metav1.DeleteOptions{})
+		_ = c.RbacV1().ClusterRoles().Delete(ctx, role.Name, metav1.DeleteOptions{})
+		_ = c.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{})
+	})
+	tok, err := c.CoreV1().ServiceAccounts(ns).CreateToken(ctx, "harness", &authenticationv1.TokenRequest{}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := clientcmd.LoadFromFile(dc.desc.Kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ai := range cfg.AuthInfos {
+		ai.ClientCertificate, ai.ClientKey, ai.ClientCertificateData, ai.ClientKeyData = "", "", nil, nil
+		ai.Token, ai.TokenFile = tok.Status.Token, ""
+	}
+	path := filepath.Join(t.TempDir(), name+".kubeconfig")
+	if err := clientcmd.WriteToFile(*cfg, path); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func countNamespaces(t *testing.T, dc *describedCluster) int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	l, err := dc.client.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(l.Items)
+}
