@@ -246,3 +246,54 @@ func countNamespaces(t *testing.T, dc *describedCluster) int {
 	}
 	return len(l.Items)
 }
+
+// TestRunKubeconfigFlags: --dry-run plans a --kubeconfig run (the gateway's checks n/a with the reason, the KFP
+// API's port-forward from the default Service, the permissions asked first) without touching the cluster, and
+// the flags that do not go together are usage errors.
+func TestRunKubeconfigFlags(t *testing.T) {
+	dir := t.TempDir()
+	// A kubeconfig whose server does not exist: the dry run never dials it.
+	kc := writeFile(t, dir, "kubeconfig", []byte(`apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://kube.invalid:6443", insecure-skip-tls-verify: true}}]
+users: [{name: u, user: {token: x}}]
+contexts: [{name: c, context: {cluster: c, user: u}}]
+current-context: c
+`))
+	code, stdout, stderr := runCLI(t, "run", "--kubeconfig", kc, "--context", "c", "--only", "SETUP-001,DEX-LOCAL-001,RBAC-001,ISO-007", "--dry-run")
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
+	}
+	for _, want := range []string{"target kubeconfig " + kc + " (context c): tier live, profile kubeflow",
+		`"profile": "default for --kubeconfig (kubeflow)"`, `"in_cluster_api": "default (kubeflow/ml-pipeline:8888)"`,
+		"n/a  SETUP-001      " + target.NoGatewayReason, "n/a  DEX-LOCAL-001  " + target.NoGatewayReason,
+		"n/a  ISO-007        " + target.NoGatewayReason, "run  RBAC-001", "in_cluster_api kubeflow/ml-pipeline:8888: a port-forward",
+		"SelfSubjectAccessReview(s) ask for the permissions", "create serviceaccounts/token in every namespace"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("dry run lacks %q:\n%s", want, stdout)
+		}
+	}
+	code, stdout, _ = runCLI(t, "run", "--kubeconfig", kc, "--in-cluster-api-url", "http://127.0.0.1:1", "--only", "RBAC-001", "--dry-run")
+	if code != exitOK || !strings.Contains(stdout, `"in_cluster_api": "flag (--in-cluster-api-url)"`) || strings.Contains(stdout, "port-forward") {
+		t.Errorf("--in-cluster-api-url: exit %d\n%s", code, stdout)
+	}
+
+	target := writeFile(t, dir, "target.yaml", []byte("gateway_url: http://127.0.0.1:1\n"))
+	for name, args := range map[string][]string{
+		"with --target":          {"--target", target, "--kubeconfig", kc},
+		"--context alone":        {"--context", "c"},
+		"--in-cluster-api alone": {"--in-cluster-api", "kubeflow/ml-pipeline:8888"},
+		"both in-cluster flags":  {"--kubeconfig", kc, "--in-cluster-api", "a/b:1", "--in-cluster-api-url", "http://x"},
+		"bad service":            {"--kubeconfig", kc, "--in-cluster-api", "ml-pipeline:8888"},
+		"bad port":               {"--kubeconfig", kc, "--in-cluster-api", "kubeflow/ml-pipeline:0"},
+		"with --tier":            {"--kubeconfig", kc, "--tier", "local"},
+		"profile auto":           {"--kubeconfig", kc, "--profile", "auto"},
+		"two profiles":           {"--kubeconfig", kc, "--profile", "kubeflow,deploykf"},
+		"absent kubeconfig":      {"--kubeconfig", filepath.Join(dir, "absent")},
+	} {
+		code, _, stderr := runCLI(t, append([]string{"run", "--dry-run"}, args...)...)
+		if code != exitUsage {
+			t.Errorf("%s: exit %d, want 2\n%s", name, code, stderr)
+		}
+	}
+}
