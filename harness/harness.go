@@ -310,7 +310,7 @@ func (s *Session) prepareFile(ctx context.Context, c Config) error {
 	for _, w := range t.Warnings {
 		s.logf("warning: %s", w)
 	}
-	if err := preflight(ctx, t, c.Checks, s.logf); err != nil {
+	if err := askGatewayFirst(ctx, t); err != nil {
 		return err
 	}
 	if svc := c.File.InClusterAPI; svc != nil {
@@ -324,6 +324,11 @@ func (s *Session) prepareFile(ctx context.Context, c Config) error {
 		s.logf("%s", d.Describe())
 		s.ProfileChoice = append(s.ProfileChoice, d.Describe())
 		t.SetProfile(d.Chosen)
+	}
+	// Last, once the in-cluster address and the profile are known (they decide which checks run), and before
+	// any check creates anything: the permissions those checks use.
+	if err := checkPermissionsFirst(ctx, t, c.Checks, c.File.InClusterAPI != nil, s.logf); err != nil {
+		return err
 	}
 	s.Targets = []*target.Target{t}
 	return nil

@@ -18,17 +18,34 @@ import (
 	"github.com/kfp-authcheck/kfp-authcheck/target"
 )
 
-// preflight is what a live run asks before any check: that the gateway answers (where the description has one;
-// if nothing answers, the run would be all errors: exit 3), and, with a Kubernetes client, that the credentials
-// hold every permission the checks that will run use (else exit 2, before anything is created).
-func preflight(ctx context.Context, t *target.Target, list []*checks.Check, logf func(string, ...any)) error {
-	if !t.NoGateway() {
-		if err := askGateway(ctx, t); err != nil {
-			return &UnreachableError{Err: err}
-		}
+// What a live run asks before any check, in two steps around the port-forward and profile auto (prepareFile):
+// askGatewayFirst, that the gateway answers (where the description has one; if nothing answers, the run would
+// be all errors: exit 3); checkPermissionsFirst, with a Kubernetes client, that the credentials hold every
+// permission the checks that will run use (else exit 2, before anything is created).
+
+func askGatewayFirst(ctx context.Context, t *target.Target) error {
+	if t.NoGateway() {
+		return nil
 	}
+	if err := askGateway(ctx, t); err != nil {
+		return &UnreachableError{Err: err}
+	}
+	return nil
+}
+
+// forwarded says the description asks for a port-forward to the KFP API: its checks are counted even where the
+// forward failed (they report that failure; a cluster that cannot be asked at all is then exit 3).
+func checkPermissionsFirst(ctx context.Context, t *target.Target, list []*checks.Check, forwarded bool, logf func(string, ...any)) error {
 	if t.Kube == nil {
 		return nil
+	}
+	if forwarded && t.InClusterAPIURL == "" {
+		t.InClusterAPIURL = "(port-forward)"
+		t.SetProfile(t.Profile)
+		defer func() {
+			t.InClusterAPIURL = ""
+			t.SetProfile(t.Profile)
+		}()
 	}
 	needs, err := Permissions(t, list)
 	if err != nil {

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -276,6 +278,38 @@ current-context: c
 	code, stdout, _ = runCLI(t, "run", "--kubeconfig", kc, "--in-cluster-api-url", "http://127.0.0.1:1", "--only", "RBAC-001", "--dry-run")
 	if code != exitOK || !strings.Contains(stdout, `"in_cluster_api": "flag (--in-cluster-api-url)"`) || strings.Contains(stdout, "port-forward") {
 		t.Errorf("--in-cluster-api-url: exit %d\n%s", code, stdout)
+	}
+
+	// A cluster that does not answer is the whole target: exit 3, the reports still written.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := l.Addr().String()
+	l.Close()
+	deadKC := writeFile(t, dir, "dead.kubeconfig", []byte(`apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://`+dead+`", insecure-skip-tls-verify: true}}]
+users: [{name: u, user: {token: x}}]
+contexts: [{name: c, context: {cluster: c, user: u}}]
+current-context: c
+`))
+	out := filepath.Join(dir, "out")
+	if err := os.Mkdir(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr = runCLI(t, "run", "--kubeconfig", deadKC, "--only", "RBAC-001", "--format", "json", "--out", out)
+	if code != exitUnreachable {
+		t.Fatalf("an unreachable cluster: exit %d, want 3\n%s", code, stderr)
+	}
+	b, err := os.ReadFile(filepath.Join(out, "kfp-authcheck.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := decodeRun(t, string(b))
+	if run.Target != "kubeconfig "+deadKC || run.Tier != "live" || run.Results[0].Reason != result.Unreachable ||
+		!strings.Contains(run.Results[0].Message, "SelfSubjectAccessReview") {
+		t.Errorf("the unreachable run's report: target %q tier %q %s %s", run.Target, run.Tier, run.Results[0].Reason, run.Results[0].Message)
 	}
 
 	target := writeFile(t, dir, "target.yaml", []byte("gateway_url: http://127.0.0.1:1\n"))
