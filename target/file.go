@@ -208,7 +208,10 @@ func (f *File) Validate() error {
 		if u.Email == "" {
 			errs = append(errs, fmt.Sprintf("users[%d]: email is required", i))
 		}
-		if n != 1 {
+		switch {
+		case n == 0 && f.GatewayURL == "":
+			// Without a gateway nobody logs in: a user names a profile namespace and its owner.
+		case n != 1:
 			errs = append(errs, fmt.Sprintf("users[%d] (%s): give exactly one of password, password_env, password_file", i, u.Email))
 		}
 		switch u.Connector {

@@ -34,7 +34,8 @@ func TestParseFileRejectsBadInputWithClearErrors(t *testing.T) {
 // TestFileWithoutGateway: with kubeconfig and no gateway_url the file is a run of the Kubernetes-side checks:
 // no pipeline or issuer URL, none of the gateway's capabilities, multi-user and kube from the profile and client.
 func TestFileWithoutGateway(t *testing.T) {
-	f, err := ParseFile([]byte("kubeconfig: ./kc\nprofile: kubeflow\nin_cluster_api_url: http://127.0.0.1:1\n"))
+	f, err := ParseFile([]byte("kubeconfig: ./kc\nprofile: kubeflow\nin_cluster_api_url: http://127.0.0.1:1\n" +
+		"users: [{email: owner@example.com, namespace: team-a}]\n"))
 	if err != nil {
 		t.Fatal(err)
 	}

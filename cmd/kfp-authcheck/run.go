@@ -94,7 +94,8 @@ With --target FILE, a live deployment described by a target file (see docs/targe
 With --kubeconfig FILE [--context NAME] and no target file, the Kubernetes-side checks (SA, RBAC, ISO) against
 that cluster, compared with --profile (default kubeflow); there is no gateway, so the login families are n/a.
 The KFP API is reached through a port-forward to --in-cluster-api (default kubeflow/ml-pipeline:8888, the KFP
-API Service of every built-in profile), or at --in-cluster-api-url.
+API Service of every built-in profile), or at --in-cluster-api-url. --profile-namespace NS=OWNER names the
+Profiles the checks of users' namespaces use (SA-007, SA-010, ISO-001; n/a without one).
 
 Before a live run with a kubeconfig, SelfSubjectAccessReviews ask for every permission the selected checks use;
 if any is missing the run stops before creating anything, naming each permission and the checks that need it
@@ -113,7 +114,8 @@ configuration error; 3 the target could not be reached at all.`,
 
   # the Kubernetes-side checks against the cluster of a kubeconfig (no gateway: the login checks are n/a)
   kfp-authcheck run --kubeconfig ~/.kube/config --context prod --profile kubeflow-1.10 --dry-run
-  kfp-authcheck run --kubeconfig ~/.kube/config --context prod --profile kubeflow-1.10
+  kfp-authcheck run --kubeconfig ~/.kube/config --context prod --profile kubeflow-1.10 \
+    --profile-namespace kubeflow-user-example-com=user@example.com
 
   # the real Dex and oauth2-proxy on loopback (make tools builds them)
   kfp-authcheck run --tier local --profile deploykf`,

@@ -22,6 +22,9 @@ type kubeRun struct {
 	InClusterAPI string `json:"in_cluster_api,omitempty"`
 	// InClusterAPIURL is the KFP API at an address this machine reaches (instead of the port-forward).
 	InClusterAPIURL string `json:"in_cluster_api_url,omitempty"`
+	// ProfileNamespaces are NAMESPACE=OWNER pairs: Kubeflow Profiles the checks that look into users' namespaces
+	// (SA-007, SA-010) and impersonate an owner (ISO-001) use, as a target file's users[].namespace.
+	ProfileNamespaces []string `json:"profile_namespaces,omitempty"`
 }
 
 // defaultKFPService is the KFP API Service of every built-in profile (Kubeflow's manifests and deployKF alike:
@@ -37,6 +40,7 @@ func addKubeRunFlags(f *pflag.FlagSet, k *kubeRun) {
 	f.StringVar(&k.Context, "context", "", "the kubeconfig context (default: its current context); with --kubeconfig")
 	f.StringVar(&k.InClusterAPI, "in-cluster-api", "", "with --kubeconfig: the KFP API Service as namespace/name:port, reached through a port-forward (default "+defaultKFPService+", the KFP API Service of every built-in profile)")
 	f.StringVar(&k.InClusterAPIURL, "in-cluster-api-url", "", "with --kubeconfig: the KFP API at an address this machine reaches, instead of the port-forward")
+	f.StringArrayVar(&k.ProfileNamespaces, "profile-namespace", nil, "with --kubeconfig: a Kubeflow Profile's NAMESPACE=OWNER (repeatable), for the checks that look into users' namespaces (SA-007, SA-010) or impersonate an owner (ISO-001)")
 }
 
 // bindKubeconfig turns --kubeconfig and its flags into the run's description (c.Target): no gateway, the cluster,
@@ -44,7 +48,7 @@ func addKubeRunFlags(f *pflag.FlagSet, k *kubeRun) {
 func (c *runConfig) bindKubeconfig(changed func(string) bool) error {
 	k := &c.Kube
 	if k.Kubeconfig == "" {
-		for _, name := range []string{"context", "in-cluster-api", "in-cluster-api-url"} {
+		for _, name := range []string{"context", "in-cluster-api", "in-cluster-api-url", "profile-namespace"} {
 			if changed(name) {
 				if c.TargetFile != "" && name == "context" {
 					return usageErr("--context goes with --kubeconfig; a target file names its own context")
@@ -68,6 +72,13 @@ func (c *runConfig) bindKubeconfig(changed func(string) bool) error {
 		return usageErr("--kubeconfig: %v", err)
 	}
 	f := &target.File{Kubeconfig: k.Kubeconfig, Context: k.Context, InClusterAPIURL: k.InClusterAPIURL}
+	for _, pn := range k.ProfileNamespaces {
+		ns, owner, ok := strings.Cut(pn, "=")
+		if !ok || ns == "" || owner == "" || strings.ContainsAny(owner, " \t") {
+			return usageErr("--profile-namespace %q: want NAMESPACE=OWNER (the Profile's owner, e.g. team-a=alice@example.com)", pn)
+		}
+		f.Users = append(f.Users, target.UserSpec{Email: owner, Namespace: ns})
+	}
 	if k.InClusterAPIURL == "" {
 		svc := orDefaultString(k.InClusterAPI, defaultKFPService)
 		ref, err := parseServiceRef(svc)

@@ -28,13 +28,10 @@ import (
 const kubeOnly = "SA,RBAC,ISO"
 
 // differsWithoutGateway are the checks of kubeOnly a run through a target file can run and a --kubeconfig run
-// cannot, with why: no gateway, and no users (their namespaces and logins).
+// cannot, with why: no gateway (the users' namespaces come from --profile-namespace).
 var differsWithoutGateway = map[string]string{
 	"ISO-007": target.NoGatewayReason,
 	"ISO-008": target.NoGatewayReason,
-	"ISO-001": "no user",
-	"SA-007":  "no user of the target names a profile namespace",
-	"SA-010":  "no user of the target names a profile namespace",
 }
 
 // TestRunKubeconfigLocalTier: on the local tier's real kube-apiserver, `run --kubeconfig` (no target file, no
@@ -57,6 +54,11 @@ func TestRunKubeconfigLocalTier(t *testing.T) {
 			"--in-cluster-api-url", dc.desc.InClusterAPIURL, "--only", kubeOnly, "--format", "json"}
 		if dc.desc.Context != "" {
 			args = append(args, "--context", dc.desc.Context)
+		}
+		for _, u := range dc.desc.Users {
+			if u.Namespace != "" {
+				args = append(args, "--profile-namespace", u.Namespace+"="+u.Email)
+			}
 		}
 		start := time.Now()
 		code, stdout, stderr := runCLI(t, args...)
@@ -84,8 +86,13 @@ func TestRunKubeconfigLocalTier(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tg, err := target.New(&target.File{Kubeconfig: dc.desc.Kubeconfig, Context: dc.desc.Context, InClusterAPIURL: dc.desc.InClusterAPIURL},
-		target.Handles{Profile: p})
+	desc := &target.File{Kubeconfig: dc.desc.Kubeconfig, Context: dc.desc.Context, InClusterAPIURL: dc.desc.InClusterAPIURL}
+	for _, u := range dc.desc.Users {
+		if u.Namespace != "" {
+			desc.Users = append(desc.Users, target.UserSpec{Email: u.Email, Namespace: u.Namespace})
+		}
+	}
+	tg, err := target.New(desc, target.Handles{Profile: p})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +179,7 @@ func compareVerdicts(t *testing.T, viaFile, viaKube *result.Run) int {
 	return ran
 }
 
-// restrictedKubeconfig makes a ServiceAccount bound cluster-wide to needs (without drop), and a kubeconfig that
+// restrictedKubeconfig makes a ServiceAccount bound cluster-wide to needs (without drop; namespaced ones too), and a kubeconfig that
 // authenticates as it with a TokenRequest token, against the same kube-apiserver.
 func restrictedKubeconfig(t *testing.T, dc *describedCluster, name string, needs []harness.Needed, drop fixtures.Permission) string {
 	t.Helper()
@@ -186,9 +193,7 @@ func restrictedKubeconfig(t *testing.T, dc *describedCluster, name string, needs
 		if p == drop {
 			continue
 		}
-		if p.Namespace != "" {
-			t.Fatalf("a namespaced permission in a run without users: %s", p)
-		}
+		// A permission in one namespace is granted in every one here (a ClusterRole's rules).
 		res := p.Resource
 		if p.Subresource != "" {
 			res += "/" + p.Subresource
@@ -314,16 +319,18 @@ current-context: c
 
 	target := writeFile(t, dir, "target.yaml", []byte("gateway_url: http://127.0.0.1:1\n"))
 	for name, args := range map[string][]string{
-		"with --target":          {"--target", target, "--kubeconfig", kc},
-		"--context alone":        {"--context", "c"},
-		"--in-cluster-api alone": {"--in-cluster-api", "kubeflow/ml-pipeline:8888"},
-		"both in-cluster flags":  {"--kubeconfig", kc, "--in-cluster-api", "a/b:1", "--in-cluster-api-url", "http://x"},
-		"bad service":            {"--kubeconfig", kc, "--in-cluster-api", "ml-pipeline:8888"},
-		"bad port":               {"--kubeconfig", kc, "--in-cluster-api", "kubeflow/ml-pipeline:0"},
-		"with --tier":            {"--kubeconfig", kc, "--tier", "local"},
-		"profile auto":           {"--kubeconfig", kc, "--profile", "auto"},
-		"two profiles":           {"--kubeconfig", kc, "--profile", "kubeflow,deploykf"},
-		"absent kubeconfig":      {"--kubeconfig", filepath.Join(dir, "absent")},
+		"with --target":           {"--target", target, "--kubeconfig", kc},
+		"--context alone":         {"--context", "c"},
+		"--in-cluster-api alone":  {"--in-cluster-api", "kubeflow/ml-pipeline:8888"},
+		"both in-cluster flags":   {"--kubeconfig", kc, "--in-cluster-api", "a/b:1", "--in-cluster-api-url", "http://x"},
+		"bad service":             {"--kubeconfig", kc, "--in-cluster-api", "ml-pipeline:8888"},
+		"bad port":                {"--kubeconfig", kc, "--in-cluster-api", "kubeflow/ml-pipeline:0"},
+		"with --tier":             {"--kubeconfig", kc, "--tier", "local"},
+		"profile auto":            {"--kubeconfig", kc, "--profile", "auto"},
+		"two profiles":            {"--kubeconfig", kc, "--profile", "kubeflow,deploykf"},
+		"namespace without owner": {"--kubeconfig", kc, "--profile-namespace", "team-a"},
+		"namespace alone":         {"--profile-namespace", "team-a=a@example.com"},
+		"absent kubeconfig":       {"--kubeconfig", filepath.Join(dir, "absent")},
 	} {
 		code, _, stderr := runCLI(t, append([]string{"run", "--dry-run"}, args...)...)
 		if code != exitUsage {
