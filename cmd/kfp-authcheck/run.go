@@ -114,8 +114,7 @@ configuration error; 3 the target could not be reached at all.`,
 
   # the Kubernetes-side checks against the cluster of a kubeconfig (no gateway: the login checks are n/a)
   kfp-authcheck run --kubeconfig ~/.kube/config --context prod --profile kubeflow-1.10 --dry-run
-  kfp-authcheck run --kubeconfig ~/.kube/config --context prod --profile kubeflow-1.10 \
-    --profile-namespace kubeflow-user-example-com=user@example.com
+  kfp-authcheck run --kubeconfig ~/.kube/config --context prod --profile-namespace kubeflow-user-example-com=user@example.com
 
   # the real Dex and oauth2-proxy on loopback (make tools builds them)
   kfp-authcheck run --tier local --profile deploykf`,
