@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	authorizationv1 "k8s.io/api/authorization/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
@@ -58,6 +59,9 @@ func checkPermissionsFirst(ctx context.Context, t *target.Target, list []*checks
 	defer cancel()
 	missing, err := missingPermissions(rctx, t.Kube, needs)
 	switch {
+	case apierrors.IsUnauthorized(err):
+		// Every authenticated identity may ask about itself: these credentials are not one.
+		return configErr("the kubeconfig %s: the Kubernetes API refused its credentials (SelfSubjectAccessReview: %v)", t.Kubeconfig, err)
 	case err != nil && t.NoGateway():
 		// The cluster is the whole target here: one that does not answer is an unreachable target.
 		return &UnreachableError{Err: fmt.Errorf("the Kubernetes API of the kubeconfig %s could not be asked (SelfSubjectAccessReview): %w", t.Kubeconfig, err)}

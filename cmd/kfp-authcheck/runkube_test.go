@@ -135,6 +135,24 @@ func TestRunKubeconfigLocalTier(t *testing.T) {
 			t.Errorf("namespaces: %d before, %d after", namespaces, n)
 		}
 	})
+	t.Run("credentials refused", func(t *testing.T) {
+		cfg, err := clientcmd.LoadFromFile(dc.desc.Kubeconfig)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ai := range cfg.AuthInfos {
+			ai.ClientCertificate, ai.ClientKey, ai.ClientCertificateData, ai.ClientKeyData = "", "", nil, nil
+			ai.Token, ai.TokenFile = "not-a-token", ""
+		}
+		path := filepath.Join(t.TempDir(), "refused.kubeconfig")
+		if err := clientcmd.WriteToFile(*cfg, path); err != nil {
+			t.Fatal(err)
+		}
+		code, _, stderr := kubeRun(path)
+		if code != exitUsage || !strings.Contains(stderr, "refused its credentials") || strings.Contains(stderr, "not-a-token") {
+			t.Errorf("exit %d, want 2 naming the refused credentials (and not the token)\n%s", code, stderr)
+		}
+	})
 	t.Run("enough", func(t *testing.T) {
 		kc := restrictedKubeconfig(t, dc, "enough", needs, fixtures.Permission{})
 		code, run, stderr := kubeRun(kc)
