@@ -72,6 +72,11 @@ func TestRunKubeconfigLocalTier(t *testing.T) {
 	if viaKube == nil {
 		t.Fatalf("run --kubeconfig: exit %d\n%s", code, stderr)
 	}
+	if i := strings.Index(stderr, "holds the"); i < 0 {
+		t.Errorf("the permission check is not reported:\n%s", stderr)
+	} else {
+		t.Logf("...%s", strings.SplitN(stderr[i:], "\n", 2)[0])
+	}
 	if viaKube.Fixtures == nil || viaKube.Fixtures.Error != "" {
 		t.Fatalf("fixtures: %+v", viaKube.Fixtures)
 	}
