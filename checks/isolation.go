@@ -103,6 +103,9 @@ func checkForgedHeaderInCluster(ctx context.Context, env *Env) result.Result {
 // meant to be multi-user that came up without its gateway, or with KFP in single-user mode, is the case ISO-007
 // exists for, and it must run there (and fail when anything answers 200), not be n/a.
 func meantMultiUser(t *target.Target) *Inapplicable {
+	if na := hasGateway(t); na != nil {
+		return na // nothing to send the unauthenticated requests to
+	}
 	if t.Profile == nil || !t.Profile.MultiUser {
 		return &Inapplicable{Reason: result.MissingCapability, Message: "the server profile is single-user: there is no isolation to hold"}
 	}

@@ -145,6 +145,9 @@ func firstFrames(stack []byte) string {
 
 // naReason explains an n/a in terms a reader of the matrix understands.
 func (e *Env) naReason(missing []target.Capability) string {
+	if missesGateway(e.Target, missing) {
+		return fmt.Sprintf("%s (needs %v)", target.NoGatewayReason, missing)
+	}
 	name := e.Target.ProfileName()
 	if name == "" {
 		name = "this target"

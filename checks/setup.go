@@ -16,6 +16,7 @@ func init() {
 		ID: "SETUP-001", Family: "SETUP", Severity: Must,
 		Title:      "the pipeline URL is reachable and its unauthenticated answer is classified",
 		References: []string{"CHECKS.md additions", "manifests#2844", "deployKF PR#100"},
+		Applies:    hasGateway,
 		Run:        checkUnauthenticatedAnswer,
 	})
 	register(&Check{
@@ -130,6 +131,9 @@ func probeNamespace(t *target.Target) string {
 
 // canLogIn is SETUP-002's Applies: behind a gateway it logs in as the first local user.
 func canLogIn(t *target.Target) *Inapplicable {
+	if na := hasGateway(t); na != nil {
+		return na
+	}
 	if t.Has(target.CapGateway) && len(t.UsersFor("local")) == 0 {
 		return &Inapplicable{Reason: result.NoCredentials, Message: "the gateway needs a login and the target has no local user"}
 	}

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"sort"
 	"strings"
 	"sync"
@@ -17,7 +16,6 @@ import (
 
 	"k8s.io/client-go/rest"
 
-	"github.com/kfp-authcheck/kfp-authcheck/auth/browser"
 	"github.com/kfp-authcheck/kfp-authcheck/checks"
 	"github.com/kfp-authcheck/kfp-authcheck/clusters"
 	"github.com/kfp-authcheck/kfp-authcheck/fixtures"
@@ -185,7 +183,12 @@ func Plan(c Config) ([]PlannedTarget, error) {
 		if err != nil {
 			return nil, configErr("target file %s: %v", c.FileName, err)
 		}
-		return []PlannedTarget{planned(t, c.Checks, liveFixtures(t, c.File))}, nil
+		if svc := c.File.InClusterAPI; svc != nil && t.KubeErr == nil {
+			// The run forwards before any check: plan with the address it will have.
+			t.InClusterAPIURL = fmt.Sprintf("http://127.0.0.1:0 (port-forward to %s/%s:%d)", svc.Namespace, svc.Name, svc.Port)
+			t.SetProfile(t.Profile)
+		}
+		return []PlannedTarget{planned(t, c.Checks, liveFixtures(t, c.File, c.Checks))}, nil
 	}
 	tier, _ := clusters.Get(c.Tier)
 	var out []PlannedTarget
@@ -307,8 +310,8 @@ func (s *Session) prepareFile(ctx context.Context, c Config) error {
 	for _, w := range t.Warnings {
 		s.logf("warning: %s", w)
 	}
-	if err := preflight(ctx, t); err != nil {
-		return &UnreachableError{Err: err}
+	if err := askGatewayFirst(ctx, t); err != nil {
+		return err
 	}
 	if svc := c.File.InClusterAPI; svc != nil {
 		s.closers = append(s.closers, forwardInCluster(ctx, t, svc, s.logf))
@@ -321,6 +324,11 @@ func (s *Session) prepareFile(ctx context.Context, c Config) error {
 		s.logf("%s", d.Describe())
 		s.ProfileChoice = append(s.ProfileChoice, d.Describe())
 		t.SetProfile(d.Chosen)
+	}
+	// Last, once the in-cluster address and the profile are known (they decide which checks run), and before
+	// any check creates anything: the permissions those checks use.
+	if err := checkPermissionsFirst(ctx, t, c.Checks, c.File.InClusterAPI != nil, s.logf); err != nil {
+		return err
 	}
 	s.Targets = []*target.Target{t}
 	return nil
@@ -502,27 +510,6 @@ func forwardInCluster(ctx context.Context, t *target.Target, svc *target.Service
 	}
 }
 
-// preflight asks the gateway once; if nothing answers at all, the run would be all errors, so it stops with
-// exit 3.
-func preflight(ctx context.Context, t *target.Target) error {
-	ctx, cancel := context.WithTimeout(ctx, t.RequestTimeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, t.GatewayURL+"/", nil)
-	if err != nil {
-		return err
-	}
-	// The same proxy settings as the checks' client (HTTP(S)_PROXY, NO_PROXY): a gateway reached only through a
-	// proxy is reachable.
-	client := &http.Client{Transport: &http.Transport{TLSClientConfig: t.TLS.Clone(), Proxy: http.ProxyFromEnvironment},
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := client.Do(req)
-	if err != nil {
-		return fmt.Errorf("the gateway %s could not be reached (%s): %w", t.GatewayURL, browser.Classify(err), err)
-	}
-	resp.Body.Close()
-	return nil
-}
-
 // lockedWriter serialises progress lines from stacks starting in parallel.
 type lockedWriter struct {
 	mu sync.Mutex
@@ -548,19 +535,32 @@ func IsUnreachable(err error) bool {
 }
 
 // liveFixtures says what a run against a live deployment would do to it: today only logins and reads.
-func liveFixtures(t *target.Target, f *target.File) []string {
+func liveFixtures(t *target.Target, f *target.File, list []*checks.Check) []string {
 	var out []string
 	if t.AutoProfile {
 		out = append(out, "profile auto: two unauthenticated GETs to the pipeline URL before the checks")
 	}
-	if len(t.Users) > 0 {
+	switch {
+	case t.NoGateway():
+		out = append(out, "no gateway: nothing is sent to one and nobody logs in ("+target.NoGatewayReason+")")
+	case len(t.Users) > 0:
 		var who []string
 		for _, u := range t.Users {
 			who = append(who, fmt.Sprintf("%s (%s)", u.Email, u.Connector))
 		}
 		out = append(out, "Dex logins through the gateway as "+strings.Join(who, ", ")+"; experiments are only listed")
-	} else {
+	default:
 		out = append(out, "no users: only unauthenticated requests")
+	}
+	if t.Kube != nil {
+		if needs, err := Permissions(t, list); err == nil && len(needs) > 0 {
+			var ps []string
+			for _, n := range needs {
+				ps = append(ps, n.Permission.String())
+			}
+			out = append(out, fmt.Sprintf("before any check, %d SelfSubjectAccessReview(s) ask for the permissions the checks that run use "+
+				"(a missing one stops the run, exit 2, before anything is created): %s", len(needs), strings.Join(ps, "; ")))
+		}
 	}
 	if f.Kubeconfig != "" || f.Context != "" {
 		out = append(out, "kubeconfig/context: given: the SA, RBAC and ISO checks create their own Profile namespaces, "+
@@ -569,8 +569,8 @@ func liveFixtures(t *target.Target, f *target.File) []string {
 			"ISO-004, ISO-005 and ISO-006 also create KFP objects in those namespaces (an experiment, a private pipeline, a one-step "+
 			"busybox run, which is terminated and deleted again; ISO-005's run names the namespace's default-viewer as its "+
 			"serviceAccountName); the M2M checks send the tokens to the gateway; "+
-			"ClusterRoles the cluster lacks (kubeflow-edit and kin) are created once and removed at the end, existing ones are "+
-			"never changed; at the end (also after Ctrl-C) everything labelled with the run's ID is removed; "+
+			"ClusterRoles are only read (a missing kubeflow-edit, kubeflow-view or kubeflow-admin fails the checks that bind it; "+
+			"the harness never creates or changes one); at the end (also after Ctrl-C) everything labelled with the run's ID is removed; "+
 			"in the users' own profile namespaces SA-007 and SA-010 only read: SA-007 lists PodDefaults and creates three "+
 			"pods as server-side dry runs (the API server admits them and persists nothing), SA-010 sends "+
 			"SubjectAccessReviews")

@@ -23,7 +23,7 @@ func TestPreflightUsesProxy(t *testing.T) {
 			t.Fatal(err)
 		}
 		tg.RequestTimeout = 5 * time.Second
-		if err := preflight(context.Background(), tg); err != nil {
+		if err := askGateway(context.Background(), tg); err != nil {
 			t.Fatalf("preflight: %v", err)
 		}
 		return

@@ -120,6 +120,12 @@ func Planned(f *File, name string, p *profile.Profile, offers Offers) (*Target, 
 // profile and the declared capabilities.
 func fromDescription(f *File, name string, p *profile.Profile) (*Target, error) {
 	gw := strings.TrimRight(f.GatewayURL, "/")
+	if gw == "" && name == "" {
+		name = "kubeconfig " + f.Kubeconfig
+		if f.Context != "" {
+			name += " (context " + f.Context + ")"
+		}
+	}
 	t := &Target{
 		Name:            orDefault(name, gw),
 		Tier:            orDefault(f.Tier, TierLive),

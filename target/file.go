@@ -26,9 +26,11 @@ import (
 type File struct {
 	// Profile is a built-in profile to compare against, "auto" to pick the one whose unauthenticated answers the
 	// gateway shows, or empty to only record behaviour.
-	Profile         string `json:"profile,omitempty"`
-	Tier            string `json:"tier,omitempty"`
-	GatewayURL      string `json:"gateway_url"`
+	Profile string `json:"profile,omitempty"`
+	Tier    string `json:"tier,omitempty"`
+	// GatewayURL is where browsers and clients reach Kubeflow. A description without one (kubeconfig required) is
+	// a run of the Kubernetes-side checks alone: the login families are n/a (NoGateway).
+	GatewayURL      string `json:"gateway_url,omitempty"`
 	PipelineURL     string `json:"pipeline_url,omitempty"`
 	IssuerURL       string `json:"issuer_url,omitempty"`
 	InClusterAPIURL string `json:"in_cluster_api_url,omitempty"`
@@ -148,7 +150,14 @@ func cleanYAMLError(err error) error {
 func (f *File) Validate() error {
 	var errs []string
 	if f.GatewayURL == "" {
-		errs = append(errs, "gateway_url is required")
+		switch {
+		case f.Kubeconfig == "":
+			errs = append(errs, "gateway_url is required (without one, kubeconfig: a run of the Kubernetes-side checks only)")
+		case f.Profile == ProfileAuto:
+			errs = append(errs, "profile auto is chosen from the gateway's answers: without gateway_url name the profile")
+		case f.PipelineURL != "" || f.IssuerURL != "":
+			errs = append(errs, "pipeline_url and issuer_url are addresses behind the gateway: give gateway_url with them")
+		}
 	}
 	for key, v := range map[string]string{"gateway_url": f.GatewayURL, "pipeline_url": f.PipelineURL,
 		"issuer_url": f.IssuerURL, "in_cluster_api_url": f.InClusterAPIURL, "in_cluster_ui_url": f.InClusterUIURL} {
@@ -199,7 +208,10 @@ func (f *File) Validate() error {
 		if u.Email == "" {
 			errs = append(errs, fmt.Sprintf("users[%d]: email is required", i))
 		}
-		if n != 1 {
+		switch {
+		case n == 0 && f.GatewayURL == "":
+			// Without a gateway nobody logs in: a user names a profile namespace and its owner.
+		case n != 1:
 			errs = append(errs, fmt.Sprintf("users[%d] (%s): give exactly one of password, password_env, password_file", i, u.Email))
 		}
 		switch u.Connector {

@@ -9,16 +9,18 @@ import (
 
 func TestParseFileRejectsBadInputWithClearErrors(t *testing.T) {
 	for name, tc := range map[string]struct{ in, want string }{
-		"empty":            {"", "empty"},
-		"unknown key":      {"gateway_url: http://gw\nusres: []\n", `unknown key "usres"`},
-		"no gateway":       {"pipeline_url: http://gw/pipeline\n", "gateway_url is required"},
-		"not a URL":        {"gateway_url: ftp://gw\n", "is not an http(s) URL"},
-		"two passwords":    {"gateway_url: http://gw\nusers: [{email: a@b, password: x, password_env: Y}]\n", "exactly one of"},
-		"no password":      {"gateway_url: http://gw\nusers: [{email: a@b}]\n", "exactly one of"},
-		"bad connector":    {"gateway_url: http://gw\nusers: [{email: a@b, password: x, connector: github}]\n", "not local or ldap"},
-		"both TLS options": {"gateway_url: https://gw\ntls: {skip_verify: true, ca_file: ca.pem}\n", "not both"},
-		"not YAML":         {"gateway_url: [unclosed\n", "not a valid target file"},
-		"binary garbage":   {"\x00\x01\x02", "not a valid target file"},
+		"empty":                        {"", "empty"},
+		"unknown key":                  {"gateway_url: http://gw\nusres: []\n", `unknown key "usres"`},
+		"no gateway":                   {"pipeline_url: http://gw/pipeline\n", "gateway_url is required"},
+		"not a URL":                    {"gateway_url: ftp://gw\n", "is not an http(s) URL"},
+		"two passwords":                {"gateway_url: http://gw\nusers: [{email: a@b, password: x, password_env: Y}]\n", "exactly one of"},
+		"no password":                  {"gateway_url: http://gw\nusers: [{email: a@b}]\n", "exactly one of"},
+		"bad connector":                {"gateway_url: http://gw\nusers: [{email: a@b, password: x, connector: github}]\n", "not local or ldap"},
+		"both TLS options":             {"gateway_url: https://gw\ntls: {skip_verify: true, ca_file: ca.pem}\n", "not both"},
+		"not YAML":                     {"gateway_url: [unclosed\n", "not a valid target file"},
+		"binary garbage":               {"\x00\x01\x02", "not a valid target file"},
+		"auto without gateway":         {"kubeconfig: ./kc\nprofile: auto\n", "profile auto is chosen from the gateway's answers"},
+		"pipeline_url without gateway": {"kubeconfig: ./kc\npipeline_url: http://gw/pipeline\n", "give gateway_url with them"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := ParseFile([]byte(tc.in))
@@ -26,6 +28,33 @@ func TestParseFileRejectsBadInputWithClearErrors(t *testing.T) {
 				t.Fatalf("error %v, want one containing %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestFileWithoutGateway: with kubeconfig and no gateway_url the file is a run of the Kubernetes-side checks:
+// no pipeline or issuer URL, none of the gateway's capabilities, multi-user and kube from the profile and client.
+func TestFileWithoutGateway(t *testing.T) {
+	f, err := ParseFile([]byte("kubeconfig: ./kc\nprofile: kubeflow\nin_cluster_api_url: http://127.0.0.1:1\n" +
+		"users: [{email: owner@example.com, namespace: team-a}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg, err := Planned(f, "", nil, Offers{Kube: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !tg.NoGateway() || tg.PipelineURL != "" || tg.IssuerURL != "" || tg.Name != "kubeconfig ./kc" {
+		t.Errorf("no gateway %v, pipeline %q, issuer %q, name %q", tg.NoGateway(), tg.PipelineURL, tg.IssuerURL, tg.Name)
+	}
+	for _, c := range []Capability{CapGateway, CapDex, CapCookieSession, CapHTTPS} {
+		if tg.Has(c) {
+			t.Errorf("a description without a gateway offers %s", c)
+		}
+	}
+	for _, c := range []Capability{CapMultiUser, CapKube, CapInCluster} {
+		if !tg.Has(c) {
+			t.Errorf("lacks %s: %v", c, tg.CapabilityList())
+		}
 	}
 }
 

@@ -125,6 +125,14 @@ func (u User) LoginName() string {
 	return u.Email
 }
 
+// NoGatewayReason is the n/a of the checks that need a gateway on a description without one: a run of the
+// Kubernetes-side checks alone (run --kubeconfig, or a target file with kubeconfig and no gateway_url).
+const NoGatewayReason = "no gateway: run with --target to check logins"
+
+// NoGateway reports whether the description names no gateway: nothing is sent through one, so the login, cookie,
+// OOB and gateway families are n/a.
+func (t *Target) NoGateway() bool { return t.GatewayURL == "" }
+
 // Has reports whether the target offers capability c.
 func (t *Target) Has(c Capability) bool { return t.Capabilities[c] }
 

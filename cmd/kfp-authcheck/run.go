@@ -53,6 +53,9 @@ type runConfig struct {
 	// Manifests are rendered manifests imported into the one profile of the run (--manifests).
 	Manifests string `json:"manifests,omitempty"`
 
+	// Kube is run --kubeconfig: the Kubernetes-side checks against a cluster, without a target file (runkube.go).
+	Kube kubeRun `json:"kubeconfig_run,omitempty"`
+
 	// profiles are the server profiles resolved from Profiles (built-in names or profile files).
 	profiles []*profile.Profile
 	// stamp are --label and --fail-on (runstamp.go).
@@ -88,6 +91,15 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 With no --target, a stack per profile (default: every built-in profile) on the --tier: embedded (in-process
 stand-ins, the default) or local (the real Dex and oauth2-proxy on loopback, built by make tools).
 With --target FILE, a live deployment described by a target file (see docs/target-file.md).
+With --kubeconfig FILE [--context NAME] and no target file, the Kubernetes-side checks (SA, RBAC, ISO) against
+that cluster, compared with --profile (default kubeflow); there is no gateway, so the login families are n/a.
+The KFP API is reached through a port-forward to --in-cluster-api (default kubeflow/ml-pipeline:8888, the KFP
+API Service of every built-in profile), or at --in-cluster-api-url. --profile-namespace NS=OWNER names the
+Profiles the checks of users' namespaces use (SA-007, SA-010, ISO-001; n/a without one).
+
+Before a live run with a kubeconfig, SelfSubjectAccessReviews ask for every permission the selected checks use;
+if any is missing the run stops before creating anything, naming each permission and the checks that need it
+(MISSING_PERMISSIONS, exit 2).
 
 Exit codes: 0 nothing unexpected failed; 1 an unexpected failure (or an aborted run); 2 usage or
 configuration error; 3 the target could not be reached at all.`,
@@ -100,6 +112,10 @@ configuration error; 3 the target could not be reached at all.`,
   # a live deployment described by a target file (docs/target-file.md), its known deviations excused
   kfp-authcheck run --target my-kubeflow.yaml --expected expected-deviations.yaml
 
+  # the Kubernetes-side checks against the cluster of a kubeconfig (no gateway: the login checks are n/a)
+  kfp-authcheck run --kubeconfig ~/.kube/config --context prod --profile kubeflow-1.10 --dry-run
+  kfp-authcheck run --kubeconfig ~/.kube/config --context prod --profile-namespace kubeflow-user-example-com=user@example.com
+
   # the real Dex and oauth2-proxy on loopback (make tools builds them)
   kfp-authcheck run --tier local --profile deploykf`,
 		Args: cobra.NoArgs,
@@ -109,6 +125,9 @@ configuration error; 3 the target could not be reached at all.`,
 			cfg.Formats = splitList(formats)
 			cfg.Settings = settings.given(cmd.Flags().Changed)
 			if err := cfg.bindFile(cmd.Flags().Changed); err != nil {
+				return err
+			}
+			if err := cfg.bindKubeconfig(cmd.Flags().Changed); err != nil {
 				return err
 			}
 			cfg.stamp = stamp
@@ -124,6 +143,7 @@ configuration error; 3 the target could not be reached at all.`,
 	f.StringVar(&cfg.Tier, "tier", "embedded", "where the stacks run without --target: "+tierHelp())
 	settings = addTierFlags(f)
 	addStampFlags(f, &stamp)
+	addKubeRunFlags(f, &cfg.Kube)
 	f.StringVar(&only, "only", "", "check IDs, families or globs to run, comma-separated (e.g. SETUP,DEX-LOCAL-00*)")
 	f.StringVar(&formats, "format", "text", "report formats, comma-separated: "+strings.Join(knownFormats, ", "))
 	f.StringVar(&cfg.OutDir, "out", "", "directory for report files (kfp-authcheck.<ext>); without it, text goes to stdout, json to stdout")
@@ -249,10 +269,16 @@ func (c *runConfig) validate() error {
 	if c.TargetFile != "" && len(c.Profiles) > 1 {
 		return usageErr("with --target, --profile names the one profile to compare against")
 	}
+	if c.Kube.Kubeconfig != "" && len(c.Profiles) > 1 {
+		return usageErr("with --kubeconfig, --profile names the one profile to compare against")
+	}
 	c.profiles = nil
 	for _, p := range c.Profiles {
 		if p == target.ProfileAuto && c.TargetFile != "" {
 			continue
+		}
+		if p == target.ProfileAuto && c.Kube.Kubeconfig != "" {
+			return usageErr("--profile auto is chosen from a gateway's answers: with --kubeconfig name the profile")
 		}
 		prof, err := resolveProfile(p)
 		if err != nil {
@@ -295,6 +321,9 @@ func (c *runConfig) validate() error {
 // harness is the run's configuration as the harness takes it.
 func (c *runConfig) harness(list []*checks.Check, stderr io.Writer) harness.Config {
 	hc := harness.Config{Tier: c.Tier, File: c.Target, FileName: c.TargetFile, Checks: list, Settings: c.Settings, Log: stderr}
+	if c.Kube.Kubeconfig != "" {
+		hc.FileName = "--kubeconfig " + c.Kube.Kubeconfig
+	}
 	if c.Target == nil {
 		hc.Profiles = c.profiles
 	} else if len(c.profiles) == 1 {
@@ -467,7 +496,7 @@ func printEffectiveConfig(w io.Writer, cfg runConfig, session *harness.Session, 
 			users = append(users, fmt.Sprintf("%s (%s, password [REDACTED])", u.Email, u.Connector))
 		}
 		fmt.Fprintf(w, "  target %s: tier %s, profile %s, gateway %s, issuer %s\n", t.Name, t.Tier,
-			orNone(t.ProfileName()), t.GatewayURL, t.IssuerURL)
+			orNone(t.ProfileName()), orNone(t.GatewayURL), orNone(t.IssuerURL))
 		fmt.Fprintf(w, "    users: %s\n", orNone(strings.Join(users, ", ")))
 		fmt.Fprintf(w, "    capabilities: %s\n", orNone(strings.Join(t.CapabilityList(), ", ")))
 		if session.Stacks != nil {

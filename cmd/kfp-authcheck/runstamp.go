@@ -14,6 +14,7 @@ import (
 	"github.com/kfp-authcheck/kfp-authcheck/report"
 	"github.com/kfp-authcheck/kfp-authcheck/report/versions"
 	"github.com/kfp-authcheck/kfp-authcheck/result"
+	"github.com/kfp-authcheck/kfp-authcheck/target"
 )
 
 // stampFlags are run's flags that shape what the reports say about the run (issue: results CI can trust).
@@ -88,7 +89,16 @@ func sessionStamp(ctx context.Context, s stampFlags, session *harness.Session, r
 // so that every report asked for with --out still says what happened, and a JUnit consumer sees an error.
 func setupFailureRuns(cfg runConfig, s stampFlags, err error) []*result.Run {
 	now := time.Now().UTC()
-	name := cfg.TargetFile
+	name, tier := cfg.TargetFile, cfg.Tier
+	if cfg.Target != nil {
+		tier = target.TierLive
+	}
+	if cfg.Kube.Kubeconfig != "" {
+		name = "kubeconfig " + cfg.Kube.Kubeconfig
+		if cfg.Kube.Context != "" {
+			name += " (context " + cfg.Kube.Context + ")"
+		}
+	}
 	if name == "" {
 		name = cfg.Tier
 	}
@@ -106,7 +116,7 @@ func setupFailureRuns(cfg runConfig, s stampFlags, err error) []*result.Run {
 		}
 		p = profiles[i]
 		r := &result.Run{
-			SchemaVersion: result.SchemaVersion, ToolVersion: version, Target: name, Profile: p, Tier: cfg.Tier,
+			SchemaVersion: result.SchemaVersion, ToolVersion: version, Target: name, Profile: p, Tier: tier,
 			Started: now, Finished: now,
 			Results: []result.Result{{
 				ID: "SETUP-001", Title: "the target is reachable", Family: "SETUP", Severity: "MUST",

@@ -124,11 +124,25 @@ func (s *Server) bootstrapRBAC() error {
 	binding := &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "allow-unauthenticated-issuer-discovery"},
 		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: discovery.Name},
 		Subjects: []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.GroupKind, Name: "system:unauthenticated"}}}
-	if _, err := s.create(resources[resClusterRoles], "", discovery); err != nil {
-		return err
+	// system:basic-user lets every authenticated user ask about itself (SelfSubjectAccessReview).
+	basic := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "system:basic-user",
+		Labels: map[string]string{"kubernetes.io/bootstrapping": "rbac-defaults"}},
+		Rules: []rbacv1.PolicyRule{{Verbs: []string{"create"}, APIGroups: []string{"authorization.k8s.io"},
+			Resources: []string{"selfsubjectaccessreviews", "selfsubjectrulesreviews"}}}}
+	basicBinding := &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "system:basic-user"},
+		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: basic.Name},
+		Subjects: []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.GroupKind, Name: "system:authenticated"}}}
+	for _, o := range []runtime.Object{discovery, basic} {
+		if _, err := s.create(resources[resClusterRoles], "", o); err != nil {
+			return err
+		}
 	}
-	_, err := s.create(resources[resClusterRoleBindings], "", binding)
-	return err
+	for _, o := range []runtime.Object{binding, basicBinding} {
+		if _, err := s.create(resources[resClusterRoleBindings], "", o); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Start serves HTTPS on addr (default 127.0.0.1:0) until Close, with a certificate from a CA of its own (see
@@ -209,7 +223,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case rt.subresource == "token":
 		s.serveTokenRequest(w, r, rt)
 	case rt.res == nil:
-		s.serveReview(w, r, rt)
+		s.serveReview(w, r, rt, user)
 	default:
 		s.serveResource(w, r, rt)
 	}
@@ -220,7 +234,7 @@ type route struct {
 	resourceRequest bool
 	group           string
 	resource        string
-	res             *resource // nil for tokenreviews and subjectaccessreviews
+	res             *resource // nil for tokenreviews and (self)subjectaccessreviews
 	namespace, name string
 	subresource     string
 }
@@ -261,7 +275,8 @@ func parsePath(r *http.Request) (route, bool) {
 	switch {
 	case group == "authentication.k8s.io" && rt.resource == "tokenreviews" && rt.name == "" && rt.namespace == "":
 		return rt, true
-	case group == "authorization.k8s.io" && rt.resource == "subjectaccessreviews" && rt.name == "" && rt.namespace == "":
+	case group == "authorization.k8s.io" && (rt.resource == "subjectaccessreviews" || rt.resource == "selfsubjectaccessreviews") &&
+		rt.name == "" && rt.namespace == "":
 		return rt, true
 	}
 	res, ok := resources[rt.resource]

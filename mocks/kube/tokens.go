@@ -225,8 +225,8 @@ func (s *Server) authenticateRequest(r *http.Request) (User, error) {
 	return *u, nil
 }
 
-// serveReview is POST tokenreviews and subjectaccessreviews.
-func (s *Server) serveReview(w http.ResponseWriter, r *http.Request, rt route) {
+// serveReview is POST tokenreviews, subjectaccessreviews and selfsubjectaccessreviews (asked as user).
+func (s *Server) serveReview(w http.ResponseWriter, r *http.Request, rt route, user User) {
 	if r.Method != http.MethodPost {
 		writeStatus(w, apierrors.NewMethodNotSupported(schema.GroupResource{Group: rt.group, Resource: rt.resource}, strings.ToLower(r.Method)))
 		return
@@ -235,7 +235,39 @@ func (s *Server) serveReview(w http.ResponseWriter, r *http.Request, rt route) {
 		s.serveTokenReview(w, r)
 		return
 	}
+	if rt.resource == "selfsubjectaccessreviews" {
+		s.serveSelfSubjectAccessReview(w, r, user)
+		return
+	}
 	s.serveSubjectAccessReview(w, r)
+}
+
+// serveSelfSubjectAccessReview evaluates spec against RBAC as the requester itself, as kube-apiserver does
+// (user, groups and UID from the request's authentication).
+func (s *Server) serveSelfSubjectAccessReview(w http.ResponseWriter, r *http.Request, user User) {
+	var sar authzv1.SelfSubjectAccessReview
+	if se := decodeBody(r, &sar); se != nil {
+		writeStatus(w, se)
+		return
+	}
+	spec := sar.Spec
+	if (spec.ResourceAttributes == nil) == (spec.NonResourceAttributes == nil) {
+		writeStatus(w, apierrors.NewInvalid(schema.GroupKind{Group: "authorization.k8s.io", Kind: "SelfSubjectAccessReview"}, "",
+			field.ErrorList{field.Invalid(field.NewPath("spec", "resourceAttributes"), spec.NonResourceAttributes, "exactly one of nonResourceAttributes or resourceAttributes must be specified")}))
+		return
+	}
+	a := Attributes{User: user}
+	if ra := spec.ResourceAttributes; ra != nil {
+		a.ResourceRequest = true
+		a.Verb, a.Namespace, a.APIGroup, a.Resource, a.Subresource, a.Name = ra.Verb, ra.Namespace, ra.Group, ra.Resource, ra.Subresource, ra.Name
+	} else {
+		a.Verb, a.Path = spec.NonResourceAttributes.Verb, spec.NonResourceAttributes.Path
+	}
+	allowed, reason := s.authorize(a)
+	sar.TypeMeta = metav1.TypeMeta{Kind: "SelfSubjectAccessReview", APIVersion: "authorization.k8s.io/v1"}
+	sar.ObjectMeta = metav1.ObjectMeta{CreationTimestamp: metav1.Time{}}
+	sar.Status = authzv1.SubjectAccessReviewStatus{Allowed: allowed, Reason: reason}
+	writeJSON(w, http.StatusCreated, &sar)
 }
 
 // serveTokenReview is kube-apiserver's TokenReview: authenticated, the user, and status.audiences (the
