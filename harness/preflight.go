@@ -160,7 +160,7 @@ var checkPermissions = map[string]func(t *target.Target) ([]fixtures.Permission,
 		}
 		return ps, err
 	},
-	"SA-003": fixtureOnly, "SA-004": fixtureOnly, "SA-005": fixtureOnly, "SA-008": fixtureOnly,
+	"SA-003": fixtureOnly, "SA-004": fixtureOnly, "SA-005": fixtureOnly,
 	"SA-011": fixtureOnly, "SA-012": fixtureOnly,
 	"RBAC-001": fixtureOnly, "RBAC-002": fixtureOnly, "RBAC-004": fixtureOnly,
 	"RBAC-003": func(*target.Target) ([]fixtures.Permission, error) {
