@@ -37,7 +37,7 @@ const (
 func checkIsolationAudit(ctx context.Context, env *Env) result.Result {
 	k := env.Fixtures().New()
 	defer func() {
-		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		cctx, cancel := context.WithTimeout(timing.With(context.Background(), timing.From(ctx)), 30*time.Second)
 		defer cancel()
 		_ = k.Cleanup(cctx)
 	}()
@@ -48,10 +48,8 @@ func checkIsolationAudit(ctx context.Context, env *Env) result.Result {
 	if err := fixtures.RequireClusterRoles(ctx, env.Target.Kube, fixtureClusterRoles...); err != nil {
 		return fixtureError(err)
 	}
-	for _, p := range [][2]string{{ns1, owner1}, {ns2, owner2}} {
-		if err := k.Profile(ctx, p[0], p[1]); err != nil {
-			return fixtureError(err)
-		}
+	if err := k.ApplyAll(ctx, fixtures.ProfileManifest(ns1, owner1), fixtures.ProfileManifest(ns2, owner2)); err != nil {
+		return fixtureError(err)
 	}
 	if err := k.Contributor(ctx, ns2, owner1); err != nil {
 		return fixtureError(err)
