@@ -3,7 +3,6 @@ package checks
 import (
 	"context"
 	"fmt"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -35,12 +34,8 @@ const (
 // bind across namespaces on purpose, and come and go while this check runs); a namespace of another tenant
 // that grants KFP's resources to a foreign identity without a KFAM binding fails it.
 func checkIsolationAudit(ctx context.Context, env *Env) result.Result {
+	// The tenants are removed with the run's other fixtures when the run ends (Env.CloseFixtures).
 	k := env.Fixtures().New()
-	defer func() {
-		cctx, cancel := context.WithTimeout(timing.With(context.Background(), timing.From(ctx)), 30*time.Second)
-		defer cancel()
-		_ = k.Cleanup(cctx)
-	}()
 	ns1, ns2 := k.Name("tenant-a"), k.Name("tenant-b")
 	owner1, owner2 := "kfp-authcheck-tenant-a@example.invalid", "kfp-authcheck-tenant-b@example.invalid"
 	// The roles the Profiles' bindings name are the cluster's: a run never creates them (fixtureError reports a

@@ -68,7 +68,8 @@ func init() {
 
 // saFixture is a pair of Kubeflow Profile namespaces (ns1, ns2) with their ServiceAccounts: a check's own
 // (newSAFixture), which it may change (bind, unbind, a probe pod), or its view of the run's shared pair
-// (sharedSAFixture), which no check changes. The token directory is always the check's own.
+// (sharedSAFixture), which no check changes. The token directory is always the check's own; the namespaces are
+// removed when the run ends.
 type saFixture struct {
 	env      *Env
 	kube     *fixtures.Kube
@@ -77,8 +78,6 @@ type saFixture struct {
 	// shared: the run's pair, read by several checks at once; bind, unbind and inPod refuse it
 	// (errSharedFixture) and cleanup leaves it to the end of the run.
 	shared bool
-	// rec is the timing of the check that made the pair: its removal's round trips are the check's too.
-	rec *timing.Recorder
 }
 
 // errSharedFixture refuses a change to the run's shared fixture: a check that changes its fixture makes its own
@@ -114,7 +113,7 @@ func sharedSAFixture(ctx context.Context, env *Env) (*saFixture, error) {
 		defer cancel()
 		s.f, s.err = makeSAFixture(sctx, env)
 		if s.err == nil {
-			s.f.shared, s.f.rec = true, nil
+			s.f.shared = true
 			s.err = s.f.awaitOwnBindings(sctx)
 		}
 	})
@@ -158,34 +157,34 @@ func (f *saFixture) awaitOwnBindings(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// makeSAFixture creates a pair of Profile namespaces owned by fixtureOwner, both at once.
+// makeSAFixture creates a pair of Profile namespaces owned by fixtureOwner, both at once, while it reads the
+// ClusterRoles their bindings name. Those roles are the cluster's: a run never creates them (on a live target a
+// missing one is a finding, reported over whatever the creates said; the embedded and local tiers install them
+// when their stack starts).
 func makeSAFixture(ctx context.Context, env *Env) (*saFixture, error) {
 	k := env.Fixtures().New()
-	f := &saFixture{env: env, kube: k, ns1: k.Name("ns1"), ns2: k.Name("ns2"), rec: timing.From(ctx)}
-	// The roles the fixture's bindings name are the cluster's: a run never creates them (on a live target a
-	// missing one is a finding; the embedded and local tiers install them when their stack starts).
-	if err := fixtures.RequireClusterRoles(ctx, env.Target.Kube, fixtureClusterRoles...); err != nil {
-		return nil, err
+	f := &saFixture{env: env, kube: k, ns1: k.Name("ns1"), ns2: k.Name("ns2")}
+	var rolesErr error
+	var wg sync.WaitGroup
+	wg.Go(func() { rolesErr = fixtures.RequireClusterRoles(ctx, env.Target.Kube, fixtureClusterRoles...) })
+	err := k.Profiles(ctx, fixtureOwner, f.ns1, f.ns2)
+	wg.Wait()
+	if rolesErr != nil {
+		return nil, rolesErr
 	}
-	if err := k.Profiles(ctx, fixtureOwner, f.ns1, f.ns2); err != nil {
-		f.cleanup()
+	if err != nil {
 		return nil, err
 	}
 	return f, nil
 }
 
-// cleanup removes the check's token files and, for a check's own fixture, the namespaces, with a fresh deadline
-// so that an interrupted check still cleans up. The shared pair stays until the run ends.
-func (f *saFixture) cleanup() error {
+// cleanup removes the check's token files. The namespaces, the check's own pair as well as the shared one, are
+// removed when the run ends (Env.CloseFixtures), all at once, off the check's critical path; a check's own pair
+// is never looked at by another check (ISO-009 leaves the run's other namespaces out of its audit).
+func (f *saFixture) cleanup() {
 	if f.dir != "" {
 		os.RemoveAll(f.dir)
 	}
-	if f.shared {
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(timing.With(context.Background(), f.rec), 30*time.Second)
-	defer cancel()
-	return f.kube.Cleanup(ctx)
 }
 
 // token mints a token for ns/sa; the token is registered with the redactor before anyone can print it.
