@@ -34,8 +34,9 @@ const (
 // bind across namespaces on purpose, and come and go while this check runs); a namespace of another tenant
 // that grants KFP's resources to a foreign identity without a KFAM binding fails it.
 func checkIsolationAudit(ctx context.Context, env *Env) result.Result {
-	// The tenants are removed with the run's other fixtures when the run ends (Env.CloseFixtures).
+	// The tenants are removed in the background once the check is done (the run's end waits for it).
 	k := env.Fixtures().New()
+	defer k.CleanupLater()
 	ns1, ns2 := k.Name("tenant-a"), k.Name("tenant-b")
 	owner1, owner2 := "kfp-authcheck-tenant-a@example.invalid", "kfp-authcheck-tenant-b@example.invalid"
 	// The roles the Profiles' bindings name are the cluster's: a run never creates them (fixtureError reports a

@@ -178,12 +178,16 @@ func makeSAFixture(ctx context.Context, env *Env) (*saFixture, error) {
 	return f, nil
 }
 
-// cleanup removes the check's token files. The namespaces, the check's own pair as well as the shared one, are
-// removed when the run ends (Env.CloseFixtures), all at once, off the check's critical path; a check's own pair
-// is never looked at by another check (ISO-009 leaves the run's other namespaces out of its audit).
+// cleanup removes the check's token files and starts removing a check's own pair in the background, while the
+// run's other checks work (the run's end waits for it); the shared pair goes when the run ends
+// (Env.CloseFixtures). A check's own pair is never looked at by another check (ISO-009 leaves the run's other
+// namespaces out of its audit).
 func (f *saFixture) cleanup() {
 	if f.dir != "" {
 		os.RemoveAll(f.dir)
+	}
+	if !f.shared {
+		f.kube.CleanupLater()
 	}
 }
 
