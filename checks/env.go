@@ -23,6 +23,18 @@ type Env struct {
 	mu       sync.Mutex
 	sessions map[string]*sessionEntry
 	fixtures *fixtures.Session
+	// shared are the run's shared fixtures (sharedSAFixture), made on first use.
+	shared *sharedFixtures
+}
+
+// sharedFixtures returns the run's shared-fixture state.
+func (e *Env) sharedFixtures() *sharedFixtures {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.shared == nil {
+		e.shared = &sharedFixtures{}
+	}
+	return e.shared
 }
 
 type sessionEntry struct {

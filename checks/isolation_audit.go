@@ -3,7 +3,6 @@ package checks
 import (
 	"context"
 	"fmt"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -35,12 +34,9 @@ const (
 // bind across namespaces on purpose, and come and go while this check runs); a namespace of another tenant
 // that grants KFP's resources to a foreign identity without a KFAM binding fails it.
 func checkIsolationAudit(ctx context.Context, env *Env) result.Result {
+	// The tenants are removed in the background once the check is done (the run's end waits for it).
 	k := env.Fixtures().New()
-	defer func() {
-		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		_ = k.Cleanup(cctx)
-	}()
+	defer k.CleanupLater()
 	ns1, ns2 := k.Name("tenant-a"), k.Name("tenant-b")
 	owner1, owner2 := "kfp-authcheck-tenant-a@example.invalid", "kfp-authcheck-tenant-b@example.invalid"
 	// The roles the Profiles' bindings name are the cluster's: a run never creates them (fixtureError reports a
@@ -48,10 +44,8 @@ func checkIsolationAudit(ctx context.Context, env *Env) result.Result {
 	if err := fixtures.RequireClusterRoles(ctx, env.Target.Kube, fixtureClusterRoles...); err != nil {
 		return fixtureError(err)
 	}
-	for _, p := range [][2]string{{ns1, owner1}, {ns2, owner2}} {
-		if err := k.Profile(ctx, p[0], p[1]); err != nil {
-			return fixtureError(err)
-		}
+	if err := k.ApplyAll(ctx, fixtures.ProfileManifest(ns1, owner1), fixtures.ProfileManifest(ns2, owner2)); err != nil {
+		return fixtureError(err)
 	}
 	if err := k.Contributor(ctx, ns2, owner1); err != nil {
 		return fixtureError(err)

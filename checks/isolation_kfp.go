@@ -45,9 +45,10 @@ func (f *saFixture) namespaceClients(ctx context.Context) (c1, c2 *kfpapi.Client
 	return f.env.inCluster(tok1), f.env.inCluster(tok2), nil
 }
 
-// withTenants runs body with a fresh fixture and the in-cluster clients of its two tenants.
+// withTenants runs body with the run's shared fixture and the in-cluster clients of its two tenants: the
+// isolation checks create KFP objects in the namespaces and change nothing of the namespaces themselves.
 func withTenants(ctx context.Context, env *Env, body func(f *saFixture, c1, c2 *kfpapi.Client) result.Result) result.Result {
-	f, err := newSAFixture(ctx, env)
+	f, err := sharedSAFixture(ctx, env)
 	if err != nil {
 		return fixtureError(err)
 	}

@@ -254,7 +254,7 @@ func checkM2MIssuers(ctx context.Context, env *Env) result.Result {
 // authorize the owner; overwritten, it refuses the ServiceAccount. A control shows the claims do carry identity:
 // ns1's own default-editor with a forged stranger's identity still lists ns1.
 func checkM2MForgedHeaders(ctx context.Context, env *Env) result.Result {
-	f, err := newSAFixture(ctx, env)
+	f, err := sharedSAFixture(ctx, env)
 	if err != nil {
 		return fixtureError(err)
 	}

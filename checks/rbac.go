@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
+	"golang.org/x/sync/errgroup"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kfp-authcheck/kfp-authcheck/auth/satoken"
@@ -38,9 +40,15 @@ func init() {
 		Run:        checkRevocation})
 }
 
-// crossNamespaceToken sets up ns1 and ns2 and mints ns2/default-editor's token for the KFP audience.
-func crossNamespaceToken(ctx context.Context, env *Env) (*saFixture, string, *result.Result) {
-	f, err := newSAFixture(ctx, env)
+// crossNamespaceToken sets up ns1 and ns2 and mints ns2/default-editor's token for the KFP audience: on the
+// run's shared pair for a check that only reads (RBAC-001), on a pair of the check's own for one that binds
+// across them.
+func crossNamespaceToken(ctx context.Context, env *Env, own bool) (*saFixture, string, *result.Result) {
+	fixture := sharedSAFixture
+	if own {
+		fixture = newSAFixture
+	}
+	f, err := fixture(ctx, env)
 	if err != nil {
 		r := fixtureError(err)
 		return nil, "", &r
@@ -56,7 +64,7 @@ func crossNamespaceToken(ctx context.Context, env *Env) (*saFixture, string, *re
 
 // checkUnrelatedNamespaceDenied is RBAC-001.
 func checkUnrelatedNamespaceDenied(ctx context.Context, env *Env) result.Result {
-	f, tok, r := crossNamespaceToken(ctx, env)
+	f, tok, r := crossNamespaceToken(ctx, env, false)
 	if r != nil {
 		return *r
 	}
@@ -77,35 +85,21 @@ func checkUnrelatedNamespaceDenied(ctx context.Context, env *Env) result.Result 
 }
 
 // checkCrossNamespaceBinding is RBAC-002, the seed's scenario: kubeflow-edit lets ns2's default-editor list
-// and create in ns1; kubeflow-view lets it list and not create.
+// and create in ns1; kubeflow-view lets it list and not create. The two bindings are made on pairs of
+// namespaces of their own, at once (the same question each, half the round trips in sequence); that a deleted
+// binding stops granting is RBAC-004's question.
 func checkCrossNamespaceBinding(ctx context.Context, env *Env) result.Result {
-	f, tok, r := crossNamespaceToken(ctx, env)
-	if r != nil {
-		return *r
+	var edit, view access
+	var editErr, viewErr *result.Result
+	var wg sync.WaitGroup
+	wg.Go(func() { edit, editErr = crossNamespaceAccess(ctx, env, fixtures.CrossNamespaceEdit, "create") })
+	wg.Go(func() { view, viewErr = crossNamespaceAccess(ctx, env, fixtures.CrossNamespaceView, "list") })
+	wg.Wait()
+	for _, r := range []*result.Result{editErr, viewErr} {
+		if r != nil {
+			return *r
+		}
 	}
-	defer f.cleanup()
-	c := env.inCluster(tok)
-	user := f.saUser()
-	if err := f.bind(ctx, fixtures.CrossNamespaceEdit); err != nil {
-		return fixtureError(err)
-	}
-	if err := awaitSAR(ctx, env, user, f.ns1, "create", true); err != nil {
-		return errorf(result.Unreachable, "SubjectAccessReview: %v", err)
-	}
-	edit := probeAccess(ctx, c, f.ns1)
-	if err := f.unbind(ctx, fixtures.CrossNamespaceEdit); err != nil {
-		return fixtureError(err)
-	}
-	if err := f.bind(ctx, fixtures.CrossNamespaceView); err != nil {
-		return fixtureError(err)
-	}
-	if err := awaitSAR(ctx, env, user, f.ns1, "create", false); err != nil {
-		return errorf(result.Unreachable, "SubjectAccessReview: %v", err)
-	}
-	if err := awaitSAR(ctx, env, user, f.ns1, "list", true); err != nil {
-		return errorf(result.Unreachable, "SubjectAccessReview: %v", err)
-	}
-	view := probeAccess(ctx, c, f.ns1)
 	if r, bad := transportTrouble("in-cluster API", edit.listErr, edit.createErr, view.listErr, view.createErr); bad {
 		return r
 	}
@@ -122,10 +116,30 @@ func checkCrossNamespaceBinding(ctx context.Context, env *Env) result.Result {
 	return expecting(pass("edit writes, view only reads"), want, actual)
 }
 
+// crossNamespaceAccess binds ns2's default-editor in ns1 of a pair of its own through manifest, waits until a
+// SubjectAccessReview allows verb on experiments (what the binding grants at least), and probes what the token
+// can do in ns1.
+func crossNamespaceAccess(ctx context.Context, env *Env, manifest, verb string) (access, *result.Result) {
+	f, tok, r := crossNamespaceToken(ctx, env, true)
+	if r != nil {
+		return access{}, r
+	}
+	defer f.cleanup()
+	if err := f.bind(ctx, manifest); err != nil {
+		r := fixtureError(err)
+		return access{}, &r
+	}
+	if err := awaitSAR(ctx, env, f.saUser(), f.ns1, verb, true); err != nil {
+		r := errorf(result.Unreachable, "SubjectAccessReview: %v", err)
+		return access{}, &r
+	}
+	return probeAccess(ctx, env.inCluster(tok), f.ns1), nil
+}
+
 // checkRevocation is RBAC-004: the first call after the RoleBinding's deletion has reached the cluster's
 // authorizer (a SubjectAccessReview says no) is refused: KFP keeps no decision of its own.
 func checkRevocation(ctx context.Context, env *Env) result.Result {
-	f, tok, r := crossNamespaceToken(ctx, env)
+	f, tok, r := crossNamespaceToken(ctx, env, true)
 	if r != nil {
 		return *r
 	}
@@ -254,11 +268,22 @@ func checkVerbMatrix(ctx context.Context, env *Env) result.Result {
 		if err := awaitSAR(ctx, env, user, f.ns1, "get", col.role != ""); err != nil {
 			return errorf(result.Unreachable, "SubjectAccessReview: %v", err)
 		}
-		for _, q := range questions {
+		// The column's questions are independent: they are asked at once (bounded), and judged in their order.
+		answers, errs := make([]bool, len(questions)), make([]error, len(questions))
+		var g errgroup.Group
+		g.SetLimit(sarConcurrency)
+		for i, q := range questions {
+			g.Go(func() error {
+				answers[i], errs[i] = f.sar(ctx, user, q.row)
+				return nil
+			})
+		}
+		_ = g.Wait()
+		for i, q := range questions {
 			want := col.want(q)
 			// A denial's error names bindings whose role is missing; the denial is the answer, as in kube-apiserver.
 			roles, _ := policy.Review(kfpsar.Spec(user, f.attributes(q.row)))
-			got, err := f.sar(ctx, user, q.row)
+			got, err := answers[i], errs[i]
 			if err != nil {
 				return errorf(result.Unreachable, "SubjectAccessReview: %v", err)
 			}
@@ -294,6 +319,9 @@ func checkVerbMatrix(ctx context.Context, env *Env) result.Result {
 	}
 	return expecting(pass("%s", actual), want, actual)
 }
+
+// sarConcurrency bounds the SubjectAccessReviews RBAC-003 has in flight at once.
+const sarConcurrency = 16
 
 // clip joins at most eight findings and says how many more there were.
 func clip(s []string) string {

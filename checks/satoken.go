@@ -58,12 +58,73 @@ func init() {
 		Run:        checkForgedTokens})
 }
 
-// saFixture is a check's own pair of Kubeflow Profile namespaces (ns1, ns2) with their ServiceAccounts.
+// saFixture is a pair of Kubeflow Profile namespaces (ns1, ns2) with their ServiceAccounts: a check's own
+// (newSAFixture), which it may change (bind, unbind, a probe pod), or its view of the run's shared pair
+// (sharedSAFixture), which no check changes. The token directory is always the check's own; the namespaces are
+// removed when the run ends.
 type saFixture struct {
 	env      *Env
 	kube     *fixtures.Kube
 	ns1, ns2 string
 	dir      string
+	// shared: the run's pair, read by several checks at once; bind, unbind and inPod refuse it
+	// (errSharedFixture) and cleanup leaves it to the end of the run.
+	shared bool
+}
+
+// errSharedFixture refuses a change to the run's shared fixture: a check that changes its fixture makes its own
+// (newSAFixture), so that no verdict depends on which checks ran before it.
+var errSharedFixture = errors.New("the run's shared Profile namespaces are read-only to checks; a check that changes its fixture makes its own")
+
+// sharedFixtureTimeout bounds the creation of the run's shared fixture, which runs detached from the deadline of
+// the check that happened to ask first.
+const sharedFixtureTimeout = time.Minute
+
+// sharedFixtures is the run-scoped state behind sharedSAFixture: the pair is made once, by the first check that
+// asks, and every other check waits for that one outcome (the same namespaces, or the same error).
+type sharedFixtures struct {
+	once sync.Once
+	f    *saFixture
+	err  error
+}
+
+// sharedSAFixture is the run's one pair of Profile namespaces for the checks that only read them (mint tokens,
+// call KFP as their ServiceAccounts, create KFP objects in them): made once per run on first use, never changed
+// by a check, removed with the run's other fixtures when the run ends (Env.CloseFixtures). Each caller gets its
+// own copy, so its token files stay its own. A check that waited for another to make the pair records the
+// wait in its timing.
+func sharedSAFixture(ctx context.Context, env *Env) (*saFixture, error) {
+	s := env.sharedFixtures()
+	start := time.Now()
+	made := false
+	s.once.Do(func() {
+		made = true
+		// Detached from this check's deadline (its timing recorder is kept: it makes the round trips), so that
+		// a check cut off early cannot leave every other check without its fixture.
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sharedFixtureTimeout)
+		defer cancel()
+		s.f, s.err = makeSAFixture(sctx, env)
+		if s.err == nil {
+			s.f.shared = true
+			s.err = s.f.awaitOwnBindings(sctx)
+		}
+	})
+	if !made {
+		if rec := timing.From(ctx); rec != nil {
+			rec.Wait(time.Since(start))
+		}
+	}
+	if s.err != nil {
+		return nil, s.err
+	}
+	view := *s.f
+	view.dir = ""
+	return &view, nil
+}
+
+// newSAFixture makes a check's own pair of Profile namespaces, for a check that changes them.
+func newSAFixture(ctx context.Context, env *Env) (*saFixture, error) {
+	return makeSAFixture(ctx, env)
 }
 
 // fixtureClusterRoles are the ClusterRoles the fixture's RoleBindings name (a Kubeflow Profile's and the
@@ -73,31 +134,53 @@ var fixtureClusterRoles = []string{"kubeflow-admin", "kubeflow-edit", "kubeflow-
 // fixtureOwner owns the fixture Profiles; nobody logs in as it.
 const fixtureOwner = "kfp-authcheck-owner@example.invalid"
 
-func newSAFixture(ctx context.Context, env *Env) (*saFixture, error) {
+// awaitOwnBindings waits until the cluster's authorizer sees each namespace's default-editor binding (it may list
+// experiments in its own namespace), both at once: the checks that read the shared pair start calling KFP as those
+// ServiceAccounts at once. A binding that never shows is left for the checks to report, as in bind.
+func (f *saFixture) awaitOwnBindings(ctx context.Context) error {
+	errs := make([]error, 2)
+	var wg sync.WaitGroup
+	for i, ns := range []string{f.ns1, f.ns2} {
+		wg.Go(func() {
+			errs[i] = awaitSAR(ctx, f.env, "system:serviceaccount:"+ns+":default-editor", ns, "list", true)
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// makeSAFixture creates a pair of Profile namespaces owned by fixtureOwner, both at once, while it reads the
+// ClusterRoles their bindings name. Those roles are the cluster's: a run never creates them (on a live target a
+// missing one is a finding, reported over whatever the creates said; the embedded and local tiers install them
+// when their stack starts).
+func makeSAFixture(ctx context.Context, env *Env) (*saFixture, error) {
 	k := env.Fixtures().New()
 	f := &saFixture{env: env, kube: k, ns1: k.Name("ns1"), ns2: k.Name("ns2")}
-	// The roles the fixture's bindings name are the cluster's: a run never creates them (on a live target a
-	// missing one is a finding; the embedded and local tiers install them when their stack starts).
-	if err := fixtures.RequireClusterRoles(ctx, env.Target.Kube, fixtureClusterRoles...); err != nil {
-		return nil, err
+	var rolesErr error
+	var wg sync.WaitGroup
+	wg.Go(func() { rolesErr = fixtures.RequireClusterRoles(ctx, env.Target.Kube, fixtureClusterRoles...) })
+	err := k.Profiles(ctx, fixtureOwner, f.ns1, f.ns2)
+	wg.Wait()
+	if rolesErr != nil {
+		return nil, rolesErr
 	}
-	for _, ns := range []string{f.ns1, f.ns2} {
-		if err := k.Profile(ctx, ns, fixtureOwner); err != nil {
-			f.cleanup()
-			return nil, err
-		}
+	if err != nil {
+		return nil, err
 	}
 	return f, nil
 }
 
-// cleanup removes the fixtures with a fresh deadline, so an interrupted check still cleans up.
-func (f *saFixture) cleanup() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+// cleanup removes the check's token files and starts removing a check's own pair in the background, while the
+// run's other checks work (the run's end waits for it); the shared pair goes when the run ends
+// (Env.CloseFixtures). A check's own pair is never looked at by another check (ISO-009 leaves the run's other
+// namespaces out of its audit).
+func (f *saFixture) cleanup() {
 	if f.dir != "" {
 		os.RemoveAll(f.dir)
 	}
-	return f.kube.Cleanup(ctx)
+	if !f.shared {
+		f.kube.CleanupLater()
+	}
 }
 
 // token mints a token for ns/sa; the token is registered with the redactor before anyone can print it.
@@ -118,6 +201,9 @@ func (f *saFixture) token(ctx context.Context, ns, sa string, audiences []string
 // a fixture error), and a binding that never shows is left for the check to report too. Unbinding does not
 // wait: RBAC-004 measures that.
 func (f *saFixture) bind(ctx context.Context, manifest string) error {
+	if f.shared {
+		return errSharedFixture
+	}
 	if err := f.kube.Apply(ctx, manifest, map[string]string{"FROM": f.ns2, "TO": f.ns1}); err != nil {
 		return err
 	}
@@ -187,6 +273,9 @@ func (f *saFixture) policyWith(base *rbaceval.Policy, manifest string) (*rbaceva
 func (f *saFixture) saUser() string { return "system:serviceaccount:" + f.ns2 + ":default-editor" }
 
 func (f *saFixture) unbind(ctx context.Context, manifest string) error {
+	if f.shared {
+		return errSharedFixture
+	}
 	name := "allow-" + f.ns2 + "-kubeflow-edit"
 	if manifest == fixtures.CrossNamespaceView {
 		name = "allow-" + f.ns2 + "-kubeflow-view"
@@ -270,11 +359,11 @@ func transportTrouble(what string, errs ...error) (result.Result, bool) {
 	return result.Result{}, false
 }
 
-// withEditorToken runs body with a fresh fixture and a token of ns1's default-editor for audiences (nil: the API
-// server's default audience) and lifetime; the fixture is removed afterwards.
+// withEditorToken runs body with the run's shared fixture (the checks that use it only read it) and a fresh token
+// of ns1's default-editor for audiences (nil: the API server's default audience) and lifetime.
 func withEditorToken(ctx context.Context, env *Env, audiences []string, lifetime time.Duration,
 	body func(f *saFixture, tok string) result.Result) result.Result {
-	f, err := newSAFixture(ctx, env)
+	f, err := sharedSAFixture(ctx, env)
 	if err != nil {
 		return fixtureError(err)
 	}
@@ -516,6 +605,9 @@ func signWithUnknownKey(tok string, override map[string]any) (string, error) {
 // inPod is SA-001 for real: the probe Job in the fixture namespace, as its default-editor with the kubelet's
 // projected token, and the probe's own verdict.
 func (f *saFixture) inPod(ctx context.Context) result.Result {
+	if f.shared {
+		return errorf(result.Internal, "%v", errSharedFixture)
+	}
 	t := f.env.Target
 	apiURL := t.ProbeAPIURL
 	if apiURL == "" {

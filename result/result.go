@@ -143,10 +143,12 @@ type Result struct {
 }
 
 // Timing is one check's time breakdown: Requests round trips (HTTP to the target and the Kubernetes API) took
-// RequestMS in all (overlapping ones add up), and waits for the cluster to settle WaitMS.
+// RequestMS in all (overlapping ones add up) and kept the check waiting on the wire for BusyMS (the time at least
+// one was in flight: overlapping ones count once), and waits for the cluster to settle WaitMS.
 type Timing struct {
 	Requests  int   `json:"requests"`
 	RequestMS int64 `json:"request_ms"`
+	BusyMS    int64 `json:"request_busy_ms,omitempty"`
 	Waits     int   `json:"waits,omitempty"`
 	WaitMS    int64 `json:"wait_ms"`
 }

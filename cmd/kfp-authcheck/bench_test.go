@@ -41,8 +41,11 @@ func BenchmarkFullMatrix(b *testing.B) {
 // BenchmarkLiveRunLocal is the live run against the local tier's real stack (`serve --tier local --kube --kfp
 // real`: real Dex, oauth2-proxy, etcd, kube-apiserver, kube-controller-manager and the KFP API server), as
 // `run --target` its description: the wall time of the run process, its own CPU time, and where the checks'
-// time went (their round trips and waits, summed over checks that run four at a time). Skipped where the
-// local tier's programs or MariaDB are missing.
+// time went (their round trips and waits, summed over checks that run four at a time). bound-s/run is the
+// goal's bound: twice the CPU time plus the time the checks spent on the wire (busy: a check's concurrent
+// round trips count once) shared by the four checks that run at a time. Skipped where the local tier's programs
+// or MariaDB are missing. A run whose verdicts are unexpected (exit 1) is still timed: the verdicts are the
+// stack's; its failures are logged.
 func BenchmarkLiveRunLocal(b *testing.B) {
 	dir := b.TempDir()
 	bin := filepath.Join(dir, "kfp-authcheck")
@@ -84,16 +87,20 @@ func BenchmarkLiveRunLocal(b *testing.B) {
 		b.Fatalf("%v\n%s", err, serveErr.String())
 	}
 	var wall, cpu time.Duration
-	var requests, requestMS, waitMS int64
+	var requests, requestMS, busyMS, waitMS int64
 	runs := 0
 	for b.Loop() {
 		out := filepath.Join(dir, fmt.Sprintf("run%d", runs))
-		run := exec.CommandContext(ctx, bin, "run", "--target", ready, "--progress", "never", "--format", "json", "--out", out)
+		run := exec.CommandContext(ctx, bin, "run", "--target", ready, "--progress", "never", "--format", "json",
+			"--parallel", fmt.Sprint(liveRunParallel), "--out", out)
 		start := time.Now()
-		if msg, err := run.CombinedOutput(); err != nil {
+		msg, err := run.CombinedOutput()
+		wall += time.Since(start)
+		if ee, ok := errors.AsType[*exec.ExitError](err); ok && ee.ExitCode() == exitUnexpected && runs == 0 {
+			b.Logf("run --target: unexpected verdicts (timed all the same):\n%s", msg)
+		} else if err != nil && (!ok || ee.ExitCode() != exitUnexpected) {
 			b.Fatalf("run --target: %v\n%s", err, msg)
 		}
-		wall += time.Since(start)
 		cpu += run.ProcessState.UserTime() + run.ProcessState.SystemTime()
 		data, err := os.ReadFile(filepath.Join(out, "kfp-authcheck.json"))
 		if err != nil {
@@ -107,6 +114,7 @@ func BenchmarkLiveRunLocal(b *testing.B) {
 			if t := res.Timing; t != nil {
 				requests += int64(t.Requests)
 				requestMS += t.RequestMS
+				busyMS += t.BusyMS
 				waitMS += t.WaitMS
 			}
 		}
@@ -117,5 +125,10 @@ func BenchmarkLiveRunLocal(b *testing.B) {
 	b.ReportMetric(cpu.Seconds()/n, "cpu-s/run")
 	b.ReportMetric(float64(requests)/n, "requests/run")
 	b.ReportMetric(float64(requestMS)/1e3/n, "request-s/run")
+	b.ReportMetric(float64(busyMS)/1e3/n, "busy-s/run")
 	b.ReportMetric(float64(waitMS)/1e3/n, "wait-s/run")
+	b.ReportMetric((2*cpu.Seconds()+float64(busyMS)/1e3/liveRunParallel)/n, "bound-s/run")
 }
+
+// liveRunParallel is the live run's --parallel (run's default): the checks that share the wire at a time.
+const liveRunParallel = 4

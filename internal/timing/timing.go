@@ -8,6 +8,7 @@ import (
 	"errors"
 	"math"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -22,6 +23,12 @@ import (
 type Recorder struct {
 	requests, requestNanos atomic.Int64
 	waits, waitNanos       atomic.Int64
+
+	// busy: the time at least one round trip was in flight (concurrent round trips count once).
+	mu        sync.Mutex
+	inFlight  int
+	busySince time.Time
+	busyNanos int64
 }
 
 type key struct{}
@@ -43,6 +50,28 @@ func (r *Recorder) Request(d time.Duration) {
 	}
 }
 
+// Start marks a round trip on the wire until the returned function is called, for the busy time; a nil Recorder
+// returns a function that does nothing.
+func (r *Recorder) Start() (done func()) {
+	if r == nil {
+		return func() {}
+	}
+	r.mu.Lock()
+	if r.inFlight == 0 {
+		r.busySince = time.Now()
+	}
+	r.inFlight++
+	r.mu.Unlock()
+	return func() {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		r.inFlight--
+		if r.inFlight == 0 {
+			r.busyNanos += int64(time.Since(r.busySince))
+		}
+	}
+}
+
 // Wait records one wait of d.
 func (r *Recorder) Wait(d time.Duration) {
 	if r != nil {
@@ -56,7 +85,13 @@ func (r *Recorder) Timing() *result.Timing {
 	if r == nil {
 		return nil
 	}
-	return &result.Timing{Requests: int(r.requests.Load()), RequestMS: r.requestNanos.Load() / 1e6,
+	r.mu.Lock()
+	busy := r.busyNanos
+	if r.inFlight > 0 {
+		busy += int64(time.Since(r.busySince))
+	}
+	r.mu.Unlock()
+	return &result.Timing{Requests: int(r.requests.Load()), RequestMS: r.requestNanos.Load() / 1e6, BusyMS: busy / 1e6,
 		Waits: int(r.waits.Load()), WaitMS: r.waitNanos.Load() / 1e6}
 }
 
@@ -65,9 +100,12 @@ type Transport struct{ Base http.RoundTripper }
 
 // RoundTrip implements http.RoundTripper.
 func (t Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	rec := From(req.Context())
+	done := rec.Start()
 	start := time.Now()
 	resp, err := t.Base.RoundTrip(req)
-	From(req.Context()).Request(time.Since(start))
+	rec.Request(time.Since(start))
+	done()
 	return resp, err
 }
 

@@ -100,3 +100,59 @@ func TestBoundKeepsAtMostNInFlight(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestBusyCountsOverlappingRoundTripsOnce: four round trips held on the wire together add up to about four times
+// the time the check waited for them (request_ms); the busy time counts that stretch once, and one after another
+// it is their sum.
+func TestBusyCountsOverlappingRoundTripsOnce(t *testing.T) {
+	const n = 4
+	var arrived sync.WaitGroup
+	arrived.Add(n)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("together") != "" {
+			arrived.Done()
+			arrived.Wait() // every request is on the wire before any answers
+		}
+	}))
+	defer srv.Close()
+	c := &http.Client{Transport: Wrap(http.DefaultTransport), Timeout: 5 * time.Second}
+	get := func(ctx context.Context, query string) {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+query, nil)
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		resp.Body.Close()
+	}
+
+	together := &Recorder{}
+	ctx := With(context.Background(), together)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() { get(ctx, "?together=1") })
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if together.busyNanos <= 0 || time.Duration(together.busyNanos) > elapsed {
+		t.Errorf("busy %v for round trips that took %v together", time.Duration(together.busyNanos), elapsed)
+	}
+	if together.requestNanos.Load() <= together.busyNanos {
+		t.Errorf("overlapping round trips summed %v, not more than the %v they kept the check busy",
+			time.Duration(together.requestNanos.Load()), time.Duration(together.busyNanos))
+	}
+
+	apart := &Recorder{}
+	ctx = With(context.Background(), apart)
+	for range n {
+		get(ctx, "")
+	}
+	if apart.busyNanos < apart.requestNanos.Load() {
+		t.Errorf("round trips one after another: busy %v, less than their sum %v", time.Duration(apart.busyNanos),
+			time.Duration(apart.requestNanos.Load()))
+	}
+	if tm := apart.Timing(); tm.Requests != n {
+		t.Errorf("recorded %+v, want %d requests", tm, n)
+	}
+}
