@@ -134,7 +134,7 @@ func TestDryRunPlansTheTier(t *testing.T) {
 		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
 	}
 	code, stdout, _ = runCLI(t, "run", "--dry-run", "--profile", "kubeflow")
-	if code != 0 || !regexp.MustCompile(`run +SA-001 `).MatchString(stdout) || !strings.Contains(stdout, "39 check(s) would run, 20 would be n/a") {
+	if code != 0 || !regexp.MustCompile(`run +SA-001 `).MatchString(stdout) || !strings.Contains(stdout, "37 check(s) would run, 17 would be n/a") {
 		t.Fatalf("exit %d\n%s", code, stdout)
 	}
 }
