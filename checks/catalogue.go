@@ -39,9 +39,14 @@ type Check struct {
 	// by asking the target) whether the check applies: a non-nil answer makes the result n/a with its reason, in
 	// the plan (--dry-run) and in the run alike.
 	Applies func(t *target.Target) *Inapplicable
-	// Exclusive checks change shared state (the stack's clock) and run alone, after the others.
+	// Exclusive checks change shared state (the stack's clock) and run alone, after the others, where the target
+	// has a clock to move; elsewhere they run with the rest.
 	Exclusive bool
-	Run       func(ctx context.Context, env *Env) result.Result
+	// Long checks spend seconds in round trips on a live cluster (fixtures of their own, waits for RBAC to
+	// settle, several logins): the runner starts them first, so the parallel slots finish together instead of
+	// one long check running alone at the end. The order never changes a verdict (checks/fixture_order_test.go).
+	Long bool
+	Run  func(ctx context.Context, env *Env) result.Result
 }
 
 // Inapplicable says why a check does not apply to a target.

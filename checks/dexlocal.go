@@ -42,7 +42,7 @@ func init() {
 		{ID: "DEX-LOCAL-006", Title: "the session cookie works: healthz and the user's experiments, as the login's identity",
 			References: []string{"pipelines#7777", "gap in manifests dex_login_test.py"},
 			Run:        checkCookieWorks},
-		{ID: "DEX-LOCAL-007", Title: "fresh sessions per attempt: 3 sequential and 2 parallel logins succeed",
+		{ID: "DEX-LOCAL-007", Long: true, Title: "fresh sessions per attempt: 3 sequential and 2 parallel logins succeed",
 			References: []string{"kubeflow#7521", "oauth2-proxy#1451", "manifests dex_login_test.py retries"},
 			Run:        checkRepeatedLogins},
 		{ID: "DEX-LOCAL-008", Title: "the login works over the gateway's scheme with no loop and cookies the client can send back",

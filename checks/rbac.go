@@ -26,15 +26,15 @@ func init() {
 		Title:      "a ServiceAccount of an unrelated namespace gets 403 on list and create",
 		References: []string{"manifests pipeline_test test_unauthorized_access"},
 		Run:        checkUnrelatedNamespaceDenied})
-	register(&Check{ID: "RBAC-002", Family: "RBAC", Severity: Must, Needs: saNeeds,
+	register(&Check{ID: "RBAC-002", Family: "RBAC", Severity: Must, Needs: saNeeds, Long: true,
 		Title:      "a RoleBinding to kubeflow-edit lets another namespace's ServiceAccount create; kubeflow-view only reads",
 		References: []string{"website PR#2905", "website PR#3037", "pipelines#3513"},
 		Run:        checkCrossNamespaceBinding})
-	register(&Check{ID: "RBAC-003", Family: "RBAC", Severity: Must, Needs: []target.Capability{target.CapMultiUser, target.CapKube},
+	register(&Check{ID: "RBAC-003", Family: "RBAC", Severity: Must, Needs: []target.Capability{target.CapMultiUser, target.CapKube}, Long: true,
 		Title:      "every SubjectAccessReview KFP asks is answered as it needs under edit, view and none, by the ClusterRoles and by the cluster",
 		References: []string{"pipelines#8854", "pipelines#8897", "pipelines#11436"},
 		Run:        checkVerbMatrix})
-	register(&Check{ID: "RBAC-004", Family: "RBAC", Severity: Must, Needs: saNeeds,
+	register(&Check{ID: "RBAC-004", Family: "RBAC", Severity: Must, Needs: saNeeds, Long: true,
 		Title:      "deleting the RoleBinding revokes access on the next call",
 		References: []string{"website#2905", "kubeflow#6019"},
 		Run:        checkRevocation})

@@ -52,12 +52,22 @@ func Run(ctx context.Context, t *target.Target, list []*Check, opts Options) *re
 
 	var shared, exclusive []int
 	for i, c := range list {
-		if c.Exclusive {
+		if c.Exclusive && t.Clock != nil {
 			exclusive = append(exclusive, i)
 		} else {
 			shared = append(shared, i)
 		}
 	}
+	// The long checks start first; the rest keep catalogue order.
+	slices.SortStableFunc(shared, func(a, b int) int {
+		switch {
+		case list[a].Long == list[b].Long:
+			return 0
+		case list[a].Long:
+			return -1
+		}
+		return 1
+	})
 	sem := make(chan struct{}, opts.Parallel)
 	var wg sync.WaitGroup
 	for _, i := range shared {
