@@ -71,8 +71,10 @@ func (e *Env) CloseFixtures() *result.FixtureCleanup {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), fixtureCleanupTimeout)
 	defer cancel()
+	began := time.Now()
 	rep, err := s.Close(ctx)
-	fc := &result.FixtureCleanup{RunID: s.RunID, Label: fixtures.RunLabel + "=" + s.RunID}
+	fc := &result.FixtureCleanup{RunID: s.RunID, Label: fixtures.RunLabel + "=" + s.RunID,
+		DurationMS: time.Since(began).Milliseconds()}
 	for _, o := range rep.Deleted {
 		fc.Swept = append(fc.Swept, o.String())
 	}

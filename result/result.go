@@ -247,6 +247,9 @@ type FixtureCleanup struct {
 	// Left are objects still there because their removal failed; Error says why.
 	Left  []string `json:"left,omitempty"`
 	Error string   `json:"error,omitempty"`
+	// DurationMS is how long the end of the run took to remove its fixtures (waiting for the checks' own
+	// removals in the background, then the sweep): round trips to the cluster after the last check.
+	DurationMS int64 `json:"duration_ms,omitempty"`
 }
 
 // Counts tallies the results of a run by status.

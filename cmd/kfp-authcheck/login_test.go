@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"testing"
@@ -80,7 +81,9 @@ func TestLoginPastesTheCodeAndCaches(t *testing.T) {
 	case code := <-done:
 		t.Fatalf("login ended with %d before printing a URL: %s", code, errb.String())
 	case <-ctx.Done():
-		t.Fatal("no authorization URL printed")
+		var stacks strings.Builder
+		_ = pprof.Lookup("goroutine").WriteTo(&stacks, 1)
+		t.Fatalf("no authorization URL printed; stderr so far: %q\ngoroutines:\n%s", errb.String(), stacks.String())
 	}
 	tgt := stack.Target()
 	b, err := browser.New(browser.Options{TLSConfig: tgt.TLS, Timeout: 10 * time.Second})
