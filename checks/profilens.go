@@ -3,7 +3,6 @@ package checks
 import (
 	"context"
 	"fmt"
-	"sort"
 	"strings"
 
 	authzv1 "k8s.io/api/authorization/v1"
@@ -36,23 +35,9 @@ func init() {
 		Run:        checkProfileRuntimeRBAC})
 }
 
-// profileNamespaces are the namespaces the target's users work in, sorted.
-func profileNamespaces(t *target.Target) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, u := range t.Users {
-		if u.Namespace != "" && !seen[u.Namespace] {
-			seen[u.Namespace] = true
-			out = append(out, u.Namespace)
-		}
-	}
-	sort.Strings(out)
-	return out
-}
-
 // needsProfileNamespace is the Applies of the checks that look into the users' profile namespaces.
 func needsProfileNamespace(t *target.Target) *Inapplicable {
-	if len(profileNamespaces(t)) == 0 {
+	if len(t.ProfileNamespaces()) == 0 {
 		return &Inapplicable{Reason: result.ConfigError, Message: "no user of the target names a profile namespace (users[].namespace in the target file)"}
 	}
 	return nil
@@ -170,7 +155,7 @@ func tokenMountProblem(pod *corev1.Pod) string {
 // persists nothing, so no image is pulled and nothing is left behind. On kind (realPods) a real Job pod follows,
 // so the kubelet's projected token is what the SDK finds.
 func checkPodDefaultMutation(ctx context.Context, env *Env) result.Result {
-	namespaces := profileNamespaces(env.Target)
+	namespaces := env.Target.ProfileNamespaces()
 	kube := env.Target.Kube
 	rc := kube.Discovery().RESTClient()
 	const want = "a PodDefault projecting KFP's token in every profile namespace, applied to StatefulSet, Deployment and Job pods"
@@ -303,7 +288,7 @@ func attrString(a authzv1.ResourceAttributes) string {
 // pods do, asked as the pod's token would be (the ServiceAccount's user and groups). A namespace that existed
 // before its Profile never got the profile controller's RoleBindings (deployKF#186).
 func checkProfileRuntimeRBAC(ctx context.Context, env *Env) result.Result {
-	namespaces := profileNamespaces(env.Target)
+	namespaces := env.Target.ProfileNamespaces()
 	kube := env.Target.Kube
 	const want = "default-editor may get/watch/patch pods, read pod logs and create/patch workflowtaskresults in every profile namespace"
 	var problems []string

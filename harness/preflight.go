@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -177,14 +176,14 @@ var checkPermissions = map[string]func(t *target.Target) ([]fixtures.Permission,
 	},
 	"SA-007": func(t *target.Target) ([]fixtures.Permission, error) {
 		var ps []fixtures.Permission
-		for _, ns := range userNamespaces(t) {
+		for _, ns := range t.ProfileNamespaces() {
 			ps = append(ps, fixtures.PodDefaultPermissions(ns)...)
 		}
 		return ps, nil
 	},
 	"SA-010": func(t *target.Target) ([]fixtures.Permission, error) {
 		var ps []fixtures.Permission
-		for _, ns := range userNamespaces(t) {
+		for _, ns := range t.ProfileNamespaces() {
 			ps = append(ps, fixtures.ProfileNamespaceReads(ns)...)
 		}
 		return append(ps, fixtures.SubjectAccessReview), nil
@@ -192,19 +191,6 @@ var checkPermissions = map[string]func(t *target.Target) ([]fixtures.Permission,
 }
 
 func fixtureOnly(*target.Target) ([]fixtures.Permission, error) { return saFixture() }
-
-func userNamespaces(t *target.Target) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, u := range t.Users {
-		if u.Namespace != "" && !seen[u.Namespace] {
-			seen[u.Namespace] = true
-			out = append(out, u.Namespace)
-		}
-	}
-	sort.Strings(out)
-	return out
-}
 
 // Permissions derives the permissions a run of list against t uses from the checks that will run (n/a ones ask
 // nothing), each with the checks that need it, in a stable order; a check that creates fixtures also needs the

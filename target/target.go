@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -132,6 +133,18 @@ const NoGatewayReason = "no gateway: run with --target to check logins"
 // NoGateway reports whether the description names no gateway: nothing is sent through one, so the login, cookie,
 // OOB and gateway families are n/a.
 func (t *Target) NoGateway() bool { return t.GatewayURL == "" }
+
+// ProfileNamespaces are the namespaces the target's users work in (users[].namespace), sorted, each once.
+func (t *Target) ProfileNamespaces() []string {
+	var out []string
+	for _, u := range t.Users {
+		if u.Namespace != "" && !slices.Contains(out, u.Namespace) {
+			out = append(out, u.Namespace)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
 
 // Has reports whether the target offers capability c.
 func (t *Target) Has(c Capability) bool { return t.Capabilities[c] }

@@ -256,14 +256,7 @@ func (s *Server) serveSelfSubjectAccessReview(w http.ResponseWriter, r *http.Req
 			field.ErrorList{field.Invalid(field.NewPath("spec", "resourceAttributes"), spec.NonResourceAttributes, "exactly one of nonResourceAttributes or resourceAttributes must be specified")}))
 		return
 	}
-	a := Attributes{User: user}
-	if ra := spec.ResourceAttributes; ra != nil {
-		a.ResourceRequest = true
-		a.Verb, a.Namespace, a.APIGroup, a.Resource, a.Subresource, a.Name = ra.Verb, ra.Namespace, ra.Group, ra.Resource, ra.Subresource, ra.Name
-	} else {
-		a.Verb, a.Path = spec.NonResourceAttributes.Verb, spec.NonResourceAttributes.Path
-	}
-	allowed, reason := s.authorize(a)
+	allowed, reason := s.authorize(reviewAttributes(user, spec.ResourceAttributes, spec.NonResourceAttributes))
 	sar.TypeMeta = metav1.TypeMeta{Kind: "SelfSubjectAccessReview", APIVersion: "authorization.k8s.io/v1"}
 	sar.ObjectMeta = metav1.ObjectMeta{CreationTimestamp: metav1.Time{}}
 	sar.Status = authzv1.SubjectAccessReviewStatus{Allowed: allowed, Reason: reason}
@@ -327,14 +320,8 @@ func (s *Server) serveSubjectAccessReview(w http.ResponseWriter, r *http.Request
 		writeStatus(w, apierrors.NewInvalid(schema.GroupKind{Group: "authorization.k8s.io", Kind: "SubjectAccessReview"}, "", errs))
 		return
 	}
-	a := Attributes{User: User{Name: spec.User, UID: spec.UID, Groups: spec.Groups}}
-	if ra := spec.ResourceAttributes; ra != nil {
-		a.ResourceRequest = true
-		a.Verb, a.Namespace, a.APIGroup, a.Resource, a.Subresource, a.Name = ra.Verb, ra.Namespace, ra.Group, ra.Resource, ra.Subresource, ra.Name
-	} else {
-		a.Verb, a.Path = spec.NonResourceAttributes.Verb, spec.NonResourceAttributes.Path
-	}
-	allowed, reason := s.authorize(a)
+	allowed, reason := s.authorize(reviewAttributes(User{Name: spec.User, UID: spec.UID, Groups: spec.Groups},
+		spec.ResourceAttributes, spec.NonResourceAttributes))
 	sar.TypeMeta = metav1.TypeMeta{Kind: "SubjectAccessReview", APIVersion: "authorization.k8s.io/v1"}
 	sar.ObjectMeta = metav1.ObjectMeta{CreationTimestamp: metav1.Time{}}
 	sar.Status = authzv1.SubjectAccessReviewStatus{Allowed: allowed, Reason: reason}
@@ -372,4 +359,18 @@ func (s *Server) serveNonResource(w http.ResponseWriter, r *http.Request) {
 // JWKS is the issuer's key set, for verifiers wired in-process (the gateway stand-in).
 func (s *Server) JWKS() jose.JSONWebKeySet {
 	return jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &s.cfg.Key.PublicKey, KeyID: s.keyID, Algorithm: string(jose.RS256), Use: "sig"}}}
+}
+
+// reviewAttributes are what an access review (SubjectAccessReview or SelfSubjectAccessReview) asks about, for
+// the user it names: a resource request, or a non-resource one when ra is nil (the spec was validated to hold
+// exactly one).
+func reviewAttributes(user User, ra *authzv1.ResourceAttributes, nra *authzv1.NonResourceAttributes) Attributes {
+	a := Attributes{User: user}
+	if ra != nil {
+		a.ResourceRequest = true
+		a.Verb, a.Namespace, a.APIGroup, a.Resource, a.Subresource, a.Name = ra.Verb, ra.Namespace, ra.Group, ra.Resource, ra.Subresource, ra.Name
+	} else {
+		a.Verb, a.Path = nra.Verb, nra.Path
+	}
+	return a
 }
