@@ -242,12 +242,10 @@ func TestSourceCachedRefreshedInteractive(t *testing.T) {
 	}
 }
 
-// TestSourceThresholdIs300Seconds: deployKF's policy at its threshold, on a Dex with rotation and no reuse
-// interval (what every Kubeflow release runs: none sets expiry.refreshTokens). With 310 s left the cached token
-// is returned without a network call; with 290 s left the refresh grant runs once; a refused refresh token
-// falls back to the interactive login (with TestSourceCachedRefreshedInteractive, what the retired check OOB-012
-// judged).
-func TestSourceThresholdIs300Seconds(t *testing.T) {
+// loggedInOnRotatingDex is a login on a Dex with rotation and no reuse interval (what every Kubeflow
+// release runs: none sets expiry.refreshTokens), with the issuer, the test's context and the token.
+func loggedInOnRotatingDex(t *testing.T) (*issuer, context.Context, *Token) {
+	t.Helper()
 	is := newIssuer(t, dex.RefreshPolicy{})
 	ctx := testCtx(t)
 	c, err := Discover(ctx, is.config(nil))
@@ -258,6 +256,16 @@ func TestSourceThresholdIs300Seconds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return is, ctx, tok
+}
+
+// TestSourceThresholdIs300Seconds: deployKF's policy at its threshold, on a Dex with rotation and no reuse
+// interval (what every Kubeflow release runs: none sets expiry.refreshTokens). With 310 s left the cached token
+// is returned without a network call; with 290 s left the refresh grant runs once; a refused refresh token
+// falls back to the interactive login (with TestSourceCachedRefreshedInteractive, what the retired check OOB-012
+// judged).
+func TestSourceThresholdIs300Seconds(t *testing.T) {
+	is, ctx, tok := loggedInOnRotatingDex(t)
 	rt := &countingTransport{}
 	interactive := 0
 	b := scripted(t)
@@ -319,16 +327,7 @@ func TestAbsoluteLifetimeEndsRefresh(t *testing.T) {
 // refresh reaches Dex, the other process takes the fresh token from the file, and the file stays valid (what the
 // retired check OOB-009 judged).
 func TestConcurrentRefreshersInProcesses(t *testing.T) {
-	is := newIssuer(t, dex.RefreshPolicy{})
-	ctx := testCtx(t)
-	c, err := Discover(ctx, is.config(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, err := c.Login(ctx, scripted(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	is, ctx, tok := loggedInOnRotatingDex(t)
 	path := filepath.Join(t.TempDir(), "dkf_credentials.json")
 	cache := &tokencache.Cache{Path: path}
 	stale := tok.Entry()

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"net"
 	"strings"
 	"testing"
 
@@ -59,19 +58,7 @@ func TestAuditCommand(t *testing.T) {
 	}
 
 	// A kubeconfig whose server does not answer.
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	kcfg := writeFile(t, dir, "dead.kubeconfig", []byte(`apiVersion: v1
-kind: Config
-clusters: [{name: c, cluster: {server: "https://`+addr+`", insecure-skip-tls-verify: true}}]
-users: [{name: u, user: {token: x}}]
-contexts: [{name: c, context: {cluster: c, user: u}}]
-current-context: c
-`))
+	kcfg := tokenKubeconfig(t, dir, "dead.kubeconfig", deadAddr(t))
 	if code := execute(ctx, []string{"audit", "--kubeconfig", kcfg}, &stdout, &stderr); code != exitUnreachable {
 		t.Errorf("an unreachable cluster: exit %d, want 3", code)
 	}

@@ -45,6 +45,30 @@ func writeFile(t *testing.T, dir, name string, data []byte) string {
 	return path
 }
 
+// tokenKubeconfig writes a kubeconfig for server (https, not verified) with a bearer token, context c.
+func tokenKubeconfig(t *testing.T, dir, name, server string) string {
+	t.Helper()
+	return writeFile(t, dir, name, []byte(`apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://`+server+`", insecure-skip-tls-verify: true}}]
+users: [{name: u, user: {token: x}}]
+contexts: [{name: c, context: {cluster: c, user: u}}]
+current-context: c
+`))
+}
+
+// deadAddr is a loopback address nothing listens on (a port taken and let go).
+func deadAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
+}
+
 func writeTarget(t *testing.T, dir string, f *target.File) string {
 	t.Helper()
 	b, err := f.Marshal()

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -283,13 +282,7 @@ func countNamespaces(t *testing.T, dc *describedCluster) int {
 func TestRunKubeconfigFlags(t *testing.T) {
 	dir := t.TempDir()
 	// A kubeconfig whose server does not exist: the dry run never dials it.
-	kc := writeFile(t, dir, "kubeconfig", []byte(`apiVersion: v1
-kind: Config
-clusters: [{name: c, cluster: {server: "https://kube.invalid:6443", insecure-skip-tls-verify: true}}]
-users: [{name: u, user: {token: x}}]
-contexts: [{name: c, context: {cluster: c, user: u}}]
-current-context: c
-`))
+	kc := tokenKubeconfig(t, dir, "kubeconfig", "kube.invalid:6443")
 	code, stdout, stderr := runCLI(t, "run", "--kubeconfig", kc, "--context", "c", "--only", "SETUP-001,DEX-LOCAL-001,RBAC-001,ISO-007", "--dry-run")
 	if code != exitOK {
 		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
@@ -309,19 +302,7 @@ current-context: c
 	}
 
 	// A cluster that does not answer is the whole target: exit 3, the reports still written.
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dead := l.Addr().String()
-	l.Close()
-	deadKC := writeFile(t, dir, "dead.kubeconfig", []byte(`apiVersion: v1
-kind: Config
-clusters: [{name: c, cluster: {server: "https://`+dead+`", insecure-skip-tls-verify: true}}]
-users: [{name: u, user: {token: x}}]
-contexts: [{name: c, context: {cluster: c, user: u}}]
-current-context: c
-`))
+	deadKC := tokenKubeconfig(t, dir, "dead.kubeconfig", deadAddr(t))
 	out := filepath.Join(dir, "out")
 	if err := os.Mkdir(out, 0o755); err != nil {
 		t.Fatal(err)
